@@ -1,0 +1,183 @@
+// Parses attacker-controlled YAML/JSON text into Kubernetes objects with their file:line origin, under the
+// limits of RENDER_LIMITS: document count, alias expansion (the `yaml` library's maxAliasCount), duplicate
+// keys as errors, and a document that is not a Kubernetes object is an error naming file and line.
+import { LineCounter, parseAllDocuments, isMap } from "yaml";
+import { RenderErrorCode, renderError, type Manifest, type RenderError, type RenderLimits } from "./types.js";
+
+export interface ParseResult {
+  readonly manifests: Manifest[];
+  readonly errors: RenderError[];
+}
+
+/** Counts document separators cheaply so that a file of a million tiny documents is refused unparsed. */
+function countDocuments(text: string): number {
+  let n = 1;
+  for (const m of text.matchAll(/^---/gm)) if (m.index >= 0) n++;
+  return n;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Parses one file's text. `file` is repository-relative and is only used for origins and messages. */
+export function parseManifests(text: string, file: string, limits: RenderLimits): ParseResult {
+  const errors: RenderError[] = [];
+  const manifests: Manifest[] = [];
+  if (countDocuments(text) > limits.maxDocumentsPerFile) {
+    errors.push(
+      renderError(
+        RenderErrorCode.TooManyDocuments,
+        `${file}: more than ${limits.maxDocumentsPerFile} YAML documents; split the file`,
+        { file },
+      ),
+    );
+    return { manifests, errors };
+  }
+  const lineCounter = new LineCounter();
+  const docs = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  const list = Array.isArray(docs) ? docs : [];
+  for (const doc of list) {
+    const start = doc.contents?.range[0] ?? doc.range[0];
+    const line = lineCounter.linePos(start).line;
+    if (doc.errors.length > 0) {
+      for (const e of doc.errors) {
+        const eLine = lineCounter.linePos(e.pos[0]).line;
+        const dup = e.code === "DUPLICATE_KEY";
+        errors.push(
+          renderError(
+            dup ? RenderErrorCode.DuplicateKey : RenderErrorCode.Syntax,
+            dup
+              ? `${file}:${eLine}: duplicate key in a mapping; remove one of the two entries`
+              : `${file}:${eLine}: invalid YAML (${e.code}); fix the syntax`,
+            { file, line: eLine },
+          ),
+        );
+      }
+      continue;
+    }
+    if (doc.contents === null) continue; // an empty document, e.g. a trailing `---`
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: limits.maxAliasCount });
+    } catch (err) {
+      // The yaml library throws a ReferenceError when alias expansion passes maxAliasCount.
+      const msg = err instanceof Error ? err.message : "";
+      const alias = /alias/i.test(msg);
+      errors.push(
+        renderError(
+          alias ? RenderErrorCode.AliasLimit : RenderErrorCode.Syntax,
+          alias
+            ? `${file}:${line}: YAML aliases expand past the limit of ${limits.maxAliasCount} (alias bomb); remove the aliases`
+            : `${file}:${line}: the document cannot be converted to data; fix the YAML`,
+          { file, line },
+        ),
+      );
+      continue;
+    }
+    if (value === null || value === undefined) continue; // only comments, or an empty document
+    if (!isMap(doc.contents) || !isRecord(value)) {
+      errors.push(
+        renderError(
+          RenderErrorCode.NotAnObject,
+          `${file}:${line}: the document is not a Kubernetes object (expected a mapping with apiVersion, kind and metadata.name)`,
+          { file, line },
+        ),
+      );
+      continue;
+    }
+    pushObject(value, file, line, manifests, errors);
+  }
+  return { manifests, errors };
+}
+
+function pushObject(
+  value: Record<string, unknown>,
+  file: string,
+  line: number,
+  manifests: Manifest[],
+  errors: RenderError[],
+): void {
+  const { apiVersion, kind, metadata } = value;
+  // A `v1/List` is how kubectl writes many objects to one JSON document; its items are objects of their own.
+  if (kind === "List" && Array.isArray(value["items"])) {
+    for (const item of value["items"] as unknown[]) {
+      if (isRecord(item)) pushObject(item, file, line, manifests, errors);
+      else errors.push(notAnObject(file, line, "a List item is not a mapping"));
+    }
+    return;
+  }
+  const name = isRecord(metadata) ? metadata["name"] : undefined;
+  const missing = [
+    typeof apiVersion === "string" && apiVersion !== "" ? undefined : "apiVersion",
+    typeof kind === "string" && kind !== "" ? undefined : "kind",
+    typeof name === "string" && name !== "" ? undefined : "metadata.name",
+  ].filter((m) => m !== undefined);
+  if (
+    missing.length > 0 ||
+    typeof apiVersion !== "string" ||
+    typeof kind !== "string" ||
+    typeof name !== "string"
+  ) {
+    errors.push(notAnObject(file, line, `missing ${missing.join(", ")}`));
+    return;
+  }
+  const ns = isRecord(metadata) ? metadata["namespace"] : undefined;
+  manifests.push({
+    apiVersion,
+    kind,
+    name,
+    ...(typeof ns === "string" && ns !== "" ? { namespace: ns } : {}),
+    object: value,
+    origin: { file, line },
+  });
+}
+
+function notAnObject(file: string, line: number, why: string): RenderError {
+  return renderError(
+    RenderErrorCode.NotAnObject,
+    `${file}:${line}: the document is not a Kubernetes object (${why}); every document needs apiVersion, kind and metadata.name`,
+    { file, line },
+  );
+}
+
+/**
+ * Parses one YAML document of configuration (a kustomization, Chart.yaml) under the same limits, without
+ * asking it to be a Kubernetes object. Returns the data or one coded error.
+ */
+export function parseYamlData(
+  text: string,
+  file: string,
+  limits: RenderLimits,
+): { ok: true; value: unknown } | { ok: false; error: RenderError } {
+  const lineCounter = new LineCounter();
+  const docs = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  const list = Array.isArray(docs) ? docs : [];
+  const doc = list[0];
+  if (doc === undefined) return { ok: true, value: null };
+  const e = doc.errors[0];
+  if (e !== undefined) {
+    const line = lineCounter.linePos(e.pos[0]).line;
+    const dup = e.code === "DUPLICATE_KEY";
+    return {
+      ok: false,
+      error: renderError(
+        dup ? RenderErrorCode.DuplicateKey : RenderErrorCode.Syntax,
+        `${file}:${line}: ${dup ? "duplicate key in a mapping" : `invalid YAML (${e.code})`}`,
+        { file, line },
+      ),
+    };
+  }
+  try {
+    return { ok: true, value: doc.toJS({ maxAliasCount: limits.maxAliasCount }) as unknown };
+  } catch {
+    return {
+      ok: false,
+      error: renderError(
+        RenderErrorCode.AliasLimit,
+        `${file}: YAML aliases expand past the limit of ${limits.maxAliasCount} (alias bomb); remove the aliases`,
+        { file },
+      ),
+    };
+  }
+}
