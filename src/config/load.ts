@@ -1,0 +1,267 @@
+// Reads gitward.yaml and trust policy files: multi-document YAML parsed with positions (eemeli/yaml), each
+// document validated by validate.ts, cross-document rules checked (names unique, Applications name an
+// existing TrustPolicy). Every problem becomes a ConfigError naming file:line:column and what is expected.
+import { readFile, stat } from "node:fs/promises";
+import {
+  isAlias,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseAllDocuments,
+  type Document,
+  type Node as YamlNode,
+} from "yaml";
+import { ConfigError, ConfigErrorCode, type ConfigProblem } from "./errors.js";
+import type { Application, TrustPolicy } from "./schema.js";
+import { objectLocator, validateObject, type Locator, type ValuePath } from "./validate.js";
+
+export interface ConfigSet {
+  trustPolicies: TrustPolicy[];
+  applications: Application[];
+}
+
+export interface ParseOptions {
+  /** Largest file accepted, in bytes (default 4 MiB): bigger input is refused before parsing. */
+  maxBytes?: number;
+  /** Most alias expansions allowed while building values (default 100); more is an alias bomb. */
+  maxAliasCount?: number;
+}
+
+const DEFAULT_MAX_BYTES = 4 * 1024 * 1024;
+const DEFAULT_MAX_ALIASES = 100;
+
+/** Parses and validates the text of a gitward.yaml; throws ConfigError on any problem. */
+export function parseConfig(text: string, fileName: string, options: ParseOptions = {}): ConfigSet {
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+  if (Buffer.byteLength(text) > maxBytes) {
+    throw new ConfigError(`file is larger than ${maxBytes} bytes; refusing to parse it`, fileName, {
+      code: ConfigErrorCode.Unreadable,
+    });
+  }
+  const lineCounter = new LineCounter();
+  const parsed = parseAllDocuments(text, {
+    lineCounter,
+    uniqueKeys: true,
+    prettyErrors: false,
+    strict: true,
+    merge: false,
+  });
+  const where = (offset: number): string => {
+    const { line, col } = lineCounter.linePos(offset);
+    return `${fileName}:${line}:${col}`;
+  };
+  // An empty stream (no documents at all) is an empty configuration.
+  const docs = Array.isArray(parsed) ? parsed : [];
+
+  const problems: ConfigProblem[] = [];
+  const result: ConfigSet = { trustPolicies: [], applications: [] };
+  const origins = new Map<object, Locator>();
+  // Names of TrustPolicy documents that failed validation: references to them are not reported again.
+  const invalidPolicies = new Set<string>();
+
+  for (const doc of docs) {
+    const yamlProblems = [...doc.errors, ...doc.warnings].map((e) => ({
+      code: ConfigErrorCode.Yaml,
+      where: where(e.pos[0]),
+      message: yamlMessage(e.code, e.message),
+    }));
+    if (yamlProblems.length > 0) {
+      problems.push(...yamlProblems);
+      continue;
+    }
+    // An empty document, e.g. after a trailing "---", holds a null scalar: nothing to configure.
+    if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) continue;
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: options.maxAliasCount ?? DEFAULT_MAX_ALIASES });
+    } catch (err) {
+      const offset = doc.contents.range[0];
+      const why = err instanceof Error ? err.message : String(err);
+      problems.push({
+        code: ConfigErrorCode.Yaml,
+        where: where(offset),
+        message: `too many alias expansions (${why}); aliases are limited to guard against alias bombs`,
+      });
+      continue;
+    }
+    const locate: Locator = (path, at) => where(offsetOf(doc, path, at));
+    const checked = validateObject(value, locate);
+    if (!checked.ok) {
+      problems.push(...checked.problems);
+      const name = policyName(value);
+      if (name !== undefined) invalidPolicies.add(name);
+      continue;
+    }
+    origins.set(checked.value.object, locate);
+    if (checked.value.kind === "TrustPolicy") result.trustPolicies.push(checked.value.object);
+    else result.applications.push(checked.value.object);
+  }
+
+  problems.push(...crossDocumentProblems(result, origins, invalidPolicies));
+  const [first, ...rest] = problems.sort((a, b) => sortKey(a.where) - sortKey(b.where));
+  if (first !== undefined) throw ConfigError.fromProblems([first, ...rest]);
+  return result;
+}
+
+/** Reads and validates gitward.yaml (TrustPolicy and Application documents). */
+export async function loadConfig(path: string, options: ParseOptions = {}): Promise<ConfigSet> {
+  return parseConfig(await readConfigFile(path, options), path, options);
+}
+
+/** Reads a file that holds exactly one TrustPolicy. */
+export async function loadTrustPolicy(path: string, options: ParseOptions = {}): Promise<TrustPolicy> {
+  return parseTrustPolicy(await readConfigFile(path, options), path, options);
+}
+
+/** Parses text that holds exactly one TrustPolicy (and nothing else). */
+export function parseTrustPolicy(text: string, fileName: string, options: ParseOptions = {}): TrustPolicy {
+  const set = parseConfig(text, fileName, options);
+  const [policy, ...others] = set.trustPolicies;
+  if (policy === undefined || others.length > 0 || set.applications.length > 0) {
+    throw new ConfigError(
+      `expected exactly one TrustPolicy document, found ${set.trustPolicies.length} TrustPolicy and ` +
+        `${set.applications.length} Application document(s)`,
+      fileName,
+      { code: ConfigErrorCode.Schema },
+    );
+  }
+  return policy;
+}
+
+/** Validates an object read from the cluster (a CRD instance); `label` names it in errors. */
+export function validateClusterObject(value: unknown, label: string): TrustPolicy | Application {
+  const checked = validateObject(stripServerFields(value), objectLocator(label));
+  if (!checked.ok) throw ConfigError.fromProblems(checked.problems);
+  return checked.value.object;
+}
+
+/** Fields the API server adds to every object (status, uid, managedFields...) are not configuration. */
+function stripServerFields(value: unknown): unknown {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return value;
+  const { status: _status, ...rest } = value as Record<string, unknown>;
+  const meta = rest["metadata"];
+  if (typeof meta === "object" && meta !== null && !Array.isArray(meta)) {
+    const m = meta as Record<string, unknown>;
+    const kept: Record<string, unknown> = {};
+    for (const key of ["name", "namespace", "labels", "annotations"]) {
+      if (m[key] !== undefined) kept[key] = m[key];
+    }
+    rest["metadata"] = kept;
+  }
+  return rest;
+}
+
+async function readConfigFile(path: string, options: ParseOptions): Promise<string> {
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+  try {
+    const info = await stat(path);
+    if (!info.isFile()) throw new Error("not a regular file");
+    if (info.size > maxBytes) throw new Error(`larger than ${maxBytes} bytes`);
+    return await readFile(path, "utf8");
+  } catch (err) {
+    const why = err instanceof Error ? err.message.replace(/^[A-Z]+: /, "") : String(err);
+    throw new ConfigError(`cannot read the configuration file: ${why}`, path, {
+      code: ConfigErrorCode.Unreadable,
+    });
+  }
+}
+
+function policyName(value: unknown): string | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const { kind, metadata } = value as { kind?: unknown; metadata?: { name?: unknown } };
+  return kind === "TrustPolicy" && typeof metadata?.name === "string" ? metadata.name : undefined;
+}
+
+function crossDocumentProblems(
+  set: ConfigSet,
+  origins: Map<object, Locator>,
+  invalidPolicies: ReadonlySet<string>,
+): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const locate = (obj: object, path: ValuePath, at: "key" | "value" = "value"): string =>
+    (origins.get(obj) ?? objectLocator("config"))(path, at);
+
+  const policies = new Map<string, TrustPolicy>();
+  for (const tp of set.trustPolicies) {
+    if (policies.has(tp.metadata.name)) {
+      problems.push({
+        code: ConfigErrorCode.DuplicateName,
+        where: locate(tp, ["metadata", "name"]),
+        message: `TrustPolicy ${JSON.stringify(tp.metadata.name)} is defined twice`,
+      });
+    }
+    policies.set(tp.metadata.name, tp);
+  }
+  const apps = new Set<string>();
+  for (const app of set.applications) {
+    const id = `${app.metadata.namespace}/${app.metadata.name}`;
+    if (apps.has(id)) {
+      problems.push({
+        code: ConfigErrorCode.DuplicateName,
+        where: locate(app, ["metadata", "name"]),
+        message: `Application ${id} is defined twice`,
+      });
+    }
+    apps.add(id);
+    if (!policies.has(app.spec.trustPolicy) && !invalidPolicies.has(app.spec.trustPolicy)) {
+      const known = [...policies.keys()];
+      problems.push({
+        code: ConfigErrorCode.UnknownReference,
+        where: locate(app, ["spec", "trustPolicy"]),
+        message:
+          `Application ${id} names TrustPolicy ${JSON.stringify(app.spec.trustPolicy)}, which is not ` +
+          `defined; ${known.length > 0 ? `defined: ${known.join(", ")}` : "add a TrustPolicy document"}`,
+      });
+    }
+  }
+  return problems;
+}
+
+function yamlMessage(code: string, message: string): string {
+  switch (code) {
+    case "DUPLICATE_KEY":
+      return "duplicate key: each key may appear only once in a mapping";
+    default:
+      return `YAML ${code.toLowerCase().replace(/_/g, " ")}: ${message}`;
+  }
+}
+
+/** Where a path points in the YAML document: the key of the last step, or its value. */
+function offsetOf(doc: Document.Parsed, path: ValuePath, at: "key" | "value"): number {
+  let node: unknown = doc.contents;
+  let offset = rangeStart(node) ?? 0;
+  for (const [i, step] of path.entries()) {
+    if (isAlias(node)) node = node.resolve(doc);
+    let next: unknown;
+    if (isMap(node)) {
+      const pair = node.items.find(
+        (p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(step),
+      );
+      if (pair === undefined) return offset;
+      if (at === "key" && i === path.length - 1) return rangeStart(pair.key) ?? offset;
+      next = pair.value;
+      offset = rangeStart(next) ?? rangeStart(pair.key) ?? offset;
+    } else if (isSeq(node) && typeof step === "number") {
+      next = node.items[step];
+      offset = rangeStart(next) ?? offset;
+    } else {
+      return offset;
+    }
+    node = next;
+  }
+  return offset;
+}
+
+function rangeStart(node: unknown): number | undefined {
+  if (typeof node !== "object" || node === null) return undefined;
+  const range = (node as Partial<YamlNode>).range;
+  return range?.[0];
+}
+
+/** Sort key for problems: locators produce "file:line:col", so order by line and column. */
+function sortKey(where: string): number {
+  const m = /:([0-9]+):([0-9]+)$/.exec(where);
+  return m === null ? Number.MAX_SAFE_INTEGER : Number(m[1]) * 100_000 + Number(m[2]);
+}

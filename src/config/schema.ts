@@ -1,0 +1,358 @@
+// The one source of gitward's configuration: TypeBox schemas of TrustPolicy and Application. The static
+// types (types.ts), the validation of gitward.yaml (validate.ts) and the CRDs (crds.ts) all derive from
+// these objects, so the three cannot disagree. Defaults live here too, as schema `default`s.
+import { Type, type Static, type TSchema } from "@sinclair/typebox";
+
+export const API_VERSION = "gitward.dev/v1alpha1";
+export const API_GROUP = "gitward.dev";
+export const API_VERSION_NAME = "v1alpha1";
+
+/** Every default of the configuration, in one place; the schemas below and the CRDs use these values. */
+export const DEFAULTS = {
+  interval: "1m",
+  prune: false,
+  drift: "alert",
+  requireDigest: true,
+  threshold: 1,
+  allowHistoryRewrite: false,
+  allowTagMove: false,
+  allowRemoteBases: false,
+  allowClusterScoped: false,
+} as const;
+
+/**
+ * A phrase for error messages ("expected a DNS-1123 label"), kept in the schema under a private key that
+ * the CRD generator strips.
+ */
+export const EXPECTED_KEY = "x-gitward-expected";
+
+function expected(phrase: string): Record<string, string> {
+  return { [EXPECTED_KEY]: phrase };
+}
+
+/** Go-style duration: one or more number+unit pairs ("30s", "1m", "1h30m", "1.5h"). */
+export const DURATION_PATTERN = "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$";
+const DNS_LABEL = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
+const DNS_SUBDOMAIN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
+const COMMIT_ID = "^([0-9a-f]{40}|[0-9a-f]{64})$";
+/** At least one character that is not white space: key text may not be blank. */
+const NOT_BLANK = "\\S";
+
+const Name = Type.String({
+  minLength: 1,
+  maxLength: 253,
+  pattern: DNS_SUBDOMAIN,
+  ...expected("a DNS-1123 subdomain name (lower-case letters, digits, '-' and '.')"),
+});
+const Namespace = Type.String({
+  minLength: 1,
+  maxLength: 63,
+  pattern: DNS_LABEL,
+  ...expected("a DNS-1123 label (lower-case letters, digits and '-', at most 63)"),
+});
+const KeyText = Type.String({ minLength: 1, pattern: NOT_BLANK, ...expected("a non-empty key") });
+const NonEmpty = Type.String({ minLength: 1, pattern: NOT_BLANK, ...expected("a non-empty string") });
+const CommitId = Type.String({
+  pattern: COMMIT_ID,
+  ...expected("a full commit id (40 or 64 lower-case hex digits)"),
+});
+const StringMap = Type.Record(Type.String(), Type.String());
+
+function strictObject<T extends Parameters<typeof Type.Object>[0]>(properties: T, description?: string) {
+  return Type.Object(properties, {
+    additionalProperties: false,
+    ...(description === undefined ? {} : { description }),
+  });
+}
+
+export const ObjectMetaSchema = strictObject({
+  name: Name,
+  namespace: Type.Optional(Namespace),
+  labels: Type.Optional(StringMap),
+  annotations: Type.Optional(StringMap),
+});
+
+export const CommitSignerSchema = strictObject(
+  {
+    name: NonEmpty,
+    ssh: Type.Optional(
+      Type.Array(KeyText, {
+        description: 'SSH public keys in authorized_keys form ("ssh-ed25519 AAAA... c").',
+      }),
+    ),
+    openpgp: Type.Optional(Type.Array(KeyText, { description: "ASCII-armored OpenPGP public keys." })),
+    emails: Type.Optional(
+      Type.Array(NonEmpty, {
+        description: "Identities (emails) that commit as this signer, for the unknown-committer audit.",
+      }),
+    ),
+    paths: Type.Array(NonEmpty, {
+      minItems: 1,
+      description: 'Globs (picomatch) of repository paths this signer may change; "**" is everything.',
+    }),
+  },
+  "A person or team allowed to sign commits, and the paths it may change.",
+);
+
+export const CommitPolicySchema = strictObject({
+  signers: Type.Array(CommitSignerSchema, { minItems: 1 }),
+  message: Type.Optional(
+    Type.String({ description: "Optional regular expression every commit message must match." }),
+  ),
+  allowHistoryRewrite: Type.Optional(
+    Type.Boolean({
+      default: DEFAULTS.allowHistoryRewrite,
+      description: "A head that does not descend from the last applied commit is refused unless true.",
+    }),
+  ),
+  trustedRoot: Type.Optional({
+    ...CommitId,
+    description: "On first run, every commit back to this one must verify (it is itself trusted).",
+  }),
+  expectedRefs: Type.Optional(
+    Type.Array(NonEmpty, {
+      description: "Ref names (globs) the repository is expected to have, for `verify repo`.",
+    }),
+  ),
+});
+
+export const ImageSignerSchema = strictObject({
+  name: NonEmpty,
+  cosign: Type.Optional({ ...KeyText, description: "PEM public key (cosign.pub)." }),
+  keyless: Type.Optional(
+    strictObject(
+      { issuer: NonEmpty, subject: NonEmpty },
+      "Keyless identity, verified against images.trustedRoot.",
+    ),
+  ),
+});
+
+export const AttestationRequirementSchema = strictObject({
+  predicateType: NonEmpty,
+  condition: Type.Optional(Type.String({ description: "Optional CEL condition over `predicate`." })),
+});
+
+export const RegistryOptionsSchema = strictObject({
+  host: Type.String({
+    minLength: 1,
+    pattern: "^[^/\\s]+$",
+    description: 'Registry host (with port), e.g. "127.0.0.1:5000".',
+    ...expected("a registry host[:port] without scheme or path"),
+  }),
+  plainHTTP: Type.Optional(Type.Boolean({ description: "Plain HTTP, allowed for loopback hosts only." })),
+  ca: Type.Optional({ ...KeyText, description: "PEM CA bundle for TLS." }),
+});
+
+export const ImagePolicySchema = strictObject({
+  registries: Type.Array(NonEmpty, { description: "Allowed registry/repository prefixes." }),
+  requireDigest: Type.Optional(Type.Boolean({ default: DEFAULTS.requireDigest })),
+  allowTagMove: Type.Optional(
+    Type.Boolean({
+      default: DEFAULTS.allowTagMove,
+      description: "Allow a tag that moved for the same commit (default false: TAG_MOVED is refused).",
+    }),
+  ),
+  signers: Type.Optional(Type.Array(ImageSignerSchema)),
+  threshold: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      default: DEFAULTS.threshold,
+      description: "How many distinct signers must have signed.",
+    }),
+  ),
+  attestations: Type.Optional(Type.Array(AttestationRequirementSchema)),
+  baseImages: Type.Optional(
+    Type.Array(NonEmpty, { description: "Approved base images (name prefixes or name@digest)." }),
+  ),
+  trustedRoot: Type.Optional({
+    ...NonEmpty,
+    description: "Sigstore trusted_root.json contents, for keyless verification.",
+  }),
+  registryOptions: Type.Optional(Type.Array(RegistryOptionsSchema)),
+});
+
+export const SeveritySchema = Type.Union([
+  Type.Literal("low"),
+  Type.Literal("medium"),
+  Type.Literal("high"),
+  Type.Literal("critical"),
+]);
+
+export const PolicyConfigSchema = strictObject({
+  packs: Type.Optional(Type.Array(NonEmpty)),
+  custom: Type.Optional(
+    Type.Array(NonEmpty, {
+      description: "Paths of ValidatingAdmissionPolicy-shaped rule files, relative to the config file.",
+    }),
+  ),
+  failOn: Type.Optional(SeveritySchema),
+});
+
+export const TrustPolicySpecSchema = strictObject({
+  commits: CommitPolicySchema,
+  images: Type.Optional(ImagePolicySchema),
+  policy: Type.Optional(PolicyConfigSchema),
+});
+
+export const TrustPolicySchema = strictObject(
+  {
+    apiVersion: Type.Literal(API_VERSION),
+    kind: Type.Literal("TrustPolicy"),
+    metadata: ObjectMetaSchema,
+    spec: TrustPolicySpecSchema,
+  },
+  "Who may change which paths of a config repository, and which images and objects are allowed.",
+);
+
+export const GitRefSchema = Type.Union(
+  [strictObject({ branch: NonEmpty }), strictObject({ tag: NonEmpty }), strictObject({ commit: CommitId })],
+  expected("exactly one of {branch: NAME}, {tag: NAME} or {commit: SHA}"),
+);
+
+export const ApplicationSourceSchema = strictObject({
+  url: Type.String({
+    minLength: 1,
+    pattern: "^\\S+$",
+    description: "Git URL (https://, ssh://, git://, file:// or scp-like); credentials go in secretRef.",
+    ...expected("a git URL without white space"),
+  }),
+  ref: GitRefSchema,
+  path: Type.Optional(Type.String({ description: "Folder inside the repository to render." })),
+  secretRef: Type.Optional(
+    strictObject(
+      { name: Name },
+      "Secret with git credentials (username/password, token, or identity + known_hosts).",
+    ),
+  ),
+});
+
+export const RenderTypeSchema = Type.Union([
+  Type.Literal("directory"),
+  Type.Literal("kustomize"),
+  Type.Literal("helm"),
+]);
+
+export const ApplicationRenderSchema = strictObject({
+  type: RenderTypeSchema,
+  valuesFiles: Type.Optional(
+    Type.Array(NonEmpty, { description: "helm: values files inside the repository." }),
+  ),
+  allowRemoteBases: Type.Optional(
+    Type.Boolean({ default: DEFAULTS.allowRemoteBases, description: "kustomize: allow remote bases." }),
+  ),
+});
+
+export const ApplicationDestinationSchema = strictObject({
+  namespace: Namespace,
+  serviceAccountName: Name,
+  allowedNamespaces: Type.Optional(
+    Type.Array(Namespace, {
+      description: "Namespaces other than `namespace` the application may write to (default none).",
+    }),
+  ),
+  allowClusterScoped: Type.Optional(
+    Type.Boolean({ default: DEFAULTS.allowClusterScoped, description: "Allow cluster-scoped objects." }),
+  ),
+});
+
+export const DriftModeSchema = Type.Union([Type.Literal("alert"), Type.Literal("revert")], {
+  default: DEFAULTS.drift,
+});
+
+export const ApplicationSpecSchema = strictObject({
+  source: ApplicationSourceSchema,
+  render: ApplicationRenderSchema,
+  destination: ApplicationDestinationSchema,
+  trustPolicy: { ...Name, description: "Name of the TrustPolicy that gates this application." },
+  interval: Type.Optional(
+    Type.String({
+      pattern: DURATION_PATTERN,
+      default: DEFAULTS.interval,
+      description: 'Go-style duration, e.g. "1m", "30s", "1h30m".',
+      ...expected('a duration such as "30s", "1m" or "1h30m"'),
+    }),
+  ),
+  prune: Type.Optional(Type.Boolean({ default: DEFAULTS.prune })),
+  drift: Type.Optional(DriftModeSchema),
+});
+
+export const ApplicationMetaSchema = strictObject({
+  name: Name,
+  namespace: Namespace,
+  labels: Type.Optional(StringMap),
+  annotations: Type.Optional(StringMap),
+});
+
+export const ApplicationSchema = strictObject(
+  {
+    apiVersion: Type.Literal(API_VERSION),
+    kind: Type.Literal("Application"),
+    metadata: ApplicationMetaSchema,
+    spec: ApplicationSpecSchema,
+  },
+  "A folder of a git repository that gitward keeps applied to one namespace, gated by a TrustPolicy.",
+);
+
+// Status: written by the operator, never by people; only the CRDs use these schemas for validation.
+
+export const ConditionSchema = Type.Object({
+  type: Type.String(),
+  status: Type.Union([Type.Literal("True"), Type.Literal("False"), Type.Literal("Unknown")]),
+  reason: Type.String(),
+  message: Type.String(),
+  lastTransitionTime: Type.String({ format: "date-time" }),
+  observedGeneration: Type.Optional(Type.Integer()),
+});
+
+export const ApplicationStatusSchema = Type.Object(
+  {
+    observedGeneration: Type.Optional(Type.Integer()),
+    conditions: Type.Optional(Type.Array(ConditionSchema)),
+    lastAttemptedRevision: Type.Optional(Type.String()),
+    lastAppliedRevision: Type.Optional(Type.String()),
+    lastAppliedSigner: Type.Optional(Type.String()),
+    objectsApplied: Type.Optional(Type.Integer({ minimum: 0 })),
+    objectsPruned: Type.Optional(Type.Integer({ minimum: 0 })),
+    lastReconcileTime: Type.Optional(Type.String({ format: "date-time" })),
+    lastAuditRecord: Type.Optional(Type.String()),
+  },
+  // The reconcile issue may add fields (e.g. the inventory); the CRD keeps unknown status fields.
+  { additionalProperties: true },
+);
+
+export const TrustPolicyStatusSchema = Type.Object(
+  {
+    observedGeneration: Type.Optional(Type.Integer()),
+    conditions: Type.Optional(Type.Array(ConditionSchema)),
+  },
+  { additionalProperties: true },
+);
+
+export type ObjectMeta = Static<typeof ObjectMetaSchema>;
+export type CommitSigner = Static<typeof CommitSignerSchema>;
+export type CommitPolicy = Static<typeof CommitPolicySchema>;
+export type ImageSigner = Static<typeof ImageSignerSchema>;
+export type AttestationRequirement = Static<typeof AttestationRequirementSchema>;
+export type RegistryOptions = Static<typeof RegistryOptionsSchema>;
+export type ImagePolicy = Static<typeof ImagePolicySchema>;
+export type Severity = Static<typeof SeveritySchema>;
+export type PolicyConfig = Static<typeof PolicyConfigSchema>;
+export type TrustPolicySpec = Static<typeof TrustPolicySpecSchema>;
+export type TrustPolicy = Static<typeof TrustPolicySchema>;
+export type GitRef = Static<typeof GitRefSchema>;
+export type ApplicationSource = Static<typeof ApplicationSourceSchema>;
+export type RenderType = Static<typeof RenderTypeSchema>;
+export type ApplicationRender = Static<typeof ApplicationRenderSchema>;
+export type ApplicationDestination = Static<typeof ApplicationDestinationSchema>;
+export type DriftMode = Static<typeof DriftModeSchema>;
+export type ApplicationSpec = Static<typeof ApplicationSpecSchema>;
+export type Application = Static<typeof ApplicationSchema>;
+export type Condition = Static<typeof ConditionSchema>;
+export type ApplicationStatus = Static<typeof ApplicationStatusSchema>;
+export type TrustPolicyStatus = Static<typeof TrustPolicyStatusSchema>;
+
+/** The kinds a gitward.yaml may hold, with the schema of each. */
+export const KIND_SCHEMAS: Readonly<Record<"TrustPolicy" | "Application", TSchema>> = {
+  TrustPolicy: TrustPolicySchema,
+  Application: ApplicationSchema,
+};
