@@ -1,0 +1,100 @@
+// Compiles a TrustPolicy's `spec.commits` once per reconcile: every signer's SSH and OpenPGP keys parsed,
+// path globs and the message pattern compiled. A key that does not parse is a configuration error naming
+// the signer and the key's index, so nothing is verified against a half-read policy.
+import * as openpgp from "openpgp";
+import picomatch from "picomatch";
+import { ConfigError } from "../../config/errors.js";
+import type { CommitPolicy } from "../../config/types.js";
+import { parseSshPublicKeyLine, type SshPublicKey } from "./ssh-keys.js";
+
+export interface CompiledSigner {
+  name: string;
+  emails: string[];
+  paths: string[];
+  /** True when the path is one this signer may change. */
+  mayChange: (path: string) => boolean;
+}
+
+export interface CompiledCommitPolicy {
+  signers: CompiledSigner[];
+  /** SSH keys by their base64 blob, each with the signers that hold it. */
+  ssh: Map<string, { key: SshPublicKey; signers: CompiledSigner[] }>;
+  /** OpenPGP keys, each with the signers that hold it. */
+  openpgp: { key: openpgp.PublicKey; signers: CompiledSigner[] }[];
+  message: RegExp | undefined;
+  allowHistoryRewrite: boolean;
+  trustedRoot: string | undefined;
+  expectedRefs: string[];
+}
+
+/** Parses every key and glob of the policy; throws ConfigError naming the signer and key on a bad one. */
+export async function compileCommitPolicy(
+  policy: CommitPolicy,
+  where = "spec.commits",
+): Promise<CompiledCommitPolicy> {
+  const compiled: CompiledCommitPolicy = {
+    signers: [],
+    ssh: new Map(),
+    openpgp: [],
+    message: undefined,
+    allowHistoryRewrite: policy.allowHistoryRewrite ?? false,
+    trustedRoot: policy.trustedRoot,
+    expectedRefs: policy.expectedRefs ?? [],
+  };
+  const gpgByFingerprint = new Map<string, { key: openpgp.PublicKey; signers: CompiledSigner[] }>();
+  policy.signers.forEach((s, i) => {
+    if (s.paths.length === 0)
+      throw new ConfigError(`signer ${s.name} has no paths`, `${where}.signers[${i}]`);
+  });
+  for (const [i, s] of policy.signers.entries()) {
+    const at = `${where}.signers[${i}] (${s.name})`;
+    const matchers = s.paths.map((p) => picomatch(p, { dot: true }));
+    const signer: CompiledSigner = {
+      name: s.name,
+      emails: (s.emails ?? []).map((e) => e.toLowerCase()),
+      paths: s.paths,
+      mayChange: (path) => matchers.some((m) => m(path)),
+    };
+    compiled.signers.push(signer);
+    for (const [k, line] of (s.ssh ?? []).entries()) {
+      let key: SshPublicKey;
+      try {
+        key = parseSshPublicKeyLine(line);
+      } catch (err) {
+        throw new ConfigError(`ssh[${k}] is not a usable SSH public key: ${reason(err)}`, at);
+      }
+      const id = key.blob.toString("base64");
+      const entry = compiled.ssh.get(id) ?? { key, signers: [] };
+      entry.signers.push(signer);
+      compiled.ssh.set(id, entry);
+    }
+    for (const [k, armored] of (s.openpgp ?? []).entries()) {
+      let keys: openpgp.Key[];
+      try {
+        keys = await openpgp.readKeys({ armoredKeys: armored });
+      } catch (err) {
+        throw new ConfigError(`openpgp[${k}] is not an armored OpenPGP public key: ${reason(err)}`, at);
+      }
+      for (const key of keys) {
+        if (key.isPrivate()) throw new ConfigError(`openpgp[${k}] is a private key; give the public key`, at);
+        const fpr = key.getFingerprint();
+        const entry = gpgByFingerprint.get(fpr) ?? { key: key.toPublic(), signers: [] };
+        entry.signers.push(signer);
+        gpgByFingerprint.set(fpr, entry);
+      }
+    }
+  }
+  compiled.openpgp = [...gpgByFingerprint.values()];
+  if (policy.message !== undefined) {
+    try {
+      compiled.message = new RegExp(policy.message, "u");
+    } catch (err) {
+      throw new ConfigError(`message is not a valid regular expression: ${reason(err)}`, `${where}.message`);
+    }
+  }
+  return compiled;
+}
+
+function reason(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split("\n")[0]?.slice(0, 200) ?? "";
+}

@@ -1,0 +1,264 @@
+// Real git servers for tests, on 127.0.0.1 with ports chosen at run time: git daemon (read-only git://),
+// smart HTTP (`git http-backend` as CGI behind node:http, with optional basic auth, push allowed for the
+// authenticated user) and SSH (Debian's sshd, key-based, with a generated host key and known_hosts line).
+import { spawn, type ChildProcess } from "node:child_process";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { connect, createServer as createNetServer } from "node:net";
+import { mkdir, readFile, writeFile, chmod } from "node:fs/promises";
+import { userInfo } from "node:os";
+import path from "node:path";
+import { timingSafeEqual } from "node:crypto";
+import { makeTempDir, removeDir, run } from "./git-exec.js";
+
+export interface GitServer {
+  /** Clone URL of the repository at `<root>/<name>`. */
+  url(name: string): string;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+/** A port that was free a moment ago (for servers that cannot report the port they bound). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createNetServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      const port = typeof addr === "object" && addr !== null ? addr.port : 0;
+      srv.close(() => {
+        resolve(port);
+      });
+    });
+  });
+}
+
+/** Resolves once something accepts TCP connections on the port (the server finished starting). */
+async function waitForPort(
+  port: number,
+  child: ChildProcess,
+  what: string,
+  timeoutMs = 15_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${what} exited with code ${child.exitCode} while starting`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const sock = connect(port, "127.0.0.1");
+      sock.once("connect", () => {
+        sock.destroy();
+        resolve(true);
+      });
+      sock.once("error", () => {
+        resolve(false);
+      });
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`${what} did not start listening on port ${port}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  await new Promise<void>((resolve) => {
+    child.once("exit", () => {
+      resolve();
+    });
+    child.kill("SIGTERM");
+  });
+}
+
+/** `git daemon` serving every repository under `root` read-only at git://127.0.0.1:<port>/<name>. */
+export async function startGitDaemon(root: string): Promise<GitServer> {
+  const port = await freePort();
+  const child = spawn(
+    "git",
+    [
+      "daemon",
+      "--reuseaddr",
+      `--base-path=${root}`,
+      "--export-all",
+      "--informative-errors",
+      "--listen=127.0.0.1",
+      `--port=${port}`,
+      root,
+    ],
+    { stdio: "ignore" },
+  );
+  await waitForPort(port, child, "git daemon");
+  return {
+    port,
+    url: (name) => `git://127.0.0.1:${port}/${name}`,
+    stop: () => stopChild(child),
+  };
+}
+
+export interface HttpServerOptions {
+  root: string;
+  /** With username and password, every request needs basic auth, and push is allowed. */
+  username?: string;
+  password?: string;
+}
+
+export interface GitHttpServer extends GitServer {
+  /** Every request the server saw (method, path, whether it carried an Authorization header). */
+  readonly requests: { method: string; path: string; authorized: boolean }[];
+}
+
+function checkBasicAuth(req: IncomingMessage, username: string, password: string): boolean {
+  const header = req.headers.authorization ?? "";
+  if (!header.startsWith("Basic ")) return false;
+  const given = Buffer.from(header.slice(6), "base64");
+  const expected = Buffer.from(`${username}:${password}`);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/** Smart HTTP: `git http-backend` as CGI behind a node:http server at http://127.0.0.1:<port>/<name>. */
+export async function startGitHttpServer(opts: HttpServerOptions): Promise<GitHttpServer> {
+  const requests: GitHttpServer["requests"] = [];
+  const needAuth = opts.username !== undefined && opts.password !== undefined;
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    const authorized = needAuth && checkBasicAuth(req, opts.username ?? "", opts.password ?? "");
+    requests.push({ method: req.method ?? "", path: url.pathname, authorized });
+    if (needAuth && !authorized) {
+      res
+        .writeHead(401, { "WWW-Authenticate": 'Basic realm="gitward-test"' })
+        .end("authentication required\n");
+      return;
+    }
+    serveCgi(req, res, url, opts.root, authorized ? (opts.username ?? "") : undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const addr = server.address();
+  const port = typeof addr === "object" && addr !== null ? addr.port : 0;
+  return {
+    port,
+    requests,
+    url: (name) => `http://127.0.0.1:${port}/${name}`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => {
+          resolve();
+        });
+      }),
+  };
+}
+
+function serveCgi(req: IncomingMessage, res: ServerResponse, url: URL, root: string, user?: string): void {
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    GIT_PROJECT_ROOT: root,
+    GIT_HTTP_EXPORT_ALL: "1",
+    GIT_CONFIG_NOSYSTEM: "1",
+    GIT_CONFIG_GLOBAL: "/dev/null",
+    PATH_INFO: decodeURIComponent(url.pathname),
+    QUERY_STRING: url.search.replace(/^\?/, ""),
+    REQUEST_METHOD: req.method ?? "GET",
+    CONTENT_TYPE: req.headers["content-type"] ?? "",
+    REMOTE_ADDR: "127.0.0.1",
+  };
+  if (req.headers["content-length"] !== undefined) env.CONTENT_LENGTH = req.headers["content-length"];
+  if (req.headers["content-encoding"] !== undefined)
+    env.HTTP_CONTENT_ENCODING = req.headers["content-encoding"];
+  const proto = req.headers["git-protocol"];
+  if (typeof proto === "string") env.HTTP_GIT_PROTOCOL = proto;
+  // http-backend allows receive-pack (push) only for an authenticated REMOTE_USER.
+  if (user !== undefined) env.REMOTE_USER = user;
+  const child = spawn("git", ["http-backend"], { env, stdio: ["pipe", "pipe", "ignore"] });
+  req.pipe(child.stdin);
+  let head = Buffer.alloc(0);
+  let headersDone = false;
+  child.stdout.on("data", (chunk: Buffer) => {
+    if (headersDone) {
+      res.write(chunk);
+      return;
+    }
+    head = Buffer.concat([head, chunk]);
+    const end = head.indexOf("\r\n\r\n");
+    const endLf = head.indexOf("\n\n");
+    const cut = end >= 0 ? end + 4 : endLf >= 0 ? endLf + 2 : -1;
+    if (cut < 0) return;
+    headersDone = true;
+    let status = 200;
+    for (const line of head.subarray(0, cut).toString("latin1").split(/\r?\n/)) {
+      const i = line.indexOf(":");
+      if (i <= 0) continue;
+      const name = line.slice(0, i).trim();
+      const value = line.slice(i + 1).trim();
+      if (name.toLowerCase() === "status") status = Number.parseInt(value, 10);
+      else res.setHeader(name, value);
+    }
+    res.writeHead(status);
+    res.write(head.subarray(cut));
+  });
+  child.on("close", () => {
+    if (!headersDone) res.writeHead(502);
+    res.end();
+  });
+  child.on("error", () => {
+    if (!res.headersSent) res.writeHead(500);
+    res.end();
+  });
+}
+
+export interface SshGitServer extends GitServer {
+  /** The known_hosts line for this server: "[127.0.0.1]:<port> ssh-ed25519 AAAA...". */
+  readonly knownHosts: string;
+  /** OpenSSH private key (PEM text) of a client key the server accepts. */
+  readonly clientPrivateKey: string;
+  /** Path of that key file (0600), for plain `git` / `ssh` clients in tests. */
+  readonly clientKeyPath: string;
+}
+
+/** Debian's sshd on a loopback port, key-based only; repositories are served by their absolute path. */
+export async function startSshGitServer(root: string): Promise<SshGitServer> {
+  const dir = await makeTempDir("sshd");
+  // sshd refuses to start without its privilege-separation folder.
+  await mkdir("/run/sshd", { recursive: true, mode: 0o755 });
+  const hostKey = path.join(dir, "host_ed25519");
+  const clientKey = path.join(dir, "client_ed25519");
+  await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", hostKey]);
+  await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "gitward-test-client", "-f", clientKey]);
+  await chmod(clientKey, 0o600);
+  const authorized = path.join(dir, "authorized_keys");
+  await writeFile(authorized, await readFile(`${clientKey}.pub`));
+  const port = await freePort();
+  const pidFile = path.join(dir, "sshd.pid");
+  const config = path.join(dir, "sshd_config");
+  await writeFile(
+    config,
+    [
+      `Port ${port}`,
+      "ListenAddress 127.0.0.1",
+      `HostKey ${hostKey}`,
+      `AuthorizedKeysFile ${authorized}`,
+      "PasswordAuthentication no",
+      "KbdInteractiveAuthentication no",
+      "PubkeyAuthentication yes",
+      "PermitRootLogin prohibit-password",
+      "UsePAM no",
+      "StrictModes no",
+      `PidFile ${pidFile}`,
+      "",
+    ].join("\n"),
+  );
+  const child = spawn("/usr/sbin/sshd", ["-D", "-f", config, "-E", path.join(dir, "sshd.log")], {
+    stdio: "ignore",
+  });
+  await waitForPort(port, child, "sshd");
+  const hostPub = (await readFile(`${hostKey}.pub`, "utf8")).trim().split(" ");
+  const user = userInfo().username;
+  return {
+    port,
+    knownHosts: `[127.0.0.1]:${port} ${hostPub[0] ?? ""} ${hostPub[1] ?? ""}`,
+    clientPrivateKey: await readFile(clientKey, "utf8"),
+    clientKeyPath: clientKey,
+    url: (name) => `ssh://${user}@127.0.0.1:${port}${path.join(root, name)}`,
+    stop: async () => {
+      await stopChild(child);
+      await removeDir(dir);
+    },
+  };
+}
