@@ -1,0 +1,55 @@
+// Reads YAML or JSON documents that may hold secret values (a Secret to seal, a key file). Parser errors
+// are reduced to their code and position, because the yaml library quotes the offending source line in
+// its messages and that line may be a plaintext value or a private key.
+import { parseAllDocuments } from "yaml";
+import { fail, SecretsErrorCode, type SecretsResult } from "./types.js";
+
+/** Input larger than this is refused before parsing: no Secret or key file comes near it. */
+export const MAX_INPUT_BYTES = 4 * 1024 * 1024;
+
+export function parseDocuments(text: string, source: string): SecretsResult<{ documents: unknown[] }> {
+  if (Buffer.byteLength(text, "utf8") > MAX_INPUT_BYTES) {
+    return fail(SecretsErrorCode.Malformed, `${source}: input is larger than ${MAX_INPUT_BYTES} bytes`);
+  }
+  // Aliases are refused outright (maxAliasCount 0): a Secret has no use for them, and it closes alias bombs.
+  const parsed = parseAllDocuments(text, { uniqueKeys: true, strict: true });
+  const documents: unknown[] = [];
+  for (const doc of Array.isArray(parsed) ? parsed : [parsed]) {
+    const problem = doc.errors[0];
+    if (problem !== undefined) {
+      const line = problem.linePos?.[0].line;
+      const where = line === undefined ? source : `${source}:${line}`;
+      return fail(SecretsErrorCode.Malformed, `${where}: not valid YAML (${problem.code}); fix the syntax`);
+    }
+    if (doc.contents === null) continue;
+    try {
+      documents.push(doc.toJS({ maxAliasCount: 0 }));
+    } catch {
+      return fail(SecretsErrorCode.Malformed, `${source}: YAML aliases are not allowed in secrets input`);
+    }
+  }
+  return { ok: true, documents };
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** A map of string to string, or undefined when `value` is anything else. */
+export function stringMap(value: unknown): Record<string, string> | undefined {
+  if (!isRecord(value)) return undefined;
+  const out: Record<string, string> = {};
+  for (const [key, entry] of Object.entries(value)) {
+    if (typeof entry !== "string") return undefined;
+    out[key] = entry;
+  }
+  return out;
+}
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/u;
+
+/** Strict standard base64 (as Go's StdEncoding): Buffer.from would silently skip bad characters. */
+export function decodeBase64(text: string): Buffer | undefined {
+  const compact = text.replace(/\s+/gu, "");
+  return BASE64.test(compact) ? Buffer.from(compact, "base64") : undefined;
+}
