@@ -1,0 +1,367 @@
+// The OCI distribution client: manifests (OCI/Docker images and indexes), blobs, tags, the referrers API
+// with its fallback tag, and uploads for signing. Every fetched byte is bounded and checked against its
+// digest; plain HTTP only for loopback hosts that asked for it; auth answers 401 challenges (Basic/Bearer).
+import { createHash } from "node:crypto";
+import { basicHeader, parseChallenge, type Credentials, type CredentialStore } from "./auth.js";
+import { RegistryError, RegistryErrorCode } from "./errors.js";
+import { MANIFEST_ACCEPT, MediaType, parseManifest, type Descriptor, type Manifest } from "./manifest.js";
+import { apiHost, isLoopbackHost } from "./reference.js";
+import { send, type HttpResponse } from "./transport.js";
+
+export interface RegistryHostOptions {
+  /** Registry host with port, as in image references. */
+  host: string;
+  /** Plain HTTP; refused unless the host is loopback. */
+  plainHTTP?: boolean;
+  /** PEM CA bundle for this host's TLS certificate. */
+  ca?: string;
+}
+
+export interface ClientLimits {
+  /** Largest manifest or index accepted (the distribution spec suggests 4 MiB). */
+  manifestBytes: number;
+  /** Default bound for blobs fetched without an explicit one. */
+  blobBytes: number;
+  /** Largest token-endpoint answer. */
+  tokenBytes: number;
+}
+
+export const DEFAULT_LIMITS: ClientLimits = {
+  manifestBytes: 4 * 1024 * 1024,
+  blobBytes: 16 * 1024 * 1024,
+  tokenBytes: 64 * 1024,
+};
+
+export interface RegistryClientOptions {
+  hosts?: readonly RegistryHostOptions[];
+  credentials?: CredentialStore;
+  /** Plain HTTP for every loopback host (the CLI's --plain-http); other hosts still refuse it. */
+  plainHTTP?: boolean;
+  limits?: Partial<ClientLimits>;
+}
+
+export interface FetchedManifest {
+  /** sha256 of the exact bytes received (checked against the requested digest when there was one). */
+  digest: string;
+  bytes: Buffer;
+  manifest: Manifest;
+}
+
+export interface RepoRef {
+  registry: string;
+  repository: string;
+}
+
+type Action = "pull" | "pull,push";
+
+export function sha256(bytes: Buffer): string {
+  return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+}
+
+export class RegistryClient {
+  private readonly hosts: Map<string, RegistryHostOptions>;
+  private readonly credentials: CredentialStore;
+  private readonly plainHTTP: boolean;
+  readonly limits: ClientLimits;
+  /** Authorization header per host+scope, learnt from the last challenge. */
+  private readonly authCache = new Map<string, string>();
+
+  constructor(opts: RegistryClientOptions = {}) {
+    this.hosts = new Map((opts.hosts ?? []).map((h) => [h.host, h]));
+    this.credentials = opts.credentials ?? new Map();
+    this.plainHTTP = opts.plainHTTP ?? false;
+    this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+  }
+
+  private base(registry: string): { origin: string; ca?: string } {
+    const host = this.hosts.get(registry);
+    const plain = this.plainHTTP || host?.plainHTTP === true;
+    if (plain) {
+      if (!isLoopbackHost(registry)) {
+        throw new RegistryError(
+          RegistryErrorCode.INSECURE_REFUSED,
+          `${registry}: plain HTTP is allowed for loopback registries only; serve it over TLS`,
+        );
+      }
+      return { origin: `http://${registry}` };
+    }
+    return { origin: `https://${apiHost(registry)}`, ...(host?.ca === undefined ? {} : { ca: host.ca }) };
+  }
+
+  private creds(registry: string): Credentials | undefined {
+    return this.credentials.get(registry);
+  }
+
+  /** A request with auth: try the cached header, answer one 401 challenge, retry once. */
+  private async call(
+    repo: RepoRef,
+    action: Action,
+    method: "GET" | "HEAD" | "POST" | "PUT" | "PATCH",
+    pathOrUrl: string,
+    opts: { headers?: Record<string, string>; body?: Buffer; maxBytes: number },
+  ): Promise<HttpResponse> {
+    const { origin, ca } = this.base(repo.registry);
+    const url = new URL(pathOrUrl, origin);
+    if (url.origin !== origin) {
+      // Upload locations are given by the registry; never send its credentials elsewhere.
+      throw new RegistryError(
+        RegistryErrorCode.MALFORMED,
+        `${repo.registry}: upload location points to another host`,
+      );
+    }
+    const scope = `repository:${repo.repository}:${action}`;
+    const cacheKey = `${repo.registry} ${scope}`;
+    const attempt = (auth: string | undefined): Promise<HttpResponse> =>
+      send({
+        method,
+        url,
+        headers: { ...opts.headers, ...(auth === undefined ? {} : { authorization: auth }) },
+        ...(opts.body === undefined ? {} : { body: opts.body }),
+        maxBytes: opts.maxBytes,
+        ...(ca === undefined ? {} : { ca }),
+      });
+    let res = await attempt(this.authCache.get(cacheKey));
+    if (res.status !== 401) return res;
+    const header = await this.answerChallenge(repo.registry, scope, res);
+    this.authCache.set(cacheKey, header);
+    res = await attempt(header);
+    if (res.status === 401 || res.status === 403) {
+      throw new RegistryError(
+        RegistryErrorCode.UNAUTHORIZED,
+        `${repo.registry}/${repo.repository}: the registry refused the credentials for ${action}; check the docker config for ${repo.registry}`,
+        res.status,
+      );
+    }
+    return res;
+  }
+
+  private async answerChallenge(registry: string, scope: string, res: HttpResponse): Promise<string> {
+    const raw: string | string[] | undefined = res.headers["www-authenticate"];
+    const challenge = parseChallenge(typeof raw === "string" ? raw : raw?.[0]);
+    const creds = this.creds(registry);
+    const unauthorized = (why: string): RegistryError =>
+      new RegistryError(RegistryErrorCode.UNAUTHORIZED, `${registry}: ${why}`, 401);
+    if (challenge?.scheme === "basic") {
+      if (creds === undefined) throw unauthorized("needs credentials; add them to the docker config");
+      return basicHeader(creds);
+    }
+    if (challenge?.scheme !== "bearer") throw unauthorized("answered 401 without a usable challenge");
+    const realm = challenge.params.realm;
+    if (realm === undefined) throw unauthorized("bearer challenge without realm");
+    let tokenURL: URL;
+    try {
+      tokenURL = new URL(realm);
+    } catch {
+      throw unauthorized("bearer realm is not a URL");
+    }
+    // The realm is named by the registry: credentials go there only over TLS, or to loopback in tests.
+    if (tokenURL.protocol !== "https:" && !(tokenURL.protocol === "http:" && isLoopbackHost(tokenURL.host))) {
+      throw unauthorized(`token realm ${tokenURL.origin} is not HTTPS`);
+    }
+    if (challenge.params.service !== undefined)
+      tokenURL.searchParams.set("service", challenge.params.service);
+    tokenURL.searchParams.set("scope", challenge.params.scope ?? scope);
+    const host = this.hosts.get(registry);
+    const tokenRes = await send({
+      method: "GET",
+      url: tokenURL,
+      headers: creds === undefined ? {} : { authorization: basicHeader(creds) },
+      maxBytes: this.limits.tokenBytes,
+      ...(host?.ca === undefined ? {} : { ca: host.ca }),
+    });
+    if (tokenRes.status !== 200) throw unauthorized(`token service answered ${tokenRes.status}`);
+    let token: unknown;
+    try {
+      const doc = JSON.parse(tokenRes.body.toString("utf8")) as Record<string, unknown>;
+      token = doc.token ?? doc.access_token;
+    } catch {
+      throw unauthorized("token service answered something that is not JSON");
+    }
+    if (typeof token !== "string" || token === "")
+      throw unauthorized("token service answered without a token");
+    return `Bearer ${token}`;
+  }
+
+  private static fail(repo: RepoRef, what: string, res: HttpResponse): RegistryError {
+    const where = `${repo.registry}/${repo.repository}`;
+    if (res.status === 404)
+      return new RegistryError(RegistryErrorCode.NOT_FOUND, `${where}: ${what} not found`, 404);
+    if (res.status === 401 || res.status === 403) {
+      return new RegistryError(
+        RegistryErrorCode.UNAUTHORIZED,
+        `${where}: access to ${what} denied`,
+        res.status,
+      );
+    }
+    return new RegistryError(
+      RegistryErrorCode.HTTP_STATUS,
+      `${where}: ${what}: HTTP ${res.status}`,
+      res.status,
+    );
+  }
+
+  /** GET of a manifest by tag or digest; the bytes are hashed and checked, then parsed. */
+  async getManifest(repo: RepoRef, reference: string): Promise<FetchedManifest> {
+    const res = await this.call(repo, "pull", "GET", `/v2/${repo.repository}/manifests/${reference}`, {
+      headers: { accept: MANIFEST_ACCEPT },
+      maxBytes: this.limits.manifestBytes,
+    });
+    if (res.status !== 200) throw RegistryClient.fail(repo, `manifest ${reference}`, res);
+    const digest = sha256(res.body);
+    const where = `${repo.registry}/${repo.repository}@${reference}`;
+    if (reference.startsWith("sha256:") && digest !== reference) {
+      throw new RegistryError(
+        RegistryErrorCode.DIGEST_MISMATCH,
+        `${where}: the manifest served hashes to ${digest}`,
+      );
+    }
+    const announced = res.headers["docker-content-digest"];
+    if (typeof announced === "string" && announced.startsWith("sha256:") && announced !== digest) {
+      throw new RegistryError(
+        RegistryErrorCode.DIGEST_MISMATCH,
+        `${where}: the registry announced ${announced} but the manifest hashes to ${digest}`,
+      );
+    }
+    const contentType = res.headers["content-type"]?.split(";")[0]?.trim();
+    const parsed = parseManifest(res.body, contentType);
+    if (!parsed.ok) throw new RegistryError(RegistryErrorCode.MALFORMED, `${where}: ${parsed.reason}`);
+    return { digest, bytes: res.body, manifest: parsed.manifest };
+  }
+
+  /** GET of a blob, bounded by `maxBytes` (and by the descriptor size when given), checked against its digest. */
+  async getBlob(repo: RepoRef, digest: string, maxBytes = this.limits.blobBytes): Promise<Buffer> {
+    const res = await this.call(repo, "pull", "GET", `/v2/${repo.repository}/blobs/${digest}`, { maxBytes });
+    if (res.status !== 200) throw RegistryClient.fail(repo, `blob ${digest}`, res);
+    const actual = sha256(res.body);
+    if (actual !== digest) {
+      throw new RegistryError(
+        RegistryErrorCode.DIGEST_MISMATCH,
+        `${repo.registry}/${repo.repository}: blob ${digest} hashes to ${actual}`,
+      );
+    }
+    return res.body;
+  }
+
+  /** Fetches the blob a descriptor names; refuses descriptors over the bound before any request. */
+  async getDescribedBlob(repo: RepoRef, d: Descriptor, maxBytes: number): Promise<Buffer> {
+    if (d.size > maxBytes) {
+      throw new RegistryError(
+        RegistryErrorCode.TOO_LARGE,
+        `${repo.registry}/${repo.repository}: blob ${d.digest} declares ${d.size} bytes, over the bound of ${maxBytes}`,
+      );
+    }
+    const bytes = await this.getBlob(repo, d.digest, d.size);
+    if (bytes.length !== d.size) {
+      throw new RegistryError(
+        RegistryErrorCode.DIGEST_MISMATCH,
+        `${repo.registry}/${repo.repository}: blob ${d.digest} is ${bytes.length} bytes, its descriptor says ${d.size}`,
+      );
+    }
+    return bytes;
+  }
+
+  /** Tags of a repository (one page of up to `n`). */
+  async listTags(repo: RepoRef, n = 1000): Promise<string[]> {
+    const res = await this.call(repo, "pull", "GET", `/v2/${repo.repository}/tags/list?n=${n}`, {
+      maxBytes: this.limits.manifestBytes,
+    });
+    if (res.status !== 200) throw RegistryClient.fail(repo, "tag list", res);
+    try {
+      const doc = JSON.parse(res.body.toString("utf8")) as { tags?: unknown };
+      return Array.isArray(doc.tags) ? doc.tags.filter((t): t is string => typeof t === "string") : [];
+    } catch {
+      throw new RegistryError(
+        RegistryErrorCode.MALFORMED,
+        `${repo.registry}/${repo.repository}: tag list is not JSON`,
+      );
+    }
+  }
+
+  /**
+   * Referrers of a manifest (OCI 1.1): the referrers API, or where the registry lacks it (404 or a non-index
+   * answer), the fallback tag `sha256-<hex>`. Returns [] when neither exists.
+   */
+  async referrers(repo: RepoRef, digest: string, artifactType?: string): Promise<Descriptor[]> {
+    const res = await this.call(repo, "pull", "GET", `/v2/${repo.repository}/referrers/${digest}`, {
+      headers: { accept: MediaType.OCI_INDEX },
+      maxBytes: this.limits.manifestBytes,
+    });
+    let list: Descriptor[] | undefined;
+    if (res.status === 200 && res.headers["content-type"]?.startsWith(MediaType.OCI_INDEX) === true) {
+      const parsed = parseManifest(res.body, MediaType.OCI_INDEX);
+      if (parsed.ok && parsed.manifest.kind === "index") list = parsed.manifest.manifests;
+    }
+    if (list === undefined) {
+      if (res.status !== 200 && res.status !== 404)
+        throw RegistryClient.fail(repo, `referrers of ${digest}`, res);
+      try {
+        const fallback = await this.getManifest(repo, digest.replace(":", "-"));
+        list = fallback.manifest.kind === "index" ? fallback.manifest.manifests : [];
+      } catch (err) {
+        if (err instanceof RegistryError && err.code === RegistryErrorCode.NOT_FOUND) return [];
+        throw err;
+      }
+    }
+    return artifactType === undefined ? list : list.filter((d) => d.artifactType === artifactType);
+  }
+
+  /** Whether the registry implements GET /v2/<name>/referrers/<digest> (an index answer). */
+  async referrersApiAnswers(repo: RepoRef, digest: string): Promise<boolean> {
+    const res = await this.call(repo, "pull", "GET", `/v2/${repo.repository}/referrers/${digest}`, {
+      headers: { accept: MediaType.OCI_INDEX },
+      maxBytes: this.limits.manifestBytes,
+    });
+    return res.status === 200 && res.headers["content-type"]?.startsWith(MediaType.OCI_INDEX) === true;
+  }
+
+  /** Whether a blob exists (HEAD). */
+  async hasBlob(repo: RepoRef, digest: string): Promise<boolean> {
+    const res = await this.call(repo, "pull,push", "HEAD", `/v2/${repo.repository}/blobs/${digest}`, {
+      maxBytes: 0,
+    });
+    return res.status === 200;
+  }
+
+  /** Monolithic upload (POST, then PUT with ?digest=); skipped when the blob is already there. */
+  async putBlob(repo: RepoRef, bytes: Buffer): Promise<Descriptor & { mediaType: "" }> {
+    const digest = sha256(bytes);
+    if (!(await this.hasBlob(repo, digest))) {
+      const start = await this.call(repo, "pull,push", "POST", `/v2/${repo.repository}/blobs/uploads/`, {
+        maxBytes: 64 * 1024,
+      });
+      const location = start.headers.location;
+      if (start.status !== 202 || typeof location !== "string")
+        throw RegistryClient.fail(repo, "blob upload", start);
+      const { origin } = this.base(repo.registry);
+      const target = new URL(location, `${origin}/v2/${repo.repository}/blobs/uploads/`);
+      target.searchParams.set("digest", digest);
+      const put = await this.call(repo, "pull,push", "PUT", target.href, {
+        headers: { "content-type": "application/octet-stream" },
+        body: bytes,
+        maxBytes: 64 * 1024,
+      });
+      if (put.status !== 201) throw RegistryClient.fail(repo, `blob ${digest} upload`, put);
+    }
+    return { mediaType: "", digest, size: bytes.length };
+  }
+
+  /** PUT of a manifest by tag or digest; returns the digest of the bytes sent. */
+  async putManifest(repo: RepoRef, reference: string, bytes: Buffer, mediaType: string): Promise<string> {
+    const res = await this.call(repo, "pull,push", "PUT", `/v2/${repo.repository}/manifests/${reference}`, {
+      headers: { "content-type": mediaType },
+      body: bytes,
+      maxBytes: 64 * 1024,
+    });
+    if (res.status !== 201) throw RegistryClient.fail(repo, `manifest ${reference} upload`, res);
+    return sha256(bytes);
+  }
+}
+
+/** True when the registry answers the OCI 1.1 referrers API (else signers maintain the fallback tag). */
+export async function hasReferrersApi(
+  client: RegistryClient,
+  repo: RepoRef,
+  digest: string,
+): Promise<boolean> {
+  return client.referrersApiAnswers(repo, digest);
+}

@@ -1,0 +1,95 @@
+// HTTP(S) requests to registries with node:http/https: keep-alive agents per TLS setting, a custom CA, and a
+// hard bound on every response body (the read stops, and the request is aborted, one byte past the bound).
+// node:https rather than fetch because fetch has no per-request CA without undici internals.
+import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import { RegistryError, RegistryErrorCode } from "./errors.js";
+
+export interface HttpResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+export interface HttpRequest {
+  method: "GET" | "HEAD" | "POST" | "PUT" | "PATCH";
+  url: URL;
+  headers?: Record<string, string>;
+  body?: Buffer;
+  /** Largest body accepted; bigger answers fail with TOO_LARGE. */
+  maxBytes: number;
+  /** PEM CA bundle for HTTPS; the system roots otherwise. */
+  ca?: string;
+  timeoutMs?: number;
+}
+
+const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 16 });
+const httpsAgents = new Map<string, HttpsAgent>();
+
+function httpsAgent(ca: string | undefined): HttpsAgent {
+  const key = ca ?? "";
+  let agent = httpsAgents.get(key);
+  if (agent === undefined) {
+    agent = new HttpsAgent({ keepAlive: true, maxSockets: 16, ...(ca === undefined ? {} : { ca }) });
+    httpsAgents.set(key, agent);
+  }
+  return agent;
+}
+
+/** One request; resolves with any status (callers decide), rejects with RegistryError on transport faults. */
+export function send(req: HttpRequest): Promise<HttpResponse> {
+  const secure = req.url.protocol === "https:";
+  const headers: Record<string, string> = { "user-agent": "gitward", ...req.headers };
+  if (req.body !== undefined) headers["content-length"] = String(req.body.length);
+  return new Promise((resolve, reject) => {
+    const options = {
+      method: req.method,
+      headers,
+      timeout: req.timeoutMs ?? 30_000,
+      agent: secure ? httpsAgent(req.ca) : httpAgent,
+    };
+    const onResponse = (res: import("node:http").IncomingMessage): void => {
+      const declared = Number(res.headers["content-length"] ?? "0");
+      if (req.method !== "HEAD" && declared > req.maxBytes) {
+        res.destroy();
+        reject(
+          new RegistryError(
+            RegistryErrorCode.TOO_LARGE,
+            `${req.url.href}: answer of ${declared} bytes exceeds ${req.maxBytes}`,
+          ),
+        );
+        return;
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on("data", (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > req.maxBytes) {
+          res.destroy();
+          reject(
+            new RegistryError(
+              RegistryErrorCode.TOO_LARGE,
+              `${req.url.href}: answer exceeds ${req.maxBytes} bytes`,
+            ),
+          );
+          return;
+        }
+        chunks.push(chunk);
+      });
+      res.on("end", () => {
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) });
+      });
+      res.on("error", (err) => {
+        reject(new RegistryError(RegistryErrorCode.UNREACHABLE, `${req.url.href}: ${err.message}`));
+      });
+    };
+    const r = secure ? httpsRequest(req.url, options, onResponse) : httpRequest(req.url, options, onResponse);
+    r.on("timeout", () => {
+      r.destroy(new Error("timed out"));
+    });
+    r.on("error", (err) => {
+      reject(new RegistryError(RegistryErrorCode.UNREACHABLE, `${req.url.origin}: ${err.message}`));
+    });
+    r.end(req.body);
+  });
+}

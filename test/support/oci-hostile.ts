@@ -1,0 +1,76 @@
+// Hostile registries for tests: a loopback server that answers every request with junk, and a proxy in
+// front of a real registry that alters manifest bytes (keeping the real Docker-Content-Digest header).
+import { createServer, request, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface HostileRegistry {
+  readonly host: string;
+  stop(): Promise<void>;
+}
+
+async function listen(server: Server): Promise<HostileRegistry> {
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    host: `127.0.0.1:${port}`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => {
+          resolve();
+        });
+      }),
+  };
+}
+
+/** Answers 200 with non-JSON bytes, claiming to be an OCI manifest. */
+export function startGarbageRegistry(): Promise<HostileRegistry> {
+  return listen(
+    createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "application/vnd.oci.image.manifest.v1+json" });
+      res.end(Buffer.from("\u0000\u00ff<html>not a manifest{{{", "latin1"));
+    }),
+  );
+}
+
+/** Proxies to `upstreamHost`, but every manifest body gets an extra field, so its bytes no longer match. */
+export function startTamperingProxy(upstreamHost: string): Promise<HostileRegistry> {
+  const [hostname, port] = upstreamHost.split(":");
+  return listen(
+    createServer((req, res) => {
+      const up = request(
+        {
+          hostname,
+          port: Number(port),
+          path: req.url,
+          method: req.method,
+          headers: { ...req.headers, host: upstreamHost },
+        },
+        (upRes) => {
+          const chunks: Buffer[] = [];
+          upRes.on("data", (c: Buffer) => chunks.push(c));
+          upRes.on("end", () => {
+            let body = Buffer.concat(chunks);
+            const headers = { ...upRes.headers };
+            if (
+              req.url?.includes("/manifests/") === true &&
+              upRes.statusCode === 200 &&
+              req.method === "GET"
+            ) {
+              const doc = JSON.parse(body.toString()) as Record<string, unknown>;
+              doc.annotations = {
+                ...(doc.annotations as Record<string, string> | undefined),
+                injected: "yes",
+              };
+              body = Buffer.from(JSON.stringify(doc));
+              headers["content-length"] = String(body.length);
+            }
+            res.writeHead(upRes.statusCode ?? 502, headers);
+            res.end(body);
+          });
+        },
+      );
+      req.pipe(up);
+    }),
+  );
+}
