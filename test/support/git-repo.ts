@@ -9,7 +9,10 @@ import type { Signer } from "./signers.js";
 export interface CommitOptions {
   /** Signs with this key (`git commit -S`); unsigned when absent. */
   signer?: Signer;
-  message?: string;
+  /** The message; a Buffer is written byte for byte (e.g. to test non-UTF-8 messages). */
+  message?: string | Buffer;
+  /** Declared message encoding (i18n.commitEncoding): git then stores the bytes unchanged. */
+  encoding?: string;
   /** Author and committer identity; defaults to the signer's name and email. */
   author?: { name: string; email: string };
   /** Fixed author/committer date (ISO 8601), for reproducible objects. */
@@ -64,6 +67,7 @@ export class TestRepo {
     await this.git("add", "-A");
     const env = this.identityEnv(opts);
     const sign = opts.signer === undefined ? ["-c", "commit.gpgsign=false"] : [...opts.signer.gitConfig];
+    if (opts.encoding !== undefined) sign.push("-c", `i18n.commitEncoding=${opts.encoding}`);
     const msgArgs = ["-F", "-"];
     await this.gitWith(
       env,
