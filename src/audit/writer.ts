@@ -1,0 +1,224 @@
+// Appends records to a JSON Lines audit log: one writer per file (a lock file, held while open), appends
+// serialised through an in-process queue, each line written with one write() and fsync'ed before the
+// record is reported as written. On open, the chain resumes from the last line of the existing file.
+import { randomUUID, type KeyObject } from "node:crypto";
+import { open, type FileHandle } from "node:fs/promises";
+import { lock } from "proper-lockfile";
+import {
+  entryProblem,
+  GENESIS,
+  RECORD_VERSION,
+  recordHash,
+  recordProblem,
+  signHash,
+  type AuditEntry,
+  type AuditRecord,
+} from "./record.js";
+
+export const AuditErrorCode = {
+  /** Another writer holds the log's lock. */
+  Locked: "AUDIT_LOCKED",
+  /** The last line of the existing log is not a valid record (truncated or changed): run `audit verify`. */
+  Damaged: "AUDIT_DAMAGED",
+  /** The entry does not match the record schema (e.g. a field that is not allowed). */
+  InvalidEntry: "AUDIT_INVALID_ENTRY",
+  /** The log was closed, or its lock was lost. */
+  Closed: "AUDIT_CLOSED",
+  Io: "AUDIT_IO",
+} as const;
+export type AuditErrorCode = (typeof AuditErrorCode)[keyof typeof AuditErrorCode];
+
+export class AuditError extends Error {
+  override readonly name = "AuditError";
+  constructor(
+    readonly code: AuditErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface AuditLogOptions {
+  path: string;
+  /** ed25519 private key: every record then carries `sig`, checkable with the public key. */
+  signingKey?: KeyObject;
+  /** Injectable clock for tests. */
+  now?: () => Date;
+  /** A lock older than this (ms) is taken to belong to a dead process (default 10 s). */
+  staleLockMs?: number;
+}
+
+interface Head {
+  seq: number;
+  hash: string;
+}
+
+export class AuditLog {
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+  private lockLost: Error | undefined;
+
+  private constructor(
+    readonly path: string,
+    private readonly file: FileHandle,
+    private readonly release: () => Promise<void>,
+    private head: Head,
+    private readonly options: AuditLogOptions,
+  ) {}
+
+  /** Opens (creating if needed) the log for appending, taking its lock and resuming its chain. */
+  static async open(options: AuditLogOptions): Promise<AuditLog> {
+    const { path } = options;
+    let file: FileHandle;
+    try {
+      file = await open(path, "a+", 0o640);
+    } catch (err) {
+      throw new AuditError(AuditErrorCode.Io, `cannot open audit log ${path}: ${errorText(err)}`);
+    }
+    let release: () => Promise<void>;
+    let log: AuditLog | undefined;
+    try {
+      const stale = Math.max(options.staleLockMs ?? 10_000, 2_000);
+      release = await lock(path, {
+        realpath: false,
+        stale,
+        update: Math.floor(stale / 2),
+        onCompromised: (err) => {
+          // Fail closed: another process may be writing now, so this one stops appending.
+          if (log !== undefined) log.lockLost = err;
+        },
+      });
+    } catch (err) {
+      await file.close();
+      const code = (err as { code?: unknown }).code;
+      if (code === "ELOCKED") {
+        throw new AuditError(AuditErrorCode.Locked, `audit log ${path} is open in another writer`);
+      }
+      throw new AuditError(AuditErrorCode.Io, `cannot lock audit log ${path}: ${errorText(err)}`);
+    }
+    try {
+      const head = await readHead(file, path);
+      log = new AuditLog(path, file, release, head, options);
+      return log;
+    } catch (err) {
+      await file.close();
+      await release();
+      throw err;
+    }
+  }
+
+  /** The seq and hash of the last record written (seq 0 and GENESIS for an empty log). */
+  get last(): Readonly<Head> {
+    return { ...this.head };
+  }
+
+  /** Validates, chains, signs and durably appends one record; resolves with the record written. */
+  append(entry: AuditEntry): Promise<AuditRecord> {
+    const result = this.queue.then(() => this.write(entry));
+    // Keep the queue going after a failed append; the caller sees the failure through `result`.
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  private async write(entry: AuditEntry): Promise<AuditRecord> {
+    if (this.closed) throw new AuditError(AuditErrorCode.Closed, `audit log ${this.path} is closed`);
+    if (this.lockLost !== undefined) {
+      throw new AuditError(
+        AuditErrorCode.Closed,
+        `lost the lock of audit log ${this.path}: ${this.lockLost.message}`,
+      );
+    }
+    const problem = entryProblem(entry);
+    if (problem !== undefined) {
+      throw new AuditError(AuditErrorCode.InvalidEntry, `audit entry rejected at ${problem}`);
+    }
+    const body = {
+      v: RECORD_VERSION,
+      seq: this.head.seq + 1,
+      id: randomUUID(),
+      time: (this.options.now?.() ?? new Date()).toISOString(),
+      prev: this.head.hash,
+      ...structuredClone(entry),
+    } as const;
+    const hash = recordHash(body);
+    const record: AuditRecord = {
+      ...body,
+      hash,
+      ...(this.options.signingKey === undefined ? {} : { sig: signHash(hash, this.options.signingKey) }),
+    };
+    try {
+      await this.file.write(JSON.stringify(record) + "\n");
+      await this.file.sync();
+    } catch (err) {
+      throw new AuditError(AuditErrorCode.Io, `cannot append to audit log ${this.path}: ${errorText(err)}`);
+    }
+    this.head = { seq: record.seq, hash };
+    return record;
+  }
+
+  /** Waits for queued appends, then releases the file and its lock. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.queue;
+    this.closed = true;
+    await this.file.close();
+    await this.release().catch(() => undefined);
+  }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Reads the last line of the log, backwards in chunks so a large log is not read whole, and checks it
+ * is a complete, self-consistent record to chain from.
+ */
+async function readHead(file: FileHandle, path: string): Promise<Head> {
+  const { size } = await file.stat();
+  if (size === 0) return { seq: 0, hash: GENESIS };
+  const chunk = 64 * 1024;
+  const last = Buffer.alloc(1);
+  await file.read(last, 0, 1, size - 1);
+  if (last[0] !== 0x0a) {
+    throw new AuditError(
+      AuditErrorCode.Damaged,
+      `audit log ${path} ends in an incomplete line (a crash during a write, or tampering): ` +
+        "run `gitward audit verify` and repair it before writing",
+    );
+  }
+  let end = size - 1; // the final newline
+  let start = end;
+  const parts: Buffer[] = [];
+  while (start > 0) {
+    const from = Math.max(0, start - chunk);
+    const buf = Buffer.alloc(start - from);
+    await file.read(buf, 0, buf.length, from);
+    const nl = buf.lastIndexOf(0x0a);
+    if (nl >= 0) {
+      parts.unshift(buf.subarray(nl + 1));
+      start = from + nl + 1;
+      break;
+    }
+    parts.unshift(buf);
+    start = from;
+  }
+  end = start; // start of the last line, kept for the message below
+  const line = Buffer.concat(parts).toString("utf8");
+  let record: unknown;
+  try {
+    record = JSON.parse(line);
+  } catch {
+    record = undefined;
+  }
+  const problem = record === undefined ? "not JSON" : recordProblem(record);
+  if (problem !== undefined || recordHash(record as AuditRecord) !== (record as AuditRecord).hash) {
+    throw new AuditError(
+      AuditErrorCode.Damaged,
+      `the last record of audit log ${path} (at byte ${end}) is not valid (${problem ?? "hash mismatch"}): ` +
+        "run `gitward audit verify` before writing",
+    );
+  }
+  const r = record as AuditRecord;
+  return { seq: r.seq, hash: r.hash };
+}

@@ -1,0 +1,89 @@
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadAuditSigningKey } from "../../src/audit/keys.js";
+import { AuditLog } from "../../src/audit/writer.js";
+import { entry, opensslKeyPair } from "../audit/support.js";
+import { cliEntry } from "../support/tools.js";
+
+const run = promisify(execFile);
+
+async function gitward(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [cliEntry, ...args]);
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+let dir: string;
+let log: string;
+let keys: Awaited<ReturnType<typeof opensslKeyPair>>;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), "gitward-cli-audit-"));
+  keys = await opensslKeyPair(dir);
+  log = path.join(dir, "audit.jsonl");
+  const writer = await AuditLog.open({ path: log, signingKey: loadAuditSigningKey(keys.privPem) });
+  for (let i = 1; i <= 3; i++) await writer.append(entry(i));
+  await writer.close();
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("gitward audit verify", () => {
+  it("exits 0 on an intact log, in text and JSON", async () => {
+    const text = await gitward("audit", "verify", log, "--key", keys.pub);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/intact, 3 record\(s\); head seq 3 sha256:[0-9a-f]{64}/);
+    const json = await gitward("audit", "verify", log, "-o", "json");
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: true, records: 3, head: { seq: 3 } });
+  });
+
+  it("exits 1 and names the first bad record when a record was changed", async () => {
+    const broken = path.join(dir, "broken.jsonl");
+    const text = await readFile(log, "utf8");
+    await writeFile(broken, text.replace('"name":"web-2"', '"name":"web-x"'));
+    const r = await gitward("audit", "verify", broken, "-o", "json");
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      ok: false,
+      records: 1,
+      firstBad: { line: 2, seq: 2, reason: "HASH_MISMATCH" },
+    });
+    const t = await gitward("audit", "verify", broken);
+    expect(t.code).toBe(1);
+    expect(t.stdout).toMatch(/BROKEN at line 2 \(seq 2\): HASH_MISMATCH/);
+  });
+
+  it("exits 1 when the log was not signed by --key", async () => {
+    const other = await opensslKeyPair(dir, "other");
+    const r = await gitward("audit", "verify", log, "--key", other.pub);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/BAD_SIGNATURE/);
+  });
+
+  it("exits 2 when the file or the key is missing or unreadable", async () => {
+    const missing = await gitward("audit", "verify", path.join(dir, "nope.jsonl"));
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/nope\.jsonl: cannot read the audit log: ENOENT/);
+    const badKey = await gitward("audit", "verify", log, "--key", log);
+    expect(badKey.code).toBe(2);
+    expect(badKey.stderr).toMatch(/not an ed25519 public key/);
+    const noArg = await gitward("audit", "verify");
+    expect(noArg.code).toBe(2);
+  });
+
+  it("documents the exit codes in --help", async () => {
+    const r = await gitward("audit", "verify", "--help");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Exit 0 intact, 1 broken/);
+  });
+});
