@@ -1,0 +1,48 @@
+// The built-in packs by id, so configuration (TrustPolicy spec.policy.packs) and the CLI can name them.
+import type { ImagePolicy } from "../config/types.js";
+import { networkIsolation } from "./packs/network.js";
+import { podSecurityBaseline, podSecurityRestricted } from "./packs/pod-security.js";
+import { rbacLeastPrivilege } from "./packs/rbac.js";
+import { secretsHygiene } from "./packs/secrets.js";
+import { supplyChain } from "./packs/supply-chain.js";
+import type { Pack } from "./types.js";
+
+export const PACK_IDS = [
+  "pod-security-baseline",
+  "pod-security-restricted",
+  "rbac-least-privilege",
+  "network-isolation",
+  "secrets-hygiene",
+  "supply-chain",
+] as const;
+export type PackId = (typeof PACK_IDS)[number];
+
+/** The packs gitward checks when the configuration names none: all of them, Restricted for pods. */
+export const DEFAULT_PACKS: readonly PackId[] = [
+  "pod-security-restricted",
+  "rbac-least-privilege",
+  "network-isolation",
+  "secrets-hygiene",
+  "supply-chain",
+];
+
+export function isPackId(id: string): id is PackId {
+  return (PACK_IDS as readonly string[]).includes(id);
+}
+
+export function builtinPack(id: PackId, imagePolicy: ImagePolicy | undefined): Pack {
+  switch (id) {
+    case "pod-security-baseline":
+      return podSecurityBaseline;
+    case "pod-security-restricted":
+      return podSecurityRestricted;
+    case "rbac-least-privilege":
+      return rbacLeastPrivilege;
+    case "network-isolation":
+      return networkIsolation;
+    case "secrets-hygiene":
+      return secretsHygiene;
+    case "supply-chain":
+      return supplyChain(imagePolicy);
+  }
+}

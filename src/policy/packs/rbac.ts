@@ -1,0 +1,183 @@
+// rbac-least-privilege: roles and bindings that hand out more than an application needs — wildcards,
+// cluster-admin, the escalate/bind/impersonate verbs, cluster-wide read of secrets, cluster-scoped RBAC in
+// an application that targets one namespace, and bindings to the default service account.
+import type { Manifest } from "../../render/types.js";
+import type { Pack, Revision, Rule } from "../types.js";
+import { asArray, field, isRecord } from "../types.js";
+
+const RBAC_GROUP = "rbac.authorization.k8s.io/";
+
+function isRbac(m: Manifest, ...kinds: string[]): boolean {
+  return m.apiVersion.startsWith(RBAC_GROUP) && kinds.includes(m.kind);
+}
+
+interface PolicyRule {
+  readonly verbs: string[];
+  readonly resources: string[];
+  readonly apiGroups: string[];
+  readonly resourceNames: string[];
+  readonly index: number;
+}
+
+function rulesOf(m: Manifest): PolicyRule[] {
+  return asArray(m.object["rules"]).flatMap((r, index) =>
+    isRecord(r)
+      ? [
+          {
+            verbs: asArray(r["verbs"]).map(String),
+            resources: asArray(r["resources"]).map(String),
+            apiGroups: asArray(r["apiGroups"]).map(String),
+            resourceNames: asArray(r["resourceNames"]).map(String),
+            index,
+          },
+        ]
+      : [],
+  );
+}
+
+function* roles(rev: Revision): Iterable<Manifest> {
+  for (const m of rev.manifests) if (isRbac(m, "Role", "ClusterRole")) yield m;
+}
+
+function* bindings(rev: Revision): Iterable<Manifest> {
+  for (const m of rev.manifests) if (isRbac(m, "RoleBinding", "ClusterRoleBinding")) yield m;
+}
+
+export const wildcards: Rule = {
+  id: "rbac/wildcard",
+  severity: "high",
+  title: "Roles may not use * in verbs, resources or apiGroups",
+  remediation: "List the verbs, resources and API groups the application needs instead of *.",
+  check: function* (rev) {
+    for (const m of roles(rev)) {
+      for (const r of rulesOf(m)) {
+        const where = [
+          r.verbs.includes("*") ? "verbs" : undefined,
+          r.resources.some((x) => x === "*" || x.startsWith("*/")) ? "resources" : undefined,
+          r.apiGroups.includes("*") ? "apiGroups" : undefined,
+        ].filter((x) => x !== undefined);
+        if (where.length > 0)
+          yield { manifest: m, message: `rules[${r.index}] uses * in ${where.join(", ")}` };
+      }
+    }
+  },
+};
+
+export const clusterAdmin: Rule = {
+  id: "rbac/cluster-admin-binding",
+  severity: "critical",
+  title: "Nothing may be bound to cluster-admin",
+  remediation: "Bind a Role that grants only what the subject needs.",
+  check: function* (rev) {
+    for (const m of bindings(rev)) {
+      if (field(m.object, "roleRef", "name") === "cluster-admin")
+        yield { manifest: m, message: "binds the cluster-admin ClusterRole" };
+    }
+  },
+};
+
+const ESCALATION_VERBS = ["escalate", "bind", "impersonate"];
+
+export const escalationVerbs: Rule = {
+  id: "rbac/escalation-verbs",
+  severity: "critical",
+  title: "Roles may not grant escalate, bind or impersonate",
+  remediation: "Remove the escalate, bind and impersonate verbs; they let a subject gain any permission.",
+  check: function* (rev) {
+    for (const m of roles(rev)) {
+      for (const r of rulesOf(m)) {
+        const bad = r.verbs.filter((v) => ESCALATION_VERBS.includes(v));
+        if (bad.length > 0) yield { manifest: m, message: `rules[${r.index}] grants ${bad.join(", ")}` };
+      }
+    }
+  },
+};
+
+const READ_VERBS = ["get", "list", "watch", "*"];
+
+function readsSecrets(m: Manifest): PolicyRule | undefined {
+  return rulesOf(m).find(
+    (r) =>
+      (r.apiGroups.includes("") || r.apiGroups.includes("*")) &&
+      (r.resources.includes("secrets") || r.resources.includes("*")) &&
+      r.verbs.some((v) => READ_VERBS.includes(v)) &&
+      r.resourceNames.length === 0,
+  );
+}
+
+export const clusterSecretsRead: Rule = {
+  id: "rbac/cluster-secrets-read",
+  severity: "high",
+  title: "No cluster-wide read of secrets",
+  remediation: "Grant get on named secrets with a Role in the application's namespace instead.",
+  check: function* (rev) {
+    // A ClusterRole that reads secrets is cluster-wide once a ClusterRoleBinding grants it; one granted only
+    // through RoleBindings stays in a namespace. Unbound ClusterRoles are flagged too: another revision
+    // (or an aggregation label) may bind them.
+    const boundNamespaced = new Set<string>();
+    const boundCluster = new Set<string>();
+    for (const b of bindings(rev)) {
+      if (field(b.object, "roleRef", "kind") !== "ClusterRole") continue;
+      const name = String(field(b.object, "roleRef", "name"));
+      (b.kind === "ClusterRoleBinding" ? boundCluster : boundNamespaced).add(name);
+    }
+    for (const m of roles(rev)) {
+      if (m.kind !== "ClusterRole") continue;
+      const r = readsSecrets(m);
+      if (r === undefined) continue;
+      if (boundNamespaced.has(m.name) && !boundCluster.has(m.name)) continue;
+      yield { manifest: m, message: `rules[${r.index}] lets its subjects read secrets in every namespace` };
+    }
+  },
+};
+
+export const clusterScopedRbac: Rule = {
+  id: "rbac/cluster-scoped-in-namespaced-app",
+  severity: "high",
+  title: "An application that targets one namespace may not ship ClusterRoles or ClusterRoleBindings",
+  remediation: "Use a Role and a RoleBinding in the application's namespace.",
+  check: function* (rev) {
+    if (rev.destinationNamespace === undefined) return;
+    for (const m of rev.manifests) {
+      if (isRbac(m, "ClusterRole", "ClusterRoleBinding")) {
+        yield {
+          manifest: m,
+          message: `${m.kind} in an application that targets namespace ${rev.destinationNamespace}`,
+        };
+      }
+    }
+  },
+};
+
+export const defaultServiceAccount: Rule = {
+  id: "rbac/default-service-account-binding",
+  severity: "medium",
+  title: "Roles may not be bound to the default service account",
+  remediation: "Create a service account for the workload and bind the role to it.",
+  check: function* (rev) {
+    for (const m of bindings(rev)) {
+      for (const s of asArray(m.object["subjects"])) {
+        if (field(s, "kind") === "ServiceAccount" && field(s, "name") === "default") {
+          const ns = field(s, "namespace") ?? m.namespace ?? rev.destinationNamespace;
+          yield {
+            manifest: m,
+            message: `binds the default service account${typeof ns === "string" ? ` of ${ns}` : ""}`,
+          };
+        }
+      }
+    }
+  },
+};
+
+export const rbacLeastPrivilege: Pack = {
+  id: "rbac-least-privilege",
+  description: "RBAC that grants no more than an application needs.",
+  rules: [
+    wildcards,
+    clusterAdmin,
+    escalationVerbs,
+    clusterSecretsRead,
+    clusterScopedRbac,
+    defaultServiceAccount,
+  ],
+};
