@@ -14,6 +14,8 @@ export interface StartRegistryOptions {
   tls?: boolean;
   /** Require basic auth (htpasswd, bcrypt) with these credentials; implies TLS as the registry asks. */
   basicAuth?: { username: string; password: string };
+  /** Require bearer tokens from this token service (oci-token.ts); plain HTTP unless `tls`. */
+  token?: { realm: string; service: string; issuer: string; certFile: string };
 }
 
 export interface TestRegistry {
@@ -59,7 +61,7 @@ async function waitForRegistry(url: string, ca: string | undefined, child: Child
 /** Starts `docker-registry serve` on a free loopback port; stop() kills it and removes its storage. */
 export async function startRegistry(opts: StartRegistryOptions = {}): Promise<TestRegistry> {
   const dir = await makeTempDir("registry");
-  const tls = opts.tls === true || opts.basicAuth !== undefined;
+  const tls = opts.tls === true || (opts.basicAuth !== undefined && opts.token === undefined);
   const lines = [
     "version: 0.1",
     "log:",
@@ -99,7 +101,16 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Te
     await writeFile(path.join(dir, "certs", "ca.crt"), ca);
   }
   let authFile: string | undefined;
-  if (opts.basicAuth !== undefined) {
+  if (opts.token !== undefined) {
+    lines.push(
+      "auth:",
+      "  token:",
+      `    realm: ${opts.token.realm}`,
+      `    service: ${opts.token.service}`,
+      `    issuer: ${opts.token.issuer}`,
+      `    rootcertbundle: ${opts.token.certFile}`,
+    );
+  } else if (opts.basicAuth !== undefined) {
     const { username, password } = opts.basicAuth;
     // htpasswd reads the password from stdin (-i), so it is not on a process command line.
     const { stdout } = await run("htpasswd", ["-niB", username], { input: password });
