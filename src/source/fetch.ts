@@ -76,9 +76,21 @@ async function validateRef(ref: GitRef): Promise<{ refName?: string; commit?: st
   return { refName };
 }
 
-async function fetchOrThrow(opts: FetchOptions): Promise<FetchedSource> {
+export type MirrorResult = { ok: true; dir: string } | { ok: false; error: SourceError };
+
+/** Fetches every branch and tag of `opts.url` into the cache (for `verify repo`), without resolving a ref. */
+export async function mirrorRepository(opts: Omit<FetchOptions, "ref">): Promise<MirrorResult> {
+  try {
+    return { ok: true, dir: (await fetchOrThrow(opts)).dir };
+  } catch (err) {
+    if (err instanceof SourceError) return { ok: false, error: err };
+    throw err;
+  }
+}
+
+async function fetchOrThrow(opts: Omit<FetchOptions, "ref"> & { ref?: GitRef }): Promise<FetchedSource> {
   const repo = parseRepoUrl(opts.url);
-  const { refName, commit } = await validateRef(opts.ref);
+  const { refName, commit } = opts.ref === undefined ? {} : await validateRef(opts.ref);
   const dir = path.join(
     path.resolve(opts.cacheDir),
     createHash("sha256").update(repo.gitUrl).digest("hex").slice(0, 32) + ".git",
@@ -125,6 +137,7 @@ async function fetchOrThrow(opts: FetchOptions): Promise<FetchedSource> {
         throw classifyFetchError(err, opts.url, secrets);
       });
     await run(["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"]);
+    if (opts.ref === undefined) return { dir, head: "" };
     if (commit !== undefined) {
       if (!(await hasCommit(dir, commit))) {
         // Not reachable from a branch or tag: ask for it by id (servers allow this with protocol v2).

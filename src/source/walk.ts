@@ -71,3 +71,13 @@ export async function listRefs(
     return { name, oid, type, commit: peeled === "" ? oid : peeled };
   });
 }
+
+/** Resolves a (possibly abbreviated) commit id to the full id; undefined when it names no commit. */
+export async function resolveCommit(repoDir: string, rev: string): Promise<string | undefined> {
+  if (!/^[0-9a-f]{4,64}$/i.test(rev)) return undefined;
+  try {
+    return await git(["rev-parse", "--verify", "--quiet", `${rev.toLowerCase()}^{commit}`], { cwd: repoDir });
+  } catch {
+    return undefined;
+  }
+}

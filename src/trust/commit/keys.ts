@@ -27,6 +27,16 @@ export interface CompiledCommitPolicy {
   expectedRefs: string[];
 }
 
+/** True for a policy already compiled (callers may pass either form). */
+export function isCompiledCommitPolicy(p: CommitPolicy | CompiledCommitPolicy): p is CompiledCommitPolicy {
+  return "ssh" in p && p.ssh instanceof Map;
+}
+
+/** Compiles the policy unless it already is. */
+export async function ensureCompiled(p: CommitPolicy | CompiledCommitPolicy): Promise<CompiledCommitPolicy> {
+  return isCompiledCommitPolicy(p) ? p : compileCommitPolicy(p);
+}
+
 /** Parses every key and glob of the policy; throws ConfigError naming the signer and key on a bad one. */
 export async function compileCommitPolicy(
   policy: CommitPolicy,

@@ -7,7 +7,7 @@ import { parseCommit, parseTag, type ParsedCommit } from "../../source/commit.js
 import { ObjectReader } from "../../source/objects.js";
 import { changedPaths } from "../../source/tree-diff.js";
 import { hasCommit, isAncestor, isObjectId, listCommits } from "../../source/walk.js";
-import { compileCommitPolicy, type CompiledCommitPolicy } from "./keys.js";
+import { ensureCompiled, type CompiledCommitPolicy } from "./keys.js";
 import { SignatureVerifier } from "./signature.js";
 import type { CommitVerdict, Finding, RangeVerdict, TagVerdict } from "./verdict.js";
 
@@ -26,15 +26,11 @@ export interface VerifyRangeOptions {
   now?: Date;
 }
 
-function isCompiled(p: CommitPolicy | CompiledCommitPolicy): p is CompiledCommitPolicy {
-  return "ssh" in p && p.ssh instanceof Map;
-}
-
 const short = (oid: string) => oid.slice(0, 12);
 
 /** Verifies every commit that `to` brings in since `from` (see the module comment). */
 export async function verifyCommitRange(opts: VerifyRangeOptions): Promise<RangeVerdict> {
-  const policy = isCompiled(opts.policy) ? opts.policy : await compileCommitPolicy(opts.policy);
+  const policy = await ensureCompiled(opts.policy);
   const verdict: RangeVerdict = { trusted: false, to: opts.to, findings: [], commits: [] };
   if (opts.from !== undefined) verdict.from = opts.from;
   if (!isObjectId(opts.to) || !(await hasCommit(opts.repoDir, opts.to))) {
