@@ -37,6 +37,8 @@ export interface RegistryClientOptions {
   credentials?: CredentialStore;
   /** Plain HTTP for every loopback host (the CLI's --plain-http); other hosts still refuse it. */
   plainHTTP?: boolean;
+  /** PEM CA bundle for hosts that have none of their own (the CLI's --ca). */
+  defaultCa?: string;
   limits?: Partial<ClientLimits>;
 }
 
@@ -62,6 +64,7 @@ export class RegistryClient {
   private readonly hosts: Map<string, RegistryHostOptions>;
   private readonly credentials: CredentialStore;
   private readonly plainHTTP: boolean;
+  private readonly defaultCa: string | undefined;
   readonly limits: ClientLimits;
   /** Authorization header per host+scope, learnt from the last challenge. */
   private readonly authCache = new Map<string, string>();
@@ -70,6 +73,7 @@ export class RegistryClient {
     this.hosts = new Map((opts.hosts ?? []).map((h) => [h.host, h]));
     this.credentials = opts.credentials ?? new Map();
     this.plainHTTP = opts.plainHTTP ?? false;
+    this.defaultCa = opts.defaultCa;
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
   }
 
@@ -85,7 +89,8 @@ export class RegistryClient {
       }
       return { origin: `http://${registry}` };
     }
-    return { origin: `https://${apiHost(registry)}`, ...(host?.ca === undefined ? {} : { ca: host.ca }) };
+    const ca = host?.ca ?? this.defaultCa;
+    return { origin: `https://${apiHost(registry)}`, ...(ca === undefined ? {} : { ca }) };
   }
 
   private creds(registry: string): Credentials | undefined {
@@ -161,13 +166,13 @@ export class RegistryClient {
     if (challenge.params.service !== undefined)
       tokenURL.searchParams.set("service", challenge.params.service);
     tokenURL.searchParams.set("scope", challenge.params.scope ?? scope);
-    const host = this.hosts.get(registry);
+    const ca = this.hosts.get(registry)?.ca ?? this.defaultCa;
     const tokenRes = await send({
       method: "GET",
       url: tokenURL,
       headers: creds === undefined ? {} : { authorization: basicHeader(creds) },
       maxBytes: this.limits.tokenBytes,
-      ...(host?.ca === undefined ? {} : { ca: host.ca }),
+      ...(ca === undefined ? {} : { ca }),
     });
     if (tokenRes.status !== 200) throw unauthorized(`token service answered ${tokenRes.status}`);
     let token: unknown;

@@ -1,6 +1,212 @@
-// `gitward images`: not built yet; registers nothing until its issue lands.
-import type { Command } from "commander";
+// `gitward images verify|sign|attest`: verify images against a TrustPolicy's `spec.images`, and sign or
+// attest them in cosign's formats. Registry credentials come from a docker config file and the key's
+// passphrase from COSIGN_PASSWORD; neither is ever taken from the command line.
+import { readFile } from "node:fs/promises";
+import { homedir } from "node:os";
+import path from "node:path";
+import { Option, type Command } from "commander";
+import { ConfigError } from "../../config/errors.js";
+import { loadTrustPolicy } from "../../config/load.js";
+import { parseDockerConfig, type CredentialStore } from "../../images/auth.js";
+import { RegistryClient, type RegistryHostOptions } from "../../images/client.js";
+import { RegistryError } from "../../images/errors.js";
+import { readCosignPrivateKey } from "../../trust/image/cosign-key.js";
+import { attestImage, signImage, type SignFormat, type SignResult } from "../../trust/image/sign.js";
+import { verifyImages, type ImageResult } from "../../trust/image/verify.js";
+import { ExitCode } from "../exit.js";
+import { outputOption, printJson, type OutputFormat } from "../output.js";
 
-export function registerImages(_program: Command): void {
-  // Intentionally empty.
+interface RegistryFlags {
+  plainHttp?: boolean;
+  dockerConfig?: string;
+  ca?: string;
+  output: OutputFormat;
+}
+
+async function readText(file: string, what: string): Promise<string> {
+  try {
+    return await readFile(file, "utf8");
+  } catch {
+    throw new ConfigError(`cannot read ${what} file`, file);
+  }
+}
+
+/** The docker config: --docker-config, else $DOCKER_CONFIG/config.json, else ~/.docker/config.json if present. */
+async function credentials(flag: string | undefined): Promise<CredentialStore> {
+  const explicit =
+    flag ??
+    (process.env.DOCKER_CONFIG === undefined
+      ? undefined
+      : path.join(process.env.DOCKER_CONFIG, "config.json"));
+  const file = explicit ?? path.join(homedir(), ".docker", "config.json");
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch {
+    if (explicit !== undefined) throw new ConfigError("cannot read docker config file", file);
+    return new Map();
+  }
+  const parsed = parseDockerConfig(text);
+  if (!parsed.ok) throw new ConfigError(`docker config: ${parsed.reason}`, file);
+  return parsed.store;
+}
+
+function addRegistryOptions(cmd: Command): Command {
+  return cmd
+    .option("--plain-http", "talk plain HTTP to loopback registries (refused for any other host)")
+    .option(
+      "--docker-config <file>",
+      "docker config JSON with registry credentials (default ~/.docker/config.json)",
+    )
+    .option("--ca <file>", "PEM CA bundle trusted for registry TLS")
+    .addOption(outputOption());
+}
+
+async function clientFor(flags: RegistryFlags, hosts: RegistryHostOptions[] = []): Promise<RegistryClient> {
+  const ca = flags.ca === undefined ? undefined : await readText(flags.ca, "CA");
+  return new RegistryClient({
+    credentials: await credentials(flags.dockerConfig),
+    plainHTTP: flags.plainHttp === true,
+    hosts,
+    ...(ca === undefined ? {} : { defaultCa: ca }),
+  });
+}
+
+function printResult(r: ImageResult): void {
+  const mark = r.ok ? "ok  " : "FAIL";
+  process.stdout.write(
+    `${mark} ${r.ref}${r.digest === undefined ? "" : ` ${r.digest}`}${r.code === undefined ? "" : ` ${r.code}`}${r.cached ? " (cached)" : ""}\n`,
+  );
+  for (const c of r.checks) {
+    process.stdout.write(
+      `       ${c.verdict.padEnd(4)} ${c.name.padEnd(12)} ${c.code === undefined ? "" : `${c.code}: `}${c.message}\n`,
+    );
+  }
+}
+
+async function runVerify(
+  images: string[],
+  opts: RegistryFlags & { trust: string; recorded?: string },
+): Promise<void> {
+  const trust = await loadTrustPolicy(opts.trust);
+  const policy = trust.spec.images;
+  if (policy === undefined) throw new ConfigError("the TrustPolicy has no spec.images section", opts.trust);
+  let recorded: Record<string, string> | undefined;
+  if (opts.recorded !== undefined) {
+    try {
+      recorded = JSON.parse(await readText(opts.recorded, "recorded digests")) as Record<string, string>;
+    } catch (err) {
+      if (err instanceof ConfigError) throw err;
+      throw new ConfigError(
+        'recorded digests file is not JSON ({"registry/repo:tag": "sha256:..."})',
+        opts.recorded,
+      );
+    }
+  }
+  const client = await clientFor(opts, policy.registryOptions ?? []);
+  const out = await verifyImages({ images, policy, client, ...(recorded === undefined ? {} : { recorded }) });
+  if (out.policyErrors !== undefined) throw new ConfigError(out.policyErrors.join("; "), opts.trust);
+  if (opts.output === "json") printJson({ ok: out.ok, results: out.results, resolved: out.resolved });
+  else out.results.forEach(printResult);
+  process.exitCode = out.ok ? ExitCode.Ok : ExitCode.Findings;
+}
+
+async function privateKey(file: string): Promise<import("node:crypto").KeyObject> {
+  const text = await readText(file, "cosign key");
+  const key = await readCosignPrivateKey(text, process.env.COSIGN_PASSWORD ?? "");
+  if (!key.ok) throw new ConfigError(`${key.reason} (the passphrase is read from COSIGN_PASSWORD)`, file);
+  return key.key;
+}
+
+function parseFormat(value: string): SignFormat {
+  if (value !== "bundle" && value !== "legacy")
+    throw new ConfigError(`--format must be bundle or legacy, not ${value}`);
+  return value;
+}
+
+function printSigned(r: SignResult, output: OutputFormat): void {
+  if (output === "json") printJson({ image: r.image, digest: r.digest, format: r.format, stored: r.stored });
+  else process.stdout.write(`signed ${r.image} ${r.digest} (${r.format}: ${r.stored})\n`);
+}
+
+/** Registry failures while signing are the user's to fix (credentials, reachability): exit 2 with the reason. */
+async function signing(run: () => Promise<SignResult>, output: OutputFormat): Promise<void> {
+  try {
+    printSigned(await run(), output);
+  } catch (err) {
+    if (err instanceof RegistryError) throw new ConfigError(`${err.code}: ${err.message}`);
+    throw err;
+  }
+}
+
+export function registerImages(program: Command): void {
+  const images = program
+    .command("images")
+    .description("verify, sign and attest container images (cosign formats)");
+
+  addRegistryOptions(
+    images
+      .command("verify")
+      .description(
+        "verify images against a TrustPolicy's spec.images: allowed registry, digest, signatures from the " +
+          "threshold of signers, attestations, base image. Exit 1 if any image fails.",
+      )
+      .argument("<image...>", "image references (registry/repository:tag or @sha256:...)")
+      .requiredOption("--trust <file>", "TrustPolicy YAML file")
+      .option(
+        "--recorded <file>",
+        "JSON of tag → digest recorded earlier; a tag that moved is refused (TAG_MOVED)",
+      ),
+  ).action(async (list: string[], opts: RegistryFlags & { trust: string; recorded?: string }) => {
+    await runVerify(list, opts);
+  });
+
+  addRegistryOptions(
+    images
+      .command("sign")
+      .description("sign an image's digest with a cosign key (passphrase from COSIGN_PASSWORD)")
+      .argument("<image>", "image reference")
+      .requiredOption("--key <file>", "cosign.key (ENCRYPTED SIGSTORE PRIVATE KEY)")
+      .addOption(
+        new Option("--format <format>", "bundle (cosign v3) or legacy (.sig tag)").default("bundle"),
+      ),
+  ).action(async (image: string, opts: RegistryFlags & { key: string; format: string }) => {
+    const format = parseFormat(opts.format);
+    const key = await privateKey(opts.key);
+    const client = await clientFor(opts);
+    await signing(() => signImage({ client, image, key, format }), opts.output);
+  });
+
+  addRegistryOptions(
+    images
+      .command("attest")
+      .description("attach a signed in-toto attestation (predicate from a JSON file) to an image")
+      .argument("<image>", "image reference")
+      .requiredOption("--key <file>", "cosign.key (ENCRYPTED SIGSTORE PRIVATE KEY)")
+      .requiredOption("--predicate <file>", "JSON file holding the predicate")
+      .requiredOption("--type <uri>", "predicate type, e.g. https://slsa.dev/provenance/v1")
+      .addOption(
+        new Option("--format <format>", "bundle (cosign v3) or legacy (.att tag)").default("bundle"),
+      ),
+  ).action(
+    async (
+      image: string,
+      opts: RegistryFlags & { key: string; predicate: string; type: string; format: string },
+    ) => {
+      const format = parseFormat(opts.format);
+      let predicate: unknown;
+      try {
+        predicate = JSON.parse(await readText(opts.predicate, "predicate"));
+      } catch (err) {
+        if (err instanceof ConfigError) throw err;
+        throw new ConfigError("predicate is not JSON", opts.predicate);
+      }
+      const key = await privateKey(opts.key);
+      const client = await clientFor(opts);
+      await signing(
+        () => attestImage({ client, image, key, format, predicateType: opts.type, predicate }),
+        opts.output,
+      );
+    },
+  );
 }
