@@ -147,7 +147,9 @@ describe("gitward images", () => {
       "json",
     ]);
     expect(remote.code).toBe(1);
-    expect(JSON.parse(remote.stdout).results[0].code).toBe("REGISTRY_NOT_ALLOWED");
+    expect((JSON.parse(remote.stdout) as { results: { code: string }[] }).results[0]?.code).toBe(
+      "REGISTRY_NOT_ALLOWED",
+    );
     expect((await gitward(["images", "verify", "x", "--trust", path.join(dir, "none.yaml")])).code).toBe(2);
     expect((await gitward(["images", "sign", "x"])).code).toBe(2);
     const help = await gitward(["images", "verify", "--help"]);
