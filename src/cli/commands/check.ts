@@ -1,6 +1,177 @@
-// `gitward check`: not built yet; registers nothing until its issue lands.
-import type { Command } from "commander";
+// `gitward check PATH`: renders a folder of a config repository (directory, kustomize or helm) without
+// reading outside the repository, runs the policy packs and custom rules over it, and prints text, JSON or
+// SARIF. Exit 0 no finding at or above --fail-on, 1 findings or an unrenderable revision, 2 usage/config.
+import { existsSync } from "node:fs";
+import { readFile, realpath, stat } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Option, type Command } from "commander";
+import { ConfigError } from "../../config/errors.js";
+import { loadTrustPolicy } from "../../config/load.js";
+import type { ImagePolicy, Severity } from "../../config/types.js";
+import { checkRevision, type CustomPolicy } from "../../policy/check.js";
+import { DEFAULT_PACKS } from "../../policy/packs.js";
+import { formatText, gatePassed, toSarif, type GateResult } from "../../policy/report.js";
+import { render, type RenderType } from "../../render/render.js";
+import type { Manifest, RenderError } from "../../render/types.js";
+import { ExitCode } from "../exit.js";
+import { outputOption, printJson, type OutputFormat } from "../output.js";
 
-export function registerCheck(_program: Command): void {
-  // Intentionally empty.
+const VERSION = "0.1.0";
+
+interface CheckFlags {
+  render: RenderType;
+  policy: string[];
+  trust?: string;
+  failOn?: Severity;
+  packs?: string;
+  namespace?: string;
+  values: string[];
+  allowRemoteBases?: boolean;
+  repoRoot?: string;
+  kubectl?: string;
+  helm?: string;
+  output: OutputFormat;
+}
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+export function registerCheck(program: Command): void {
+  program
+    .command("check")
+    .description(
+      "Render PATH (a folder of a config repository) and check every object against the policy packs, " +
+        "custom ValidatingAdmissionPolicy rules and the secret scanner. Nothing outside the repository " +
+        "is read. Exit 0 no finding at or above --fail-on, 1 findings or a revision that cannot be " +
+        "rendered, 2 usage or configuration error.",
+    )
+    .argument("<path>", "folder to render (the repository root is the nearest folder with .git above it)")
+    .addOption(
+      new Option("--render <type>", "how to render PATH")
+        .choices(["directory", "kustomize", "helm"])
+        .default("directory"),
+    )
+    .option("--policy <file>", "ValidatingAdmissionPolicy file with custom rules (repeatable)", collect, [])
+    .option(
+      "--trust <file>",
+      "TrustPolicy file: its policy packs, custom rules, failOn and image policy apply",
+    )
+    .addOption(
+      new Option("--fail-on <severity>", "lowest severity that fails the check (default high)").choices([
+        "low",
+        "medium",
+        "high",
+        "critical",
+      ]),
+    )
+    .option("--packs <ids>", `comma-separated built-in packs (default ${DEFAULT_PACKS.join(",")})`)
+    .option("--namespace <ns>", "namespace the application deploys to (helm --namespace, RBAC scope checks)")
+    .option("--values <file>", "helm values file inside the repository (repeatable)", collect, [])
+    .option("--allow-remote-bases", "kustomize: allow remote bases (default off)")
+    .option("--repo-root <dir>", "repository root (default: the nearest folder with .git above PATH)")
+    .option("--kubectl <bin>", "kubectl binary for kustomize (default .tools/bin/kubectl, else PATH)")
+    .option("--helm <bin>", "helm binary (default .tools/bin/helm, else PATH)")
+    .addOption(outputOption(["text", "json", "sarif"]))
+    .action(async (target: string, flags: CheckFlags) => {
+      process.exitCode = await runCheck(target, flags);
+    });
+}
+
+async function runCheck(target: string, flags: CheckFlags): Promise<number> {
+  const abs = await realpath(target).catch(() => {
+    throw new ConfigError("does not exist", target);
+  });
+  const root =
+    flags.repoRoot === undefined
+      ? await findRepoRoot(abs)
+      : await realpath(flags.repoRoot).catch(() => {
+          throw new ConfigError("repository root does not exist", flags.repoRoot);
+        });
+  const rel = path.relative(root, abs);
+  if (rel.startsWith("..") || path.isAbsolute(rel))
+    throw new ConfigError(`is outside the repository root ${root}`, target);
+
+  const trust = flags.trust === undefined ? undefined : await loadTrustPolicy(flags.trust);
+  const policy = trust?.spec.policy;
+  const failOn: Severity = flags.failOn ?? policy?.failOn ?? "high";
+  const packs =
+    flags.packs === undefined
+      ? (policy?.packs ?? DEFAULT_PACKS)
+      : flags.packs
+          .split(",")
+          .map((s) => s.trim())
+          .filter(Boolean);
+  const customFiles = [
+    ...flags.policy,
+    ...(policy?.custom ?? []).map((p) => path.resolve(path.dirname(flags.trust ?? "."), p)),
+  ];
+  const customPolicies: CustomPolicy[] = [];
+  for (const f of customFiles) {
+    const text = await readFile(f, "utf8").catch((err: unknown) => {
+      throw new ConfigError(`cannot read the policy file (${(err as { code?: string }).code ?? "error"})`, f);
+    });
+    customPolicies.push({ file: f, text });
+  }
+  const imagePolicy: ImagePolicy | undefined = trust?.spec.images;
+
+  const rendered = await render({
+    repoRoot: root,
+    path: rel === "" ? "." : rel,
+    type: flags.render,
+    ...(flags.values.length > 0
+      ? { valuesFiles: flags.values.map((v) => path.relative(root, path.resolve(v))) }
+      : {}),
+    ...(flags.allowRemoteBases === true ? { allowRemoteBases: true } : {}),
+    ...(flags.namespace === undefined ? {} : { namespace: flags.namespace }),
+    tools: { kubectl: flags.kubectl ?? bundledTool("kubectl"), helm: flags.helm ?? bundledTool("helm") },
+  });
+  const manifests: readonly Manifest[] = rendered.ok ? rendered.manifests : [];
+  const renderErrors: readonly RenderError[] = rendered.ok ? [] : rendered.errors;
+  const report = await checkRevision({
+    manifests,
+    repoRoot: root,
+    packs,
+    customPolicies,
+    ...(imagePolicy === undefined ? {} : { imagePolicy }),
+    ...(flags.namespace === undefined ? {} : { destinationNamespace: flags.namespace }),
+  });
+  if (report.errors.length > 0) {
+    throw new ConfigError(report.errors.map((e) => `[${e.code}] ${e.message}`).join("\n  "), "policy");
+  }
+  const gate: GateResult = {
+    schemaVersion: 1,
+    tool: { name: "gitward", version: VERSION },
+    target: { path: rel === "" ? "." : rel.split(path.sep).join("/"), render: flags.render },
+    failOn,
+    passed: gatePassed(report, renderErrors, failOn),
+    renderErrors,
+    report,
+  };
+  if (flags.output === "json") printJson(gate);
+  else if (flags.output === "sarif") printJson(toSarif(gate));
+  else process.stdout.write(formatText(gate));
+  return gate.passed ? ExitCode.Ok : ExitCode.Findings;
+}
+
+/** The nearest folder at or above `dir` that holds `.git`; `dir` itself when there is none. */
+async function findRepoRoot(dir: string): Promise<string> {
+  const st = await stat(dir);
+  let cur = st.isDirectory() ? dir : path.dirname(dir);
+  for (;;) {
+    if (existsSync(path.join(cur, ".git"))) return cur;
+    const up = path.dirname(cur);
+    if (up === cur) return st.isDirectory() ? dir : path.dirname(dir);
+    cur = up;
+  }
+}
+
+/** kubectl and helm from the project's .tools/bin (scripts/setup-tools.sh) when present, else from PATH. */
+function bundledTool(name: "kubectl" | "helm"): string {
+  let cur = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const candidate = path.join(cur, ".tools", "bin", name);
+    if (existsSync(candidate)) return candidate;
+    cur = path.dirname(cur);
+  }
+  return name;
 }
