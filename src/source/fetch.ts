@@ -25,6 +25,8 @@ export interface FetchOptions {
   cacheDir: string;
   credentials?: SourceCredentials;
   timeoutMs?: number;
+  /** Parent folder for the 0600 credential files of one fetch (default the system temp folder). */
+  secretsParent?: string;
 }
 
 export interface FetchedSource {
@@ -102,7 +104,7 @@ async function fetchOrThrow(opts: Omit<FetchOptions, "ref"> & { ref?: GitRef }):
     await git(["init", "--bare", "-q", dir]);
   }
   const secrets = secretsOf(opts.credentials);
-  const secretDir = await mkdtemp(path.join(tmpdir(), "gitward-cred-"));
+  const secretDir = await mkdtemp(path.join(opts.secretsParent ?? tmpdir(), "gitward-cred-"));
   try {
     await chmod(secretDir, 0o700);
     const auth = await prepareAuth(repo, opts.credentials, secretDir);

@@ -231,7 +231,7 @@ describe("gitward verify commits", () => {
 describe("gitward verify repo", () => {
   it("flags an unexpected branch and an unknown committer", async () => {
     const clean = await gitward(["verify", "repo", "--repo", repo.dir, "--trust", trustFile]);
-    expect(clean.code).toBe(0);
+    expect(clean.code, clean.stdout + clean.stderr).toBe(0);
     expect(clean.stdout).toContain("ref  refs/heads/main");
     await repo.git("checkout", "-q", "-b", "rogue");
     const intruder = await repo.commitFiles(
@@ -240,7 +240,7 @@ describe("gitward verify repo", () => {
     );
     await repo.git("checkout", "-q", "main");
     const r = await gitward(["verify", "repo", "--repo", repo.dir, "--trust", trustFile, "-o", "json"]);
-    expect(r.code).toBe(1);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
     const audit = JSON.parse(r.stdout) as { findings: { code: string; subject: string }[] };
     expect(audit.findings).toEqual([
       expect.objectContaining({ code: "UNEXPECTED_REF", subject: "refs/heads/rogue" }),

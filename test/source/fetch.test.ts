@@ -2,7 +2,6 @@
 // daemon and a local path; incremental fetches, refs by branch, tag and commit; and the credential rules
 // (never in argv, errors, the cache or leftover files).
 import { chmod, mkdir, readFile, readdir, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fetchSource, type FetchOptions } from "../../src/source/fetch.js";
@@ -208,7 +207,8 @@ describe("credentials never leak", () => {
     const savedPath = process.env.PATH;
     process.env.PATH = `${path.join(spy, "bin")}:${savedPath ?? ""}`;
     const leakCache = await makeTempDir("leakcache");
-    const tmpBefore = (await readdir(tmpdir())).filter((f) => f.startsWith("gitward-cred-"));
+    // Credential files go to a folder of this test's own, so other tests' fetches do not interfere.
+    const secretsParent = await makeTempDir("secrets");
     const outputs: string[] = [];
     try {
       const attempts: FetchOptions[] = [
@@ -250,7 +250,7 @@ describe("credentials never leak", () => {
         },
       ];
       for (const a of attempts) {
-        const r = await fetchSource(a);
+        const r = await fetchSource({ ...a, secretsParent });
         outputs.push(JSON.stringify(r), r.ok ? "" : `${r.error.message} ${String(r.error.stack)}`);
       }
       expect(outputs.filter((o) => o.includes('"ok":true'))).toHaveLength(3);
@@ -270,8 +270,8 @@ describe("credentials never leak", () => {
       for (const o of outputs) expect(o).not.toContain(secret);
     }
     expect(cacheFiles).toBe("");
-    const tmpAfter = (await readdir(tmpdir())).filter((f) => f.startsWith("gitward-cred-"));
-    expect(tmpAfter.filter((f) => !tmpBefore.includes(f))).toEqual([]);
+    expect(await readdir(secretsParent)).toEqual([]);
+    await removeDir(secretsParent);
     await removeDir(spy);
     await removeDir(leakCache);
   });
