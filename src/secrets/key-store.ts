@@ -1,0 +1,133 @@
+// Sealing keys kept in the cluster: Secrets in gitward's namespace labelled as sealing keys, read into a
+// key ring and added to on rotation. Old keys are never deleted here, so everything they sealed still
+// unseals; `keygen` only adds a key when the newest one is older than the rotation period (or forced).
+import {
+  generateSealingKey,
+  KEY_DEFAULTS,
+  SEALING_KEY_LABEL,
+  SealingKeyRing,
+  sealingKeyFromSecret,
+  sealingKeyToSecret,
+  type SealingKey,
+} from "./keys.js";
+import { fail, SecretsErrorCode, type SecretObject, type SecretsResult } from "./types.js";
+
+export const DEFAULT_NAMESPACE = "gitward-system";
+
+/** The two calls the key store makes; a small seam so the logic runs against any API server. */
+export interface SecretApi {
+  list(namespace: string, labelSelector: string): Promise<unknown[]>;
+  create(namespace: string, secret: SecretObject): Promise<void>;
+}
+
+/**
+ * A SecretApi over @kubernetes/client-node, from a kubeconfig file or the default lookup. The client is
+ * imported on first use so commands that never talk to a cluster do not load it.
+ */
+export async function kubernetesSecretApi(kubeconfig?: string): Promise<SecretApi> {
+  const { CoreV1Api, KubeConfig, V1Secret } = await import("@kubernetes/client-node");
+  const config = new KubeConfig();
+  if (kubeconfig === undefined) config.loadFromDefault();
+  else config.loadFromFile(kubeconfig);
+  const core = config.makeApiClient(CoreV1Api);
+  return {
+    async list(namespace, labelSelector) {
+      const list = await core.listNamespacedSecret({ namespace, labelSelector });
+      return list.items;
+    },
+    async create(namespace, secret) {
+      const body = Object.assign(new V1Secret(), secret);
+      await core.createNamespacedSecret({ namespace, body });
+    },
+  };
+}
+
+/** What went wrong talking to the API server, without echoing request or response bodies. */
+export function describeApiError(err: unknown): string {
+  // client-node's ApiException carries the HTTP status as a numeric `code`; its message holds the body.
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (typeof code === "number") {
+    if (code === 401 || code === 403)
+      return `the API server refused access (HTTP ${code}); check the kubeconfig's user and RBAC`;
+    if (code === 404) return "the namespace was not found (HTTP 404); install gitward or pass --namespace";
+    return `the API server answered HTTP ${code}`;
+  }
+  const cause =
+    err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
+  return `cannot reach the API server (${cause})`;
+}
+
+/** Every sealing key in `namespace`, as a ring (newest first). */
+export async function loadClusterKeys(
+  api: SecretApi,
+  namespace: string = DEFAULT_NAMESPACE,
+): Promise<SecretsResult<{ ring: SealingKeyRing }>> {
+  let items: unknown[];
+  try {
+    items = await api.list(namespace, SEALING_KEY_LABEL);
+  } catch (err) {
+    return fail(
+      SecretsErrorCode.NoKeys,
+      `reading sealing keys in namespace ${namespace}: ${describeApiError(err)}`,
+    );
+  }
+  const keys: SealingKey[] = [];
+  for (const item of items) {
+    // client-node returns typed objects without kind on list items; put it back for the reader.
+    const read = sealingKeyFromSecret({ kind: "Secret", ...(item as object) }, `namespace ${namespace}`);
+    if (!read.ok) return read;
+    keys.push(read.key);
+  }
+  return { ok: true, ring: new SealingKeyRing(keys) };
+}
+
+export interface KeygenOptions {
+  namespace?: string;
+  /** Make a new key when the newest is older than this many days. */
+  rotationDays?: number;
+  /** Make a new key whatever the age of the newest. */
+  force?: boolean;
+  modulusLength?: number;
+  now?: Date;
+}
+
+export interface KeygenOutcome {
+  /** The key made now, or undefined when the newest was still within the rotation period. */
+  created: SealingKey | undefined;
+  newest: SealingKey;
+  /** How many keys the namespace holds after the call. */
+  total: number;
+  reason: "no-key" | "rotation-due" | "forced" | "current";
+}
+
+export async function keygen(
+  api: SecretApi,
+  options: KeygenOptions = {},
+): Promise<SecretsResult<KeygenOutcome>> {
+  const namespace = options.namespace ?? DEFAULT_NAMESPACE;
+  const now = options.now ?? new Date();
+  const loaded = await loadClusterKeys(api, namespace);
+  if (!loaded.ok) return loaded;
+  const newest = loaded.ring.newest;
+  const periodMs = (options.rotationDays ?? KEY_DEFAULTS.rotationDays) * 86_400_000;
+  let reason: KeygenOutcome["reason"];
+  if (newest === undefined) reason = "no-key";
+  else if (options.force === true) reason = "forced";
+  else if (newest.createdAt === undefined || now.getTime() - newest.createdAt.getTime() >= periodMs)
+    reason = "rotation-due";
+  else return { ok: true, created: undefined, newest, total: loaded.ring.keys.length, reason: "current" };
+
+  const key = await generateSealingKey({
+    modulusLength: options.modulusLength ?? KEY_DEFAULTS.modulusLength,
+    now,
+  });
+  try {
+    await api.create(namespace, sealingKeyToSecret(key, namespace));
+  } catch (err) {
+    return fail(
+      SecretsErrorCode.NoKeys,
+      `storing a new sealing key in namespace ${namespace}: ${describeApiError(err)}`,
+    );
+  }
+  return { ok: true, created: key, newest: key, total: loaded.ring.keys.length + 1, reason };
+}

@@ -1,0 +1,217 @@
+import { spawn } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { stringify } from "yaml";
+import {
+  generateSealingKey,
+  SealingKeyRing,
+  sealingKeyToSecret,
+  type SealingKey,
+} from "../../src/secrets/keys.js";
+import { unsealSecret } from "../../src/secrets/unseal.js";
+import { parseDocuments } from "../../src/secrets/yaml-input.js";
+import type { SealedSecret } from "../../src/secrets/types.js";
+import { cliEntry } from "../support/tools.js";
+import { decoded, expectNoPlaintextIn, PLAINTEXTS, plainSecret } from "../secrets/support.js";
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function gitward(args: string[], input = ""): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cliEntry, ...args], { stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+    child.stdin.end(input);
+  });
+}
+
+let dir: string;
+let oldKey: SealingKey;
+let newKey: SealingKey;
+const everything: string[] = [];
+
+async function run(args: string[], input = ""): Promise<Run> {
+  const r = await gitward(args, input);
+  everything.push(r.stderr);
+  return r;
+}
+
+function sealedFrom(text: string): SealedSecret {
+  const parsed = parseDocuments(text, "out");
+  if (!parsed.ok) throw new Error(parsed.message);
+  return parsed.documents[0] as SealedSecret;
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), "gitward-secrets-cli-"));
+  [oldKey, newKey] = await Promise.all([
+    generateSealingKey({ modulusLength: 2048, name: "key-old", now: new Date(Date.now() - 40 * 86_400_000) }),
+    generateSealingKey({ modulusLength: 2048, name: "key-new" }),
+  ]);
+  await writeFile(path.join(dir, "old.pem"), oldKey.certificate!.toString());
+  await writeFile(path.join(dir, "new.pem"), newKey.certificate!.toString());
+  await writeFile(path.join(dir, "old-key.yaml"), stringify(sealingKeyToSecret(oldKey, "gitward-system")));
+  const list = {
+    apiVersion: "v1",
+    kind: "List",
+    items: [oldKey, newKey].map((k) => sealingKeyToSecret(k, "gitward-system")),
+  };
+  await writeFile(path.join(dir, "keys.yaml"), stringify(list));
+  await writeFile(path.join(dir, "secret.yaml"), stringify(plainSecret("shop", "db")));
+});
+
+afterAll(async () => {
+  // Nothing but `unseal`'s stdout may carry plaintext: not stderr, not any error.
+  expectNoPlaintextIn(everything);
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("gitward secrets", () => {
+  it("--help works for the group and every subcommand", async () => {
+    for (const sub of [[], ["keygen"], ["cert"], ["seal"], ["reseal"], ["validate"], ["unseal"]]) {
+      const r = await run(["secrets", ...sub, "--help"]);
+      expect(r.code, sub.join(" ")).toBe(0);
+      expect(r.stdout).toContain("Usage: gitward secrets");
+    }
+  });
+
+  it.each(["strict", "namespace-wide", "cluster-wide"])(
+    "seal --scope %s writes a SealedSecret the key opens",
+    async (scope) => {
+      const input = await readFile(path.join(dir, "secret.yaml"), "utf8");
+      const r = await run(["secrets", "seal", "--cert", path.join(dir, "new.pem"), "--scope", scope], input);
+      expect(r.code, r.stderr).toBe(0);
+      expectNoPlaintextIn([r.stdout]);
+      const sealed = sealedFrom(r.stdout);
+      expect(sealed.kind).toBe("SealedSecret");
+      const opened = unsealSecret(sealed, new SealingKeyRing([newKey]));
+      expect(opened.ok && decoded(opened.secret.data)["password"]).toBe(PLAINTEXTS.password);
+    },
+  );
+
+  it("seal -o json, with --name/--namespace overrides", async () => {
+    const input = JSON.stringify(plainSecret(undefined, "x"));
+    const r = await run(
+      [
+        "secrets",
+        "seal",
+        "--cert",
+        path.join(dir, "new.pem"),
+        "--name",
+        "db",
+        "--namespace",
+        "shop",
+        "-o",
+        "json",
+      ],
+      input,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const sealed = JSON.parse(r.stdout) as SealedSecret;
+    expect(sealed.metadata).toEqual({ name: "db", namespace: "shop" });
+  });
+
+  it("seal refuses bad input with exit 2 and never echoes the plaintext", async () => {
+    const cert = path.join(dir, "new.pem");
+    const noNs = await run(["secrets", "seal", "--cert", cert], stringify(plainSecret(undefined, "db")));
+    expect(noNs.code).toBe(2);
+    expect(noNs.stderr).toContain("bound to a namespace");
+    const broken = `kind: Secret\nstringData:\n  password: "${PLAINTEXTS.password}\n  x: [${PLAINTEXTS.token}\n`;
+    const bad = await run(["secrets", "seal", "--cert", cert], broken);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/stdin(:\d+)?: not valid YAML/);
+    const noCert = await run(["secrets", "seal", "--cert", path.join(dir, "missing.pem")], broken);
+    expect(noCert.code).toBe(2);
+    const garbageCert = await run(["secrets", "seal", "--cert", path.join(dir, "secret.yaml")], "");
+    expect(garbageCert.code).toBe(2);
+    expect(garbageCert.stderr).toContain("not a PEM or DER X.509 certificate");
+  });
+
+  it("reseal moves values to the newest key in place, keeping comments; old-key-only no longer opens", async () => {
+    const input = await readFile(path.join(dir, "secret.yaml"), "utf8");
+    const sealedOld = await run(["secrets", "seal", "--cert", path.join(dir, "old.pem")], input);
+    const file = path.join(dir, "app-sealed.yaml");
+    await writeFile(
+      file,
+      `# database credentials\n${sealedOld.stdout}---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n`,
+    );
+    const r = await run(["secrets", "reseal", file, "--key", path.join(dir, "keys.yaml"), "-o", "json"]);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as { files: { objects: { resealed: string[] }[] }[] };
+    expect(report.files[0]?.objects[0]?.resealed.sort()).toEqual(["binary", "password", "token"]);
+    const text = await readFile(file, "utf8");
+    expect(text.startsWith("# database credentials\n")).toBe(true);
+    expect(text).toContain("kind: ConfigMap");
+    const resealed = sealedFrom(text);
+    expect(unsealSecret(resealed, new SealingKeyRing([newKey])).ok).toBe(true);
+    expect(unsealSecret(resealed, new SealingKeyRing([oldKey])).ok).toBe(false);
+    // A second run has nothing to do and leaves the file byte for byte.
+    const again = await run(["secrets", "reseal", file, "--key", path.join(dir, "keys.yaml")]);
+    expect(again.stdout).toContain("resealed 0, already on the newest key 3");
+    expect(await readFile(file, "utf8")).toBe(text);
+  });
+
+  it("reseal of a file it cannot open exits 1 and leaves the file unchanged", async () => {
+    const input = await readFile(path.join(dir, "secret.yaml"), "utf8");
+    const sealedNew = await run(["secrets", "seal", "--cert", path.join(dir, "new.pem")], input);
+    const file = path.join(dir, "foreign.yaml");
+    await writeFile(file, sealedNew.stdout);
+    const r = await run(["secrets", "reseal", file, "--key", path.join(dir, "old-key.yaml")]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("DECRYPT_FAILED");
+    expect(await readFile(file, "utf8")).toBe(sealedNew.stdout);
+    const noKeys = await run(["secrets", "reseal", file]);
+    expect(noKeys.code).toBe(2);
+  });
+
+  it("validate: 0 when sealed to the given certificate or key, 1 with findings", async () => {
+    const input = await readFile(path.join(dir, "secret.yaml"), "utf8");
+    const sealed = await run(["secrets", "seal", "--cert", path.join(dir, "new.pem")], input);
+    const file = path.join(dir, "valid.yaml");
+    await writeFile(file, sealed.stdout);
+    const byCert = await run(["secrets", "validate", file, "--cert", path.join(dir, "new.pem")]);
+    expect(byCert.code, byCert.stdout).toBe(0);
+    const byKey = await run([
+      "secrets",
+      "validate",
+      file,
+      "--key",
+      path.join(dir, "old-key.yaml"),
+      "-o",
+      "json",
+    ]);
+    expect(byKey.code).toBe(1);
+    const json = JSON.parse(byKey.stdout) as { valid: boolean; files: { findings: { code: string }[] }[] };
+    expect(json.valid).toBe(false);
+    expect(json.files[0]?.findings.map((f) => f.code)).toContain("DECRYPT_FAILED");
+  });
+
+  it("unseal prints the Secret with a warning on stderr, and refuses a moved SealedSecret", async () => {
+    const input = await readFile(path.join(dir, "secret.yaml"), "utf8");
+    const sealed = await run(["secrets", "seal", "--cert", path.join(dir, "new.pem")], input);
+    const r = await gitward(["secrets", "unseal", "--key", path.join(dir, "keys.yaml")], sealed.stdout);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain("WARNING");
+    const secret = parseDocuments(r.stdout, "out");
+    expect(
+      secret.ok && decoded((secret.documents[0] as { data: Record<string, string> }).data)["token"],
+    ).toBe(PLAINTEXTS.token);
+    const movedText = sealed.stdout.replace("namespace: shop", "namespace: attacker");
+    const refused = await run(["secrets", "unseal", "--key", path.join(dir, "keys.yaml")], movedText);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("SCOPE_MISMATCH");
+    expect(refused.stdout).toBe("");
+  });
+});
