@@ -1,0 +1,411 @@
+// A small Kubernetes API client for the reconcile: discovery (which resource serves a kind, namespaced or
+// not), server-side apply as field manager `gitward`, get/list/delete with uid preconditions, dry runs,
+// impersonation of an application's service account, and retries with backoff and jitter on 429/5xx.
+//
+// @kubernetes/client-node's KubeConfig does the authentication and TLS (every kubeconfig form it
+// supports); the requests themselves go through node:https here because its generated API classes offer
+// no per-request impersonation header, no retries and no pooled concurrency, all of which a reconcile of
+// thousands of objects needs.
+import http from "node:http";
+import https from "node:https";
+import { KubeConfig } from "@kubernetes/client-node";
+import { BACKOFF_DEFAULTS, backoffDelay, realSleep, type BackoffOptions } from "./backoff.js";
+import { ClusterError, ClusterErrorCode, codeForStatus, isRetryable } from "./errors.js";
+
+export const FIELD_MANAGER = "gitward";
+
+/** A Kubernetes object as JSON. Fields other than these are not interpreted here. */
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    uid?: string;
+    resourceVersion?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    [key: string]: unknown;
+  };
+  [key: string]: unknown;
+}
+
+export interface ObjectRef {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly namespace?: string;
+  readonly name: string;
+}
+
+export interface ResourceInfo {
+  /** The URL path of the collection, without namespace: "/api/v1" + "configmaps" etc. are joined later. */
+  readonly groupVersionPath: string;
+  readonly plural: string;
+  readonly namespaced: boolean;
+}
+
+export interface CallOptions {
+  /** Act as this user (e.g. "system:serviceaccount:shop:deployer") through impersonation headers. */
+  readonly impersonate?: string;
+  readonly dryRun?: boolean;
+}
+
+export interface ClusterClientOptions {
+  readonly backoff?: BackoffOptions;
+  /** Parallel requests at most (default 16); the agent keeps this many connections alive. */
+  readonly maxSockets?: number;
+  /** Per-request timeout in ms (default 30,000). */
+  readonly timeoutMs?: number;
+}
+
+interface Reply {
+  status: number;
+  body: unknown;
+  retryAfterMs?: number;
+}
+
+export function refOf(obj: KubeObject): ObjectRef {
+  return {
+    apiVersion: obj.apiVersion,
+    kind: obj.kind,
+    name: obj.metadata.name,
+    ...(obj.metadata.namespace === undefined ? {} : { namespace: obj.metadata.namespace }),
+  };
+}
+
+export function describeRef(ref: ObjectRef): string {
+  return `${ref.kind} ${ref.namespace === undefined ? "" : ref.namespace + "/"}${ref.name}`;
+}
+
+/** The user name Kubernetes gives a service account, the one impersonated to act as it. */
+export function serviceAccountUser(namespace: string, name: string): string {
+  return `system:serviceaccount:${namespace}:${name}`;
+}
+
+function statusMessage(body: unknown, fallback: string): string {
+  if (typeof body === "object" && body !== null && "message" in body) {
+    const m = body.message;
+    if (typeof m === "string" && m !== "") return m;
+  }
+  return fallback;
+}
+
+export class ClusterClient {
+  private readonly server: URL;
+  private readonly agent: http.Agent;
+  private readonly discovery = new Map<string, Promise<Map<string, ResourceInfo>>>();
+  private readonly backoff: BackoffOptions;
+  private readonly timeoutMs: number;
+
+  private constructor(
+    private readonly kc: KubeConfig,
+    options: ClusterClientOptions,
+  ) {
+    const cluster = kc.getCurrentCluster();
+    if (cluster === null) throw new ClusterError(ClusterErrorCode.Invalid, "the kubeconfig names no cluster");
+    this.server = new URL(cluster.server);
+    const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 16 };
+    this.agent =
+      this.server.protocol === "http:" ? new http.Agent(agentOptions) : new https.Agent(agentOptions);
+    this.backoff = options.backoff ?? {};
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+  }
+
+  /** A client for a kubeconfig file, or the default chain ($KUBECONFIG, ~/.kube/config, in-cluster). */
+  static fromFile(file: string | undefined, options: ClusterClientOptions = {}): ClusterClient {
+    const kc = new KubeConfig();
+    if (file === undefined) kc.loadFromDefault();
+    else kc.loadFromFile(file);
+    return new ClusterClient(kc, options);
+  }
+
+  /** A client for kubeconfig YAML text. */
+  static fromText(text: string, options: ClusterClientOptions = {}): ClusterClient {
+    const kc = new KubeConfig();
+    kc.loadFromString(text);
+    return new ClusterClient(kc, options);
+  }
+
+  /** The API server's URL (for messages; never carries credentials). */
+  get serverUrl(): string {
+    return this.server.origin;
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+
+  // ---- discovery ----------------------------------------------------------------------------------
+
+  /** Which resource serves `kind` in `apiVersion`; ClusterError UNKNOWN_KIND when none does. */
+  async resource(apiVersion: string, kind: string): Promise<ResourceInfo> {
+    let found = (await this.resourcesOf(apiVersion)).get(kind);
+    if (found === undefined) {
+      // A CRD may have been established since the list was read: read it again once.
+      this.discovery.delete(apiVersion);
+      found = (await this.resourcesOf(apiVersion)).get(kind);
+    }
+    if (found === undefined) {
+      throw new ClusterError(
+        ClusterErrorCode.UnknownKind,
+        `the API server does not serve kind ${kind} in ${apiVersion}; install its CRD first`,
+      );
+    }
+    return found;
+  }
+
+  /** Forgets what discovery learnt (after CRDs change). */
+  forgetDiscovery(): void {
+    this.discovery.clear();
+  }
+
+  private resourcesOf(apiVersion: string): Promise<Map<string, ResourceInfo>> {
+    let p = this.discovery.get(apiVersion);
+    if (p === undefined) {
+      p = this.readResources(apiVersion);
+      this.discovery.set(apiVersion, p);
+      // A failed read is not remembered.
+      p.catch(() => this.discovery.delete(apiVersion));
+    }
+    return p;
+  }
+
+  private async readResources(apiVersion: string): Promise<Map<string, ResourceInfo>> {
+    const groupVersionPath = apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+    const out = new Map<string, ResourceInfo>();
+    const reply = await this.send("GET", groupVersionPath, {});
+    if (reply.status === 404) return out;
+    this.ensureOk(reply, `discovery of ${apiVersion}`);
+    const resources = (reply.body as { resources?: unknown }).resources;
+    if (!Array.isArray(resources)) return out;
+    for (const r of resources as { name?: unknown; kind?: unknown; namespaced?: unknown }[]) {
+      if (typeof r.name !== "string" || typeof r.kind !== "string" || r.name.includes("/")) continue;
+      out.set(r.kind, { groupVersionPath, plural: r.name, namespaced: r.namespaced === true });
+    }
+    return out;
+  }
+
+  /** The URL path of an object (or, without a name, its collection). */
+  async pathOf(ref: Omit<ObjectRef, "name"> & { name?: string }): Promise<string> {
+    const info = await this.resource(ref.apiVersion, ref.kind);
+    let p = info.groupVersionPath;
+    if (info.namespaced) {
+      if (ref.namespace !== undefined) p += `/namespaces/${encodeURIComponent(ref.namespace)}`;
+    }
+    p += `/${info.plural}`;
+    if (ref.name !== undefined) p += `/${encodeURIComponent(ref.name)}`;
+    return p;
+  }
+
+  // ---- objects ------------------------------------------------------------------------------------
+
+  /** Server-side apply of `obj` as field manager `gitward`, taking over conflicting fields (force). */
+  async apply(obj: KubeObject, opts: CallOptions & { force?: boolean } = {}): Promise<KubeObject> {
+    const ref = refOf(obj);
+    const query = new URLSearchParams({ fieldManager: FIELD_MANAGER, force: String(opts.force ?? true) });
+    if (opts.dryRun === true) query.set("dryRun", "All");
+    const reply = await this.send("PATCH", `${await this.pathOf(ref)}?${query.toString()}`, {
+      body: JSON.stringify(obj),
+      contentType: "application/apply-patch+yaml",
+      ...(opts.impersonate === undefined ? {} : { impersonate: opts.impersonate }),
+    });
+    this.ensureOk(reply, `apply of ${describeRef(ref)}`);
+    return reply.body as KubeObject;
+  }
+
+  async get(ref: ObjectRef, opts: CallOptions = {}): Promise<KubeObject | undefined> {
+    const reply = await this.send("GET", await this.pathOf(ref), opts);
+    if (reply.status === 404) return undefined;
+    this.ensureOk(reply, `read of ${describeRef(ref)}`);
+    return reply.body as KubeObject;
+  }
+
+  /** Every object of a kind (in one namespace, or all), optionally by label selector; pages through. */
+  async list(
+    apiVersion: string,
+    kind: string,
+    opts: CallOptions & { namespace?: string; labelSelector?: string } = {},
+  ): Promise<KubeObject[]> {
+    const base = await this.pathOf({
+      apiVersion,
+      kind,
+      ...(opts.namespace === undefined ? {} : { namespace: opts.namespace }),
+    });
+    const out: KubeObject[] = [];
+    let cont: string | undefined;
+    do {
+      const q = new URLSearchParams({ limit: "500" });
+      if (opts.labelSelector !== undefined) q.set("labelSelector", opts.labelSelector);
+      if (cont !== undefined) q.set("continue", cont);
+      const reply = await this.send("GET", `${base}?${q.toString()}`, opts);
+      this.ensureOk(reply, `list of ${kind} ${apiVersion}`);
+      const body = reply.body as { items?: KubeObject[]; metadata?: { continue?: string } };
+      for (const item of body.items ?? []) {
+        // Lists leave out apiVersion/kind on items; put them back so items are whole objects.
+        out.push({ ...item, apiVersion, kind });
+      }
+      cont = body.metadata?.continue === "" ? undefined : body.metadata?.continue;
+    } while (cont !== undefined);
+    return out;
+  }
+
+  /**
+   * Deletes an object, only if its uid is still `uid` (when given), so an object that was deleted and
+   * made again by someone else in between is never touched. "not-found" when it is already gone.
+   */
+  async delete(ref: ObjectRef, opts: CallOptions & { uid?: string } = {}): Promise<"deleted" | "not-found"> {
+    const q = new URLSearchParams();
+    if (opts.dryRun === true) q.set("dryRun", "All");
+    const body: Record<string, unknown> = {
+      apiVersion: "v1",
+      kind: "DeleteOptions",
+      propagationPolicy: "Background",
+    };
+    if (opts.uid !== undefined) body["preconditions"] = { uid: opts.uid };
+    const qs = q.toString();
+    const reply = await this.send("DELETE", `${await this.pathOf(ref)}${qs === "" ? "" : "?" + qs}`, {
+      body: JSON.stringify(body),
+      contentType: "application/json",
+      ...(opts.impersonate === undefined ? {} : { impersonate: opts.impersonate }),
+    });
+    if (reply.status === 404) return "not-found";
+    this.ensureOk(reply, `delete of ${describeRef(ref)}`);
+    return "deleted";
+  }
+
+  /** Creates an object (for Events, which are never applied). */
+  async create(obj: KubeObject, opts: CallOptions = {}): Promise<KubeObject> {
+    const ref = refOf(obj);
+    const path = await this.pathOf({ ...ref, name: undefined } as Omit<ObjectRef, "name">);
+    const reply = await this.send("POST", path, { ...opts, body: JSON.stringify(obj) });
+    this.ensureOk(reply, `create of ${describeRef(ref)}`);
+    return reply.body as KubeObject;
+  }
+
+  /**
+   * Read-modify-write with optimistic concurrency: on 409 (someone wrote in between) the object is read
+   * again and `change` applied to the fresh copy, until it sticks or the retries run out.
+   */
+  async modify(
+    ref: ObjectRef,
+    change: (obj: KubeObject) => KubeObject,
+    opts: CallOptions & { subresource?: "status" } = {},
+  ): Promise<KubeObject> {
+    const attempts = this.backoff.attempts ?? BACKOFF_DEFAULTS.attempts;
+    for (let i = 0; ; i++) {
+      const live = await this.get(ref, opts);
+      if (live === undefined)
+        throw new ClusterError(ClusterErrorCode.NotFound, `${describeRef(ref)} not found`, 404);
+      const next = change(structuredClone(live));
+      const path = (await this.pathOf(ref)) + (opts.subresource === undefined ? "" : `/${opts.subresource}`);
+      const reply = await this.send("PUT", path, { ...opts, body: JSON.stringify(next) });
+      if (reply.status === 409 && i + 1 < attempts) {
+        await (this.backoff.sleep ?? realSleep)(backoffDelay(i, this.backoff));
+        continue;
+      }
+      this.ensureOk(reply, `update of ${describeRef(ref)}`);
+      return reply.body as KubeObject;
+    }
+  }
+
+  /** Waits until a CustomResourceDefinition reports Established (then forgets discovery). */
+  async waitForCrdEstablished(name: string, timeoutMs = 30_000): Promise<void> {
+    const ref = { apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition", name };
+    const deadline = Date.now() + timeoutMs;
+    for (let i = 0; ; i++) {
+      const crd = await this.get(ref);
+      const conditions = (
+        crd?.["status"] as { conditions?: { type?: string; status?: string }[] } | undefined
+      )?.conditions;
+      if (conditions?.some((c) => c.type === "Established" && c.status === "True") === true) {
+        this.forgetDiscovery();
+        return;
+      }
+      if (Date.now() > deadline) {
+        throw new ClusterError(
+          ClusterErrorCode.Timeout,
+          `CRD ${name} was not established within ${timeoutMs} ms`,
+        );
+      }
+      await (this.backoff.sleep ?? realSleep)(Math.min(50 * 2 ** i, 1_000));
+    }
+  }
+
+  // ---- transport ----------------------------------------------------------------------------------
+
+  private ensureOk(reply: Reply, what: string): void {
+    if (reply.status >= 200 && reply.status < 300) return;
+    const message = statusMessage(reply.body, `HTTP ${reply.status}`);
+    throw new ClusterError(codeForStatus(reply.status), `${what} failed: ${message}`, reply.status);
+  }
+
+  /** One request, retried with backoff on 429, 5xx and network errors; other answers are returned. */
+  private async send(
+    method: string,
+    path: string,
+    opts: CallOptions & { body?: string; contentType?: string },
+  ): Promise<Reply> {
+    const attempts = this.backoff.attempts ?? BACKOFF_DEFAULTS.attempts;
+    const sleep = this.backoff.sleep ?? realSleep;
+    let last: Reply | undefined;
+    let lastError: unknown;
+    for (let i = 0; i < attempts; i++) {
+      if (i > 0) await sleep(backoffDelay(i - 1, this.backoff, last?.retryAfterMs));
+      try {
+        last = await this.once(method, path, opts);
+        lastError = undefined;
+        if (!isRetryable(last.status)) return last;
+      } catch (err) {
+        last = undefined;
+        lastError = err;
+      }
+    }
+    if (last !== undefined) return last;
+    const reason = lastError instanceof Error ? lastError.message : String(lastError);
+    throw new ClusterError(
+      ClusterErrorCode.Unavailable,
+      `${method} ${path} at ${this.server.origin} failed after ${attempts} attempts: ${reason}`,
+    );
+  }
+
+  private async once(
+    method: string,
+    path: string,
+    opts: CallOptions & { body?: string; contentType?: string },
+  ): Promise<Reply> {
+    const req: https.RequestOptions = { method, agent: this.agent, headers: {} };
+    await this.kc.applyToHTTPSOptions(req);
+    const headers = req.headers as Record<string, string>;
+    headers["Accept"] = "application/json";
+    if (opts.impersonate !== undefined) headers["Impersonate-User"] = opts.impersonate;
+    if (opts.body !== undefined) {
+      headers["Content-Type"] = opts.contentType ?? "application/json";
+      headers["Content-Length"] = String(Buffer.byteLength(opts.body));
+    }
+    const url = new URL(this.server.pathname.replace(/\/$/, "") + path, this.server);
+    const mod = url.protocol === "http:" ? http : https;
+    return new Promise<Reply>((resolve, reject) => {
+      const r = mod.request(url, req, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("error", reject);
+        res.on("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8");
+          let body: unknown = text;
+          try {
+            body = JSON.parse(text) as unknown;
+          } catch {
+            // Not JSON: keep the text for the error message.
+          }
+          const status = res.statusCode ?? 0;
+          const ra = Number(res.headers["retry-after"]);
+          resolve({ status, body, ...(Number.isFinite(ra) && ra > 0 ? { retryAfterMs: ra * 1000 } : {}) });
+        });
+      });
+      r.setTimeout(this.timeoutMs, () => r.destroy(new Error(`no answer within ${this.timeoutMs} ms`)));
+      r.on("error", reject);
+      if (opts.body !== undefined) r.write(opts.body);
+      r.end();
+    });
+  }
+}
