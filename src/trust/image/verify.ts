@@ -24,6 +24,7 @@ import {
   type SignatureOutcome,
 } from "./signatures.js";
 import type { KeyBundle } from "./formats.js";
+import { verifyKeylessBundle } from "./keyless.js";
 
 export interface ImageResult {
   /** The reference as given. */
@@ -48,7 +49,7 @@ export interface VerifyImagesOptions {
   recorded?: Readonly<Record<string, string>>;
   client: RegistryClient;
   cache?: VerificationCache;
-  /** Verifies keyless bundles (keyless.ts); without it keyless bundles count as unknown signers. */
+  /** Verifies keyless bundles; default: @sigstore/verify against the policy's trustedRoot (keyless.ts). */
   keyless?: (bundle: KeyBundle, policy: CompiledImagePolicy, digest: string) => SignatureOutcome;
   /** Images verified at once (default 8). */
   concurrency?: number;
@@ -281,8 +282,8 @@ class ImageVerification {
   }
 
   private keylessHook(): ((b: KeyBundle) => SignatureOutcome) | undefined {
-    const hook = this.opts.keyless;
-    if (hook === undefined || this.policy.keylessSigners.length === 0) return undefined;
+    const hook = this.opts.keyless ?? ((b: KeyBundle, p: CompiledImagePolicy) => verifyKeylessBundle(b, p));
+    if (this.policy.keylessSigners.length === 0) return undefined;
     return (b) => hook(b, this.policy, this.fetched.digest);
   }
 
