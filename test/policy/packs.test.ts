@@ -4,9 +4,7 @@
    test data: the tests mutate deep, untyped pod specs in place, as YAML would give them. */
 import { describe, expect, it } from "vitest";
 import { checkRevision, type CheckOptions } from "../../src/policy/check.js";
-import { PACK_IDS } from "../../src/policy/packs.js";
-import { podSecurityRestricted } from "../../src/policy/packs/pod-security.js";
-import { rbacLeastPrivilege } from "../../src/policy/packs/rbac.js";
+import { builtinPack, PACK_IDS } from "../../src/policy/packs.js";
 import { parseImageRef } from "../../src/policy/packs/supply-chain.js";
 import type { Manifest } from "../../src/render/types.js";
 import { deployment, denyAll, DIGEST, mf } from "./support.js";
@@ -217,6 +215,95 @@ const CASES: Case[] = [
     good: [binding("RoleBinding", { kind: "Role", name: "r" }, "app", "shop")],
   },
   {
+    rule: "rbac/manage-rbac",
+    bad: [
+      role(
+        "Role",
+        [{ apiGroups: ["rbac.authorization.k8s.io"], resources: ["rolebindings"], verbs: ["create"] }],
+        "shop",
+      ),
+    ],
+    good: [
+      role(
+        "Role",
+        [{ apiGroups: ["rbac.authorization.k8s.io"], resources: ["rolebindings"], verbs: ["get", "list"] }],
+        "shop",
+      ),
+    ],
+  },
+  {
+    rule: "rbac/pod-exec",
+    bad: [role("Role", [{ apiGroups: [""], resources: ["pods/exec"], verbs: ["create"] }], "shop")],
+    good: [role("Role", [{ apiGroups: [""], resources: ["pods/log"], verbs: ["get"] }], "shop")],
+  },
+  {
+    rule: "rbac/node-proxy",
+    bad: [role("ClusterRole", [{ apiGroups: [""], resources: ["nodes/proxy"], verbs: ["get"] }])],
+    good: [role("ClusterRole", [{ apiGroups: [""], resources: ["nodes"], verbs: ["get"] }])],
+  },
+  {
+    rule: "rbac/manage-workloads",
+    bad: [role("Role", [{ apiGroups: [""], resources: ["pods"], verbs: ["create"] }], "shop")],
+    good: [role("Role", [{ apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] }], "shop")],
+  },
+  {
+    rule: "rbac/manage-networking",
+    bad: [
+      role(
+        "Role",
+        [{ apiGroups: ["networking.k8s.io"], resources: ["networkpolicies"], verbs: ["delete"] }],
+        "shop",
+      ),
+    ],
+    good: [
+      role(
+        "Role",
+        [{ apiGroups: ["networking.k8s.io"], resources: ["networkpolicies"], verbs: ["get"] }],
+        "shop",
+      ),
+    ],
+  },
+  {
+    rule: "rbac/manage-webhooks",
+    bad: [
+      role("ClusterRole", [
+        {
+          apiGroups: ["admissionregistration.k8s.io"],
+          resources: ["validatingwebhookconfigurations"],
+          verbs: ["patch"],
+        },
+      ]),
+    ],
+    good: [
+      role("ClusterRole", [
+        {
+          apiGroups: ["admissionregistration.k8s.io"],
+          resources: ["validatingwebhookconfigurations"],
+          verbs: ["list"],
+        },
+      ]),
+    ],
+  },
+  {
+    rule: "secrets/configmap-secret",
+    bad: [
+      {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: "c", namespace: "shop" },
+        data: { db_password: "x" },
+      },
+    ],
+    good: [
+      {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: "c", namespace: "shop" },
+        data: { log_level: "info", password_policy_url: "https://x" },
+      },
+    ],
+  },
+  {
     rule: "network/default-deny",
     bad: [deployment("a"), { ...denyAll(), spec: { podSelector: {}, policyTypes: ["Ingress"] } }],
     good: [
@@ -267,15 +354,11 @@ const CASES: Case[] = [
 
 describe("built-in rules", () => {
   it("every built-in rule has a case here", () => {
-    const ids = new Set([...podSecurityRestricted.rules, ...rbacLeastPrivilege.rules].map((r) => r.id));
-    for (const id of [
-      "network/default-deny",
-      "secrets/plain-secret",
-      "supply-chain/latest-tag",
-      "supply-chain/digest",
-      "supply-chain/registry",
-    ])
-      ids.add(id);
+    const ids = new Set(
+      PACK_IDS.flatMap((p) =>
+        builtinPack(p, { registries: ["registry.example.com/team/"] }).rules.map((r) => r.id),
+      ),
+    );
     expect(new Set(CASES.map((c) => c.rule))).toEqual(ids);
   });
 

@@ -169,6 +169,119 @@ export const defaultServiceAccount: Rule = {
   },
 };
 
+const WRITE_VERBS = ["create", "update", "patch", "delete", "deletecollection", "*"];
+
+/** The first rule of a role that grants one of `verbs` on one of `resources` (with wildcards). */
+function grants(m: Manifest, resources: readonly string[], verbs: readonly string[]): PolicyRule | undefined {
+  return rulesOf(m).find(
+    (r) =>
+      r.resources.some((x) => x === "*" || resources.includes(x)) &&
+      r.verbs.some((v) => v === "*" || verbs.includes(v)),
+  );
+}
+
+/**
+ * Roles that hand out a known path to more privilege: each grant named here lets its holder become
+ * someone else (RBAC writes, pod exec, node proxy, pod creation with any service account) or switch off
+ * a control (network policies, admission webhooks).
+ */
+function grantRule(
+  id: string,
+  severity: Rule["severity"],
+  title: string,
+  remediation: string,
+  resources: readonly string[],
+  verbs: readonly string[],
+  what: string,
+): Rule {
+  return {
+    id,
+    severity,
+    title,
+    remediation,
+    check: function* (rev) {
+      for (const m of roles(rev)) {
+        const r = grants(m, resources, verbs);
+        if (r !== undefined) yield { manifest: m, message: `rules[${r.index}] ${what}` };
+      }
+    },
+  };
+}
+
+export const manageRbac = grantRule(
+  "rbac/manage-rbac",
+  "critical",
+  "Roles may not create or change roles and bindings",
+  "Leave RBAC to the cluster administrators; an application should not write Roles or bindings.",
+  ["roles", "clusterroles", "rolebindings", "clusterrolebindings"],
+  WRITE_VERBS,
+  "lets its subjects write roles or role bindings, and so grant themselves anything",
+);
+
+export const podExec = grantRule(
+  "rbac/pod-exec",
+  "high",
+  "Roles may not allow exec or attach into pods",
+  "Remove create on pods/exec and pods/attach; debug with ephemeral containers under a break-glass role.",
+  ["pods/exec", "pods/attach"],
+  ["create", "get"],
+  "lets its subjects run commands in other pods, with those pods' credentials",
+);
+
+export const nodeProxy = grantRule(
+  "rbac/node-proxy",
+  "high",
+  "Roles may not use the node proxy",
+  "Remove access to nodes/proxy; it reaches the kubelet API and bypasses admission and audit.",
+  ["nodes/proxy"],
+  ["get", "create", "update", "patch"],
+  "grants nodes/proxy, which reaches the kubelet API directly",
+);
+
+export const manageWorkloads = grantRule(
+  "rbac/manage-workloads",
+  "high",
+  "Application roles may not create or change pods and workloads",
+  "Let gitward deploy workloads; a pod that can create pods can run as any service account of the namespace.",
+  [
+    "pods",
+    "deployments",
+    "statefulsets",
+    "daemonsets",
+    "replicasets",
+    "jobs",
+    "cronjobs",
+    "replicationcontrollers",
+  ],
+  WRITE_VERBS,
+  "lets its subjects create or change workloads, and so run as any service account of the namespace",
+);
+
+export const manageNetworking = grantRule(
+  "rbac/manage-networking",
+  "high",
+  "Application roles may not change network policies, services or endpoints",
+  "Keep network configuration in git, applied by gitward; remove write verbs on networking resources.",
+  ["networkpolicies", "services", "endpoints", "endpointslices", "ingresses"],
+  WRITE_VERBS,
+  "lets its subjects rewrite network policies or redirect service traffic",
+);
+
+export const manageWebhooks = grantRule(
+  "rbac/manage-webhooks",
+  "critical",
+  "Roles may not change admission webhooks or admission policies",
+  "Remove write access to webhook configurations and admission policies; they gate every other write.",
+  [
+    "validatingwebhookconfigurations",
+    "mutatingwebhookconfigurations",
+    "validatingadmissionpolicies",
+    "validatingadmissionpolicybindings",
+  ],
+  WRITE_VERBS,
+  "lets its subjects change admission control, which judges every other request",
+);
+
 export const rbacLeastPrivilege: Pack = {
   id: "rbac-least-privilege",
   description: "RBAC that grants no more than an application needs.",
@@ -179,5 +292,11 @@ export const rbacLeastPrivilege: Pack = {
     clusterSecretsRead,
     clusterScopedRbac,
     defaultServiceAccount,
+    manageRbac,
+    podExec,
+    nodeProxy,
+    manageWorkloads,
+    manageNetworking,
+    manageWebhooks,
   ],
 };

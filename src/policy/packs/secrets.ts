@@ -24,10 +24,34 @@ export const plainSecret: Rule = {
   },
 };
 
+const SECRET_KEY =
+  /(^|[_.-])(password|passwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?)$/i;
+
+export const configMapSecret: Rule = {
+  id: "secrets/configmap-secret",
+  severity: "high",
+  title: "ConfigMaps may not hold secrets",
+  remediation:
+    "Move the value into a SealedSecret and mount or reference that instead; rotate the exposed value.",
+  check: function* (rev) {
+    for (const m of rev.manifests) {
+      if (m.kind !== "ConfigMap" || m.apiVersion !== "v1") continue;
+      const data = m.object["data"];
+      if (typeof data !== "object" || data === null) continue;
+      const keys = Object.keys(data).filter((k) => SECRET_KEY.test(k));
+      if (keys.length > 0)
+        yield {
+          manifest: m,
+          message: `ConfigMap ${m.name} has secret-like keys: ${keys.slice(0, 5).join(", ")}`,
+        };
+    }
+  },
+};
+
 export const secretsHygiene: Pack = {
   id: "secrets-hygiene",
   description: "No plain secrets in the repository: Secret objects or credentials in any file.",
-  rules: [plainSecret],
+  rules: [plainSecret, configMapSecret],
 };
 
 interface Detector {
