@@ -4,6 +4,8 @@
 // them to deploy/crds/; a test proves the committed files equal what this module builds.
 import { stringify } from "yaml";
 import {
+  AlertSinkSchema,
+  AlertSinkStatusSchema,
   API_GROUP,
   API_VERSION_NAME,
   ApplicationSchema,
@@ -192,6 +194,19 @@ export function buildCrds(): Record<string, JsonObject> {
       schema: TrustPolicySchema,
       status: TrustPolicyStatusSchema,
       printerColumns: [
+        ...readyColumns,
+        { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
+      ],
+    }),
+    [`${API_GROUP}_alertsinks.yaml`]: buildCrd({
+      kind: "AlertSink",
+      plural: "alertsinks",
+      shortNames: ["gwalert"],
+      scope: "Namespaced",
+      schema: AlertSinkSchema,
+      status: AlertSinkStatusSchema,
+      printerColumns: [
+        { name: "Type", type: "string", jsonPath: ".spec.type" },
         ...readyColumns,
         { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
       ],

@@ -14,12 +14,13 @@ import {
   type Node as YamlNode,
 } from "yaml";
 import { ConfigError, ConfigErrorCode, type ConfigProblem } from "./errors.js";
-import type { Application, TrustPolicy } from "./schema.js";
+import type { AlertSink, Application, TrustPolicy } from "./schema.js";
 import { objectLocator, validateObject, type Locator, type ValuePath } from "./validate.js";
 
 export interface ConfigSet {
   trustPolicies: TrustPolicy[];
   applications: Application[];
+  alertSinks: AlertSink[];
 }
 
 export interface ParseOptions {
@@ -56,7 +57,7 @@ export function parseConfig(text: string, fileName: string, options: ParseOption
   const docs = Array.isArray(parsed) ? parsed : [];
 
   const problems: ConfigProblem[] = [];
-  const result: ConfigSet = { trustPolicies: [], applications: [] };
+  const result: ConfigSet = { trustPolicies: [], applications: [], alertSinks: [] };
   const origins = new Map<object, Locator>();
   // Names of TrustPolicy documents that failed validation: references to them are not reported again.
   const invalidPolicies = new Set<string>();
@@ -95,8 +96,17 @@ export function parseConfig(text: string, fileName: string, options: ParseOption
       continue;
     }
     origins.set(checked.value.object, locate);
-    if (checked.value.kind === "TrustPolicy") result.trustPolicies.push(checked.value.object);
-    else result.applications.push(checked.value.object);
+    switch (checked.value.kind) {
+      case "TrustPolicy":
+        result.trustPolicies.push(checked.value.object);
+        break;
+      case "Application":
+        result.applications.push(checked.value.object);
+        break;
+      case "AlertSink":
+        result.alertSinks.push(checked.value.object);
+        break;
+    }
   }
 
   problems.push(...crossDocumentProblems(result, origins, invalidPolicies));
@@ -119,10 +129,11 @@ export async function loadTrustPolicy(path: string, options: ParseOptions = {}):
 export function parseTrustPolicy(text: string, fileName: string, options: ParseOptions = {}): TrustPolicy {
   const set = parseConfig(text, fileName, options);
   const [policy, ...others] = set.trustPolicies;
-  if (policy === undefined || others.length > 0 || set.applications.length > 0) {
+  const otherKinds = set.applications.length + set.alertSinks.length;
+  if (policy === undefined || others.length > 0 || otherKinds > 0) {
     throw new ConfigError(
       `expected exactly one TrustPolicy document, found ${set.trustPolicies.length} TrustPolicy and ` +
-        `${set.applications.length} Application document(s)`,
+        `${otherKinds} other document(s)`,
       fileName,
       { code: ConfigErrorCode.Schema },
     );
@@ -131,7 +142,7 @@ export function parseTrustPolicy(text: string, fileName: string, options: ParseO
 }
 
 /** Validates an object read from the cluster (a CRD instance); `label` names it in errors. */
-export function validateClusterObject(value: unknown, label: string): TrustPolicy | Application {
+export function validateClusterObject(value: unknown, label: string): TrustPolicy | Application | AlertSink {
   const checked = validateObject(stripServerFields(value), objectLocator(label));
   if (!checked.ok) throw ConfigError.fromProblems(checked.problems);
   return checked.value.object;
@@ -215,6 +226,18 @@ function crossDocumentProblems(
           `defined; ${known.length > 0 ? `defined: ${known.join(", ")}` : "add a TrustPolicy document"}`,
       });
     }
+  }
+  const sinks = new Set<string>();
+  for (const sink of set.alertSinks) {
+    const id = `${sink.metadata.namespace}/${sink.metadata.name}`;
+    if (sinks.has(id)) {
+      problems.push({
+        code: ConfigErrorCode.DuplicateName,
+        where: locate(sink, ["metadata", "name"]),
+        message: `AlertSink ${id} is defined twice`,
+      });
+    }
+    sinks.add(id);
   }
   return problems;
 }

@@ -293,6 +293,63 @@ export const ApplicationSchema = strictObject(
   "A folder of a git repository that gitward keeps applied to one namespace, gated by a TrustPolicy.",
 );
 
+// Alert sinks (issue 6): where gitward sends signed alerts. The URL and the HMAC secret are never written
+// in the file: they come from an environment variable, a file, or (in the cluster) a Secret.
+
+/** The alert event kinds; src/notify/events.ts checks at compile time that it has the same list. */
+export const ALERT_EVENT_KINDS = [
+  "revision-applied",
+  "revision-refused",
+  "drift-detected",
+  "drift-reverted",
+  "health-degraded",
+  "history-rewritten",
+] as const;
+export const ALERT_SEVERITIES = ["info", "warning", "critical"] as const;
+
+const ENV_NAME = "^[A-Za-z_][A-Za-z0-9_]*$";
+
+export const SecretValueSourceSchema = Type.Union(
+  [
+    strictObject({
+      env: Type.String({ pattern: ENV_NAME, ...expected("an environment variable name") }),
+    }),
+    strictObject({ file: { ...NonEmpty, description: "Path of a file holding the value." } }),
+    strictObject({
+      secretRef: strictObject({ name: Name, key: NonEmpty }, "A key of a Secret in the sink's namespace."),
+    }),
+  ],
+  expected("exactly one of {env: NAME}, {file: PATH} or {secretRef: {name, key}}"),
+);
+
+export const AlertSinkSpecSchema = strictObject({
+  type: Type.Union([Type.Literal("webhook"), Type.Literal("slack")]),
+  url: SecretValueSourceSchema,
+  hmacSecret: Type.Optional(SecretValueSourceSchema),
+  kinds: Type.Optional(
+    Type.Array(Type.Union(ALERT_EVENT_KINDS.map((k) => Type.Literal(k))), {
+      minItems: 1,
+      description: "Event kinds sent to this sink (default: all).",
+    }),
+  ),
+  minSeverity: Type.Optional(
+    Type.Union(
+      ALERT_SEVERITIES.map((s) => Type.Literal(s)),
+      { default: "info", description: "Lowest severity sent to this sink." },
+    ),
+  ),
+});
+
+export const AlertSinkSchema = strictObject(
+  {
+    apiVersion: Type.Literal(API_VERSION),
+    kind: Type.Literal("AlertSink"),
+    metadata: ApplicationMetaSchema,
+    spec: AlertSinkSpecSchema,
+  },
+  "Where gitward sends signed alerts (generic JSON webhook or Slack-compatible), and which ones.",
+);
+
 // Status: written by the operator, never by people; only the CRDs use these schemas for validation.
 
 export const ConditionSchema = Type.Object({
@@ -328,6 +385,14 @@ export const TrustPolicyStatusSchema = Type.Object(
   { additionalProperties: true },
 );
 
+export const AlertSinkStatusSchema = Type.Object(
+  {
+    observedGeneration: Type.Optional(Type.Integer()),
+    conditions: Type.Optional(Type.Array(ConditionSchema)),
+  },
+  { additionalProperties: true },
+);
+
 export type ObjectMeta = Static<typeof ObjectMetaSchema>;
 export type CommitSigner = Static<typeof CommitSignerSchema>;
 export type CommitPolicy = Static<typeof CommitPolicySchema>;
@@ -350,9 +415,13 @@ export type Application = Static<typeof ApplicationSchema>;
 export type Condition = Static<typeof ConditionSchema>;
 export type ApplicationStatus = Static<typeof ApplicationStatusSchema>;
 export type TrustPolicyStatus = Static<typeof TrustPolicyStatusSchema>;
+export type SecretValueSource = Static<typeof SecretValueSourceSchema>;
+export type AlertSinkSpec = Static<typeof AlertSinkSpecSchema>;
+export type AlertSink = Static<typeof AlertSinkSchema>;
 
 /** The kinds a gitward.yaml may hold, with the schema of each. */
-export const KIND_SCHEMAS: Readonly<Record<"TrustPolicy" | "Application", TSchema>> = {
+export const KIND_SCHEMAS: Readonly<Record<"TrustPolicy" | "Application" | "AlertSink", TSchema>> = {
   TrustPolicy: TrustPolicySchema,
   Application: ApplicationSchema,
+  AlertSink: AlertSinkSchema,
 };

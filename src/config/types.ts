@@ -2,8 +2,10 @@
 // The types are derived from the schemas in schema.ts (one source for types, validation and CRDs); this
 // file re-exports them under the agreed names so every domain imports its section from here.
 
-export { API_VERSION, DEFAULTS } from "./schema.js";
+export { ALERT_EVENT_KINDS, ALERT_SEVERITIES, API_VERSION, DEFAULTS } from "./schema.js";
 export type {
+  AlertSink,
+  AlertSinkSpec,
   Application,
   ApplicationDestination,
   ApplicationRender,
@@ -22,6 +24,7 @@ export type {
   PolicyConfig,
   RegistryOptions,
   RenderType,
+  SecretValueSource,
   Severity,
   TrustPolicy,
   TrustPolicySpec,

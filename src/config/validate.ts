@@ -6,7 +6,7 @@ import { ValueErrorType, type ValueError } from "@sinclair/typebox/errors";
 import type { TSchema } from "@sinclair/typebox";
 import { ConfigErrorCode, type ConfigProblem } from "./errors.js";
 import { parseDuration } from "./duration.js";
-import { EXPECTED_KEY, KIND_SCHEMAS, type Application, type TrustPolicy } from "./schema.js";
+import { EXPECTED_KEY, KIND_SCHEMAS, type AlertSink, type Application, type TrustPolicy } from "./schema.js";
 
 /** A path into the object: property names and array indexes. */
 export type ValuePath = readonly (string | number)[];
@@ -18,7 +18,9 @@ export type ValuePath = readonly (string | number)[];
 export type Locator = (path: ValuePath, at: "key" | "value") => string;
 
 export type ConfigObject =
-  { kind: "TrustPolicy"; object: TrustPolicy } | { kind: "Application"; object: Application };
+  | { kind: "TrustPolicy"; object: TrustPolicy }
+  | { kind: "Application"; object: Application }
+  | { kind: "AlertSink"; object: AlertSink };
 
 export type ValidationResult =
   { ok: true; value: ConfigObject } | { ok: false; problems: [ConfigProblem, ...ConfigProblem[]] };
@@ -50,7 +52,7 @@ export function validateObject(value: unknown, locate: Locator): ValidationResul
     };
   }
   const kind = value["kind"];
-  if (kind !== "TrustPolicy" && kind !== "Application") {
+  if (kind !== "TrustPolicy" && kind !== "Application" && kind !== "AlertSink") {
     const message =
       kind === undefined
         ? `missing field "kind"; expected one of: ${KINDS.join(", ")}`
@@ -66,18 +68,26 @@ export function validateObject(value: unknown, locate: Locator): ValidationResul
 
   // Value.Default fills the schema defaults (DEFAULTS in schema.ts) into a copy.
   const withDefaults: unknown = Value.Default(schema, Value.Clone(value));
-  const semantic =
-    kind === "TrustPolicy"
-      ? checkTrustPolicy(withDefaults as TrustPolicy, locate)
-      : checkApplication(withDefaults as Application, locate);
-  if (semantic.length > 0) return { ok: false, problems: semantic as [ConfigProblem] };
-  return {
-    ok: true,
-    value:
-      kind === "TrustPolicy"
-        ? { kind, object: withDefaults as TrustPolicy }
-        : { kind, object: withDefaults as Application },
-  };
+  let checked: { problems: ConfigProblem[]; value: ConfigObject };
+  switch (kind) {
+    case "TrustPolicy": {
+      const object = withDefaults as TrustPolicy;
+      checked = { problems: checkTrustPolicy(object, locate), value: { kind, object } };
+      break;
+    }
+    case "Application": {
+      const object = withDefaults as Application;
+      checked = { problems: checkApplication(object, locate), value: { kind, object } };
+      break;
+    }
+    case "AlertSink":
+      // The schema says it all: the URL and secret are references, resolved where they are used.
+      checked = { problems: [], value: { kind, object: withDefaults as AlertSink } };
+      break;
+  }
+  const [first, ...rest] = checked.problems;
+  if (first !== undefined) return { ok: false, problems: [first, ...rest] };
+  return { ok: true, value: checked.value };
 }
 
 /** Schema errors, one per path (a missing field also fails its type check: report it once). */
@@ -182,13 +192,27 @@ function describeError(error: ValueError, locate: Locator): ConfigProblem {
         where: locate(path, "value"),
         message: `${describeValue(error.value)} is not valid for ${JSON.stringify(field)}: expected ${describeSchema(error.schema)}`,
       };
-    default:
+    default: {
+      // A string where a mapping belongs is often a secret written inline where a reference was
+      // expected (url: "https://hooks.../TOKEN"): say what it is, not what it says.
+      const got =
+        typeof error.value === "string" && expectsMapping(error.schema)
+          ? "a string"
+          : describeValue(error.value);
       return {
         code: ConfigErrorCode.Schema,
         where: locate(path, "value"),
-        message: `${JSON.stringify(field ?? "document")}: expected ${describeSchema(error.schema)}, got ${describeValue(error.value)}`,
+        message: `${JSON.stringify(field ?? "document")}: expected ${describeSchema(error.schema)}, got ${got}`,
       };
+    }
   }
+}
+
+function expectsMapping(schema: unknown): boolean {
+  if (!isRecord(schema)) return false;
+  const anyOf = schema["anyOf"];
+  if (Array.isArray(anyOf)) return anyOf.some(expectsMapping);
+  return schema["type"] === "object";
 }
 
 /** Rules for TrustPolicy beyond the schema. */

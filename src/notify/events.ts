@@ -3,6 +3,7 @@
 // time too, because events are built from cluster and git data that the compiler cannot vouch for.
 import { Type, type Static } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
+import { ALERT_EVENT_KINDS, ALERT_SEVERITIES } from "../config/schema.js";
 
 const Ident = (maxLength = 253) =>
   Type.String({ minLength: 1, maxLength, pattern: "^[^\\u0000-\\u001f\\u007f]+$" });
@@ -18,11 +19,12 @@ export const EventKind = {
   DriftReverted: "drift-reverted",
   HealthDegraded: "health-degraded",
   HistoryRewritten: "history-rewritten",
-} as const;
-export type EventKind = (typeof EventKind)[keyof typeof EventKind];
-export const EVENT_KINDS: readonly EventKind[] = Object.values(EventKind);
+} as const satisfies Record<string, (typeof ALERT_EVENT_KINDS)[number]>;
+/** The kinds an AlertSink may filter on (config/schema.ts holds the one list). */
+export type EventKind = (typeof ALERT_EVENT_KINDS)[number];
+export const EVENT_KINDS: readonly EventKind[] = ALERT_EVENT_KINDS;
 
-export const SEVERITIES = ["info", "warning", "critical"] as const;
+export const SEVERITIES = ALERT_SEVERITIES;
 export type Severity = (typeof SEVERITIES)[number];
 
 /** Severity of each kind unless the caller says otherwise. */

@@ -60,3 +60,15 @@ spec:
   destination: { namespace: app, serviceAccountName: deployer }
   trustPolicy: p
 `;
+
+/** An AlertSink document: URL and HMAC secret come from the environment and a file, never the file itself. */
+export const ALERT_SINK = `apiVersion: gitward.dev/v1alpha1
+kind: AlertSink
+metadata: { name: ops, namespace: gitward-system }
+spec:
+  type: webhook
+  url: { env: OPS_WEBHOOK_URL }
+  hmacSecret: { file: ops-hmac.txt }
+  kinds: [revision-refused, drift-detected]
+  minSeverity: warning
+`;

@@ -11,7 +11,7 @@ import {
   validateClusterObject,
 } from "../../src/config/load.js";
 import { DEFAULTS } from "../../src/config/types.js";
-import { EXAMPLE, MINIMAL, mutate } from "./example.js";
+import { ALERT_SINK, EXAMPLE, MINIMAL, mutate } from "./example.js";
 
 function configError(text: string, fileName = "gitward.yaml"): ConfigError {
   try {
@@ -73,8 +73,12 @@ describe("parseConfig accepts valid configuration", () => {
   });
 
   it("treats an empty file or empty documents as an empty configuration", () => {
-    expect(parseConfig("", "e.yaml")).toEqual({ trustPolicies: [], applications: [] });
-    expect(parseConfig("---\n---\n", "e.yaml")).toEqual({ trustPolicies: [], applications: [] });
+    expect(parseConfig("", "e.yaml")).toEqual({ trustPolicies: [], applications: [], alertSinks: [] });
+    expect(parseConfig("---\n---\n", "e.yaml")).toEqual({
+      trustPolicies: [],
+      applications: [],
+      alertSinks: [],
+    });
   });
 
   it("allows a few aliases (normal YAML reuse)", () => {
@@ -280,7 +284,7 @@ describe("parseConfig rejects invalid configuration with file:line:column", () =
       text: mutate("kind: Application ", "kind: Deployment "),
       code: "SCHEMA",
       where: "gitward.yaml:25:7",
-      message: /unknown kind "Deployment"; expected one of: TrustPolicy, Application/,
+      message: /unknown kind "Deployment"; expected one of: TrustPolicy, Application, AlertSink/,
     },
     {
       name: "a wrong apiVersion",
@@ -387,6 +391,44 @@ describe("parseConfig rejects invalid configuration with file:line:column", () =
     const twoApps = configError(EXAMPLE + "---\n" + EXAMPLE.split("---\n")[1]!);
     expect(twoApps.code).toBe("DUPLICATE_NAME");
     expect(twoApps.where).toBe("gitward.yaml:39:19");
+  });
+});
+
+describe("AlertSink documents", () => {
+  it("are read with their sources and filters, and minSeverity defaults to info", () => {
+    const { alertSinks } = parseConfig(EXAMPLE + "---\n" + ALERT_SINK, "gitward.yaml");
+    expect(alertSinks).toHaveLength(1);
+    expect(alertSinks[0]!.spec).toEqual({
+      type: "webhook",
+      url: { env: "OPS_WEBHOOK_URL" },
+      hmacSecret: { file: "ops-hmac.txt" },
+      kinds: ["revision-refused", "drift-detected"],
+      minSeverity: "warning",
+    });
+    const plain = parseConfig(mutate("  minSeverity: warning\n", "", ALERT_SINK), "a.yaml").alertSinks[0]!;
+    expect(plain.spec.minSeverity).toBe("info");
+  });
+
+  it("refuse a URL written into the file, an unknown event kind and a duplicate name", () => {
+    const inline = configError(
+      mutate("url: { env: OPS_WEBHOOK_URL }", 'url: "https://hooks.example.com/T/B/x"', ALERT_SINK),
+    );
+    expect(inline.where).toBe("gitward.yaml:6:8");
+    expect(inline.message).toMatch(
+      /exactly one of \{env: NAME\}, \{file: PATH\} or \{secretRef: \{name, key\}\}/,
+    );
+    expect(inline.message).not.toContain("hooks.example.com/T/B/x");
+    const inlineSecret = configError(
+      mutate("hmacSecret: { file: ops-hmac.txt }", 'hmacSecret: "s3cr3t-hmac"', ALERT_SINK),
+    );
+    expect(inlineSecret.message).toMatch(/"hmacSecret": expected exactly one of .* got a string$/);
+    expect(inlineSecret.message).not.toContain("s3cr3t-hmac");
+    const kind = configError(mutate("drift-detected]", "drift-happened]", ALERT_SINK));
+    expect(kind.where).toBe("gitward.yaml:8:29");
+    expect(kind.message).toMatch(/expected one of: "revision-applied"/);
+    const twice = configError(ALERT_SINK + "---\n" + ALERT_SINK);
+    expect(twice.code).toBe("DUPLICATE_NAME");
+    expect(twice.message).toMatch(/AlertSink gitward-system\/ops is defined twice/);
   });
 });
 
