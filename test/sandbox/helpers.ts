@@ -1,0 +1,97 @@
+// Helpers for the sandbox tests: raw HTTPS requests trusting the sandbox's certificate, and kubectl runs
+// against a kubeconfig in a temp dir (with its own discovery cache, so runs do not share state).
+import https from "node:https";
+import { execFile } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import type { Sandbox } from "../../src/sandbox/server.js";
+import { toolPath } from "../support/tools.js";
+
+export interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  json: Record<string, unknown>;
+}
+
+export function call(
+  sb: Sandbox,
+  method: string,
+  urlPath: string,
+  opts: {
+    body?: unknown;
+    raw?: string | Buffer;
+    type?: string;
+    token?: string | null;
+    headers?: Record<string, string>;
+  } = {},
+): Promise<Reply> {
+  const url = new URL(urlPath, sb.url);
+  const headers: Record<string, string> = { Accept: "application/json", ...opts.headers };
+  if (opts.token !== null) headers["Authorization"] = `Bearer ${opts.token ?? sb.adminToken}`;
+  let payload: string | Buffer | undefined;
+  if (opts.raw !== undefined) payload = opts.raw;
+  else if (opts.body !== undefined) payload = JSON.stringify(opts.body);
+  if (payload !== undefined) headers["Content-Type"] = opts.type ?? "application/json";
+  return new Promise((resolve, reject) => {
+    const req = https.request(url, { method, headers, ca: sb.caPem }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => {
+        const text = Buffer.concat(chunks).toString("utf8");
+        let json: Record<string, unknown> = {};
+        try {
+          json = JSON.parse(text) as Record<string, unknown>;
+        } catch {
+          // Not JSON (watch streams, health checks): the text is there.
+        }
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+      });
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    if (payload !== undefined) req.write(payload);
+    req.end();
+  });
+}
+
+export interface Kubectl {
+  dir: string;
+  run(
+    args: string[],
+    opts?: { input?: string; kubeconfig?: string },
+  ): Promise<{ code: number; stdout: string; stderr: string }>;
+  cleanup(): Promise<void>;
+}
+
+export async function kubectlFor(sb: Sandbox): Promise<Kubectl> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "gitward-kubectl-"));
+  const kubeconfig = path.join(dir, "kubeconfig");
+  await writeFile(kubeconfig, sb.kubeconfig, { mode: 0o600 });
+  return {
+    dir,
+    run(args, opts = {}) {
+      return new Promise((resolve) => {
+        const child = execFile(
+          toolPath("kubectl"),
+          ["--cache-dir", path.join(dir, "cache"), ...args],
+          {
+            env: {
+              PATH: process.env["PATH"] ?? "/usr/bin:/bin",
+              HOME: dir,
+              KUBECONFIG: opts.kubeconfig ?? kubeconfig,
+            },
+            timeout: 30_000,
+          },
+          (err, stdout, stderr) => {
+            const code = err === null ? 0 : typeof err.code === "number" ? err.code : 1;
+            resolve({ code, stdout, stderr });
+          },
+        );
+        if (opts.input !== undefined) child.stdin?.end(opts.input);
+      });
+    },
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+}
