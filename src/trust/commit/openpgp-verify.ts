@@ -36,7 +36,7 @@ export class OpenPgpVerifier {
     const fingerprint = found.subkey.getFingerprint().toUpperCase();
     const status = await this.keyStatus(found.entry, found.subkey);
     if (!status.ok) return { ...status, fingerprint };
-    const reason = await this.checkSignature(signature, found.entry.key, payload);
+    const reason = await this.checkSignature(signature, found.entry.key, found.subkey, payload);
     if (reason !== undefined) return { ok: false, code: "BAD_SIGNATURE", reason, fingerprint };
     return { ok: true, signers: found.entry.signers, fingerprint };
   }
@@ -126,10 +126,22 @@ export class OpenPgpVerifier {
   private async checkSignature(
     signature: openpgp.Signature,
     key: openpgp.PublicKey,
+    subkey: openpgp.PublicKey | openpgp.Subkey,
     payload: Buffer,
   ): Promise<string | undefined> {
     try {
       const message = await openpgp.createMessage({ binary: payload });
+      const packet = signature.packets[0];
+      const literal = message.packets.findPacket(openpgp.enums.packet.literalData);
+      if (packet?.signatureType === openpgp.enums.signature.binary && literal !== undefined) {
+        // Fast path for what git makes (a binary detached signature): the key's status was checked
+        // once above, so only the signature packet is verified here, against the (sub)key that made it.
+        if (packet.created === null || packet.created < subkey.getCreationTime()) {
+          return "signature is older than the key that made it";
+        }
+        await packet.verify(subkey.keyPacket, openpgp.enums.signature.binary, literal, this.now, true);
+        return undefined;
+      }
       const result = await openpgp.verify({
         message,
         signature,
