@@ -74,3 +74,70 @@ export function startTamperingProxy(upstreamHost: string): Promise<HostileRegist
     }),
   );
 }
+
+/**
+ * A registry with the OCI 1.1 referrers API in front of Debian's registry 2.8 (which lacks it): answers
+ * GET /v2/<name>/referrers/<digest> from the upstream fallback tag, and hides that tag itself (404), so a
+ * client that still finds referrers must have used the API.
+ */
+export function startReferrersProxy(upstreamHost: string): Promise<HostileRegistry> {
+  const [hostname, port] = upstreamHost.split(":");
+  const forward = (path: string, method: string, headers: Record<string, string | string[] | undefined>) =>
+    new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }>(
+      (resolve, reject) => {
+        const up = request(
+          { hostname, port: Number(port), path, method, headers: { ...headers, host: upstreamHost } },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on("data", (c: Buffer) => chunks.push(c));
+            res.on("end", () => {
+              resolve({ status: res.statusCode ?? 502, headers: res.headers, body: Buffer.concat(chunks) });
+            });
+          },
+        );
+        up.on("error", reject);
+        up.end();
+      },
+    );
+  return listen(
+    createServer((req, res) => {
+      const url = req.url ?? "/";
+      const referrers = /^\/v2\/(.+)\/referrers\/(sha256:[0-9a-f]{64})/.exec(url);
+      const hidden = /^\/v2\/.+\/manifests\/sha256-[0-9a-f]{64}$/.test(url);
+      void (async () => {
+        if (hidden) {
+          res.writeHead(404).end();
+          return;
+        }
+        if (referrers !== null) {
+          const tag = await forward(
+            `/v2/${referrers[1]}/manifests/${referrers[2]!.replace(":", "-")}`,
+            "GET",
+            {
+              accept: "application/vnd.oci.image.index.v1+json",
+            },
+          );
+          const body =
+            tag.status === 200
+              ? tag.body
+              : Buffer.from(
+                  JSON.stringify({
+                    schemaVersion: 2,
+                    mediaType: "application/vnd.oci.image.index.v1+json",
+                    manifests: [],
+                  }),
+                );
+          res.writeHead(200, {
+            "content-type": "application/vnd.oci.image.index.v1+json",
+            "content-length": String(body.length),
+          });
+          res.end(body);
+          return;
+        }
+        const up = await forward(url, req.method ?? "GET", req.headers);
+        res.writeHead(up.status, up.headers);
+        res.end(up.body);
+      })();
+    }),
+  );
+}

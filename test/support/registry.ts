@@ -190,6 +190,8 @@ export function skopeoRegistryArgs(registry: TestRegistry, side: "src" | "dest")
 export interface TestImageOptions {
   /** Manifest annotations (e.g. org.opencontainers.image.base.name). */
   annotations?: Record<string, string>;
+  /** Manifest format in the registry: OCI (default) or Docker's v2 schema 2 (skopeo converts). */
+  format?: "oci" | "v2s2";
 }
 
 let layoutCounter = 0;
@@ -227,7 +229,7 @@ export async function pushTestImage(
   await run("skopeo", [
     "copy",
     "--quiet",
-    "--preserve-digests",
+    ...(opts.format === "v2s2" ? ["--format", "v2s2"] : ["--preserve-digests"]),
     "--digestfile",
     digestFile,
     ...skopeoRegistryArgs(registry, "dest"),

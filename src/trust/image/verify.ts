@@ -32,7 +32,7 @@ export interface ImageResult {
   /** Canonical "registry/repository[:tag]" (the key of the recorded tag → digest mapping). */
   canonical?: string;
   digest?: string;
-  /** The reference pinned: `ref@digest` (what pod templates get when requireDigest). */
+  /** The reference pinned, `ref@digest`: what pod templates get. Unset for tags when requireDigest is false. */
   pinned?: string;
   checks: ImageCheck[];
   ok: boolean;
@@ -222,7 +222,9 @@ class ImageVerification {
     }
     const digest = this.fetched.digest;
     this.result.digest = digest;
-    this.result.pinned = this.ref.digest === undefined ? `${this.image}@${digest}` : this.image;
+    // With requireDigest off, tags stay as written (verified now, but free to move later).
+    if (this.ref.digest !== undefined) this.result.pinned = this.image;
+    else if (this.policy.requireDigest) this.result.pinned = `${this.image}@${digest}`;
     this.pass(
       "digest",
       this.ref.digest === undefined

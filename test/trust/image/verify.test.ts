@@ -22,7 +22,14 @@ import {
   COSIGN_SIGN_PREDICATE,
   type OpensslKey,
 } from "../../support/oci-cosign.js";
-import { startRegistry, pushTestImage, type TestRegistry } from "../../support/registry.js";
+import {
+  startRegistry,
+  pushTestImage,
+  type TestImageOptions,
+  type TestRegistry,
+} from "../../support/registry.js";
+import { fetchManifest, pushManifest } from "../../support/oci-push.js";
+import { startReferrersProxy } from "../../support/oci-hostile.js";
 
 let registry: TestRegistry;
 let dir: string;
@@ -63,9 +70,7 @@ function policy(extra: Partial<ImagePolicy> = {}): ImagePolicy {
 }
 
 /** A fresh image in team/app-N; returns its tag reference and digest. */
-async function image(
-  opts: { annotations?: Record<string, string> } = {},
-): Promise<{ repo: string; ref: string; digest: string }> {
+async function image(opts: TestImageOptions = {}): Promise<{ repo: string; ref: string; digest: string }> {
   const repo = `team/app-${++n}`;
   const digest = await pushTestImage(registry, repo, "v1", `content ${n} ${Math.random()}`, opts);
   return { repo, ref: `${registry.host}/${repo}:v1`, digest };
@@ -230,6 +235,22 @@ describe("signatures as Sigstore bundles (cosign v3 referrers, fallback tag)", (
   });
 });
 
+describe("the OCI 1.1 referrers API", () => {
+  it("finds bundles through the referrers API when the registry has one", async () => {
+    const proxy = await startReferrersProxy(registry.host);
+    try {
+      const img = await image();
+      await signBundleWithOpenssl(registry, img.repo, img.digest, ci);
+      const viaProxy = `${proxy.host}/${img.repo}:v1`;
+      const r = await verifyOne(viaProxy, policy({ registries: [`${proxy.host}/team/`] }));
+      expect(r.code).toBeUndefined();
+      expect(r.signers).toEqual(["ci"]);
+    } finally {
+      await proxy.stop();
+    }
+  });
+});
+
 describe("threshold of distinct signers", () => {
   it("counts a signer once however often it signed", async () => {
     const img = await image();
@@ -284,6 +305,57 @@ describe("registries, digests and tags", () => {
     expect((await verifyOne(img.ref, policy({ allowTagMove: true }), { recorded: first.resolved })).ok).toBe(
       true,
     );
+  });
+
+  it("verifies Docker v2 schema 2 manifests and OCI indexes, pinning the digest that was signed", async () => {
+    const docker = await image({ format: "v2s2" });
+    const manifest = JSON.parse((await fetchManifest(registry, docker.repo, docker.digest)).toString()) as {
+      mediaType: string;
+    };
+    expect(manifest.mediaType).toBe("application/vnd.docker.distribution.manifest.v2+json");
+    await signLegacyWithOpenssl(registry, docker.repo, docker.digest, [ci]);
+    expect((await verifyOne(docker.ref)).ok).toBe(true);
+
+    const single = await image();
+    const size = (await fetchManifest(registry, single.repo, single.digest)).length;
+    const index = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: "application/vnd.oci.image.index.v1+json",
+      manifests: [
+        {
+          mediaType: "application/vnd.oci.image.manifest.v1+json",
+          digest: single.digest,
+          size,
+          platform: { os: "linux", architecture: "amd64" },
+        },
+      ],
+    });
+    const indexDigest = await pushManifest(
+      registry,
+      single.repo,
+      "multi",
+      index,
+      "application/vnd.oci.image.index.v1+json",
+    );
+    const multiRef = `${registry.host}/${single.repo}:multi`;
+    // Only the platform manifest is signed: the index itself is not, and is refused.
+    await signLegacyWithOpenssl(registry, single.repo, single.digest, [ci]);
+    expect((await verifyOne(multiRef)).code).toBe(ImageCode.UNSIGNED);
+    await signLegacyWithOpenssl(registry, single.repo, indexDigest, [ci]);
+    const r = await verifyOne(multiRef);
+    expect(r.ok).toBe(true);
+    expect(r.pinned).toBe(`${multiRef}@${indexDigest}`);
+  });
+
+  it("leaves tags unpinned when requireDigest is false, and verifies them all the same", async () => {
+    const img = await image();
+    const unsigned = await verifyOne(img.ref, policy({ requireDigest: false }));
+    expect(unsigned.code).toBe(ImageCode.UNSIGNED);
+    await signLegacyWithOpenssl(registry, img.repo, img.digest, [ci]);
+    const r = await verifyOne(img.ref, policy({ requireDigest: false }));
+    expect(r.ok).toBe(true);
+    expect(r.pinned).toBeUndefined();
+    expect(r.digest).toBe(img.digest);
   });
 
   it("verifies an image referenced by digest", async () => {
