@@ -4,20 +4,11 @@
 import { createHash, sign, verify, type KeyObject } from "node:crypto";
 import canonicalize from "canonicalize";
 import { Type, type Static } from "@sinclair/typebox";
-import { Value } from "@sinclair/typebox/value";
+import { Code, Count, Digest, firstProblem, Ident, Revision, UtcTime } from "../config/fields.js";
 
 /** `prev` of the first record of a log. */
 export const GENESIS = "sha256:" + "0".repeat(64);
 export const RECORD_VERSION = 1;
-
-// Strings in records are identifiers, never prose: short, printable, without control characters.
-const Ident = (maxLength = 253) =>
-  Type.String({ minLength: 1, maxLength, pattern: "^[^\\u0000-\\u001f\\u007f]+$" });
-/** Machine-readable reason or finding code: UNSIGNED, POLICY_FAILED, pod-security/run-as-root... */
-const Code = Type.String({ minLength: 1, maxLength: 128, pattern: "^[A-Za-z0-9][A-Za-z0-9_./:-]*$" });
-const Digest = Type.String({ pattern: "^sha256:[0-9a-f]{64}$" });
-const Revision = Type.String({ pattern: "^([0-9a-f]{40}|[0-9a-f]{64})$" });
-const Count = Type.Integer({ minimum: 0 });
 
 export const AuditObjectRefSchema = Type.Object(
   {
@@ -109,7 +100,7 @@ export const AuditRecordSchema = Type.Composite(
       v: Type.Literal(RECORD_VERSION),
       seq: Type.Integer({ minimum: 1 }),
       id: Type.String({ pattern: "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$" }),
-      time: Type.String({ pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z$" }),
+      time: UtcTime,
       prev: Digest,
     }),
     AuditEntrySchema,
@@ -129,13 +120,11 @@ export type AuditRecord = Static<typeof AuditRecordSchema>;
 
 /** First schema problem of an entry, as "path: message", or undefined when it is well-formed. */
 export function entryProblem(entry: unknown): string | undefined {
-  const first = Value.Errors(AuditEntrySchema, entry).First();
-  return first === undefined ? undefined : `${first.path || "/"}: ${first.message}`;
+  return firstProblem(AuditEntrySchema, entry);
 }
 
 export function recordProblem(record: unknown): string | undefined {
-  const first = Value.Errors(AuditRecordSchema, record).First();
-  return first === undefined ? undefined : `${first.path || "/"}: ${first.message}`;
+  return firstProblem(AuditRecordSchema, record);
 }
 
 function sha256(text: string): string {

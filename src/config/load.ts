@@ -194,50 +194,42 @@ function crossDocumentProblems(
   const locate = (obj: object, path: ValuePath, at: "key" | "value" = "value"): string =>
     (origins.get(obj) ?? objectLocator("config"))(path, at);
 
-  const policies = new Map<string, TrustPolicy>();
-  for (const tp of set.trustPolicies) {
-    if (policies.has(tp.metadata.name)) {
-      problems.push({
-        code: ConfigErrorCode.DuplicateName,
-        where: locate(tp, ["metadata", "name"]),
-        message: `TrustPolicy ${JSON.stringify(tp.metadata.name)} is defined twice`,
-      });
+  // Names are unique per kind: TrustPolicy is cluster-scoped, the others per namespace.
+  const kinds: [string, readonly { metadata: { name: string; namespace?: string } }[]][] = [
+    ["TrustPolicy", set.trustPolicies],
+    ["Application", set.applications],
+    ["AlertSink", set.alertSinks],
+  ];
+  for (const [kind, objects] of kinds) {
+    const seen = new Set<string>();
+    for (const obj of objects) {
+      const id =
+        obj.metadata.namespace === undefined
+          ? JSON.stringify(obj.metadata.name)
+          : `${obj.metadata.namespace}/${obj.metadata.name}`;
+      if (seen.has(id)) {
+        problems.push({
+          code: ConfigErrorCode.DuplicateName,
+          where: locate(obj, ["metadata", "name"]),
+          message: `${kind} ${id} is defined twice`,
+        });
+      }
+      seen.add(id);
     }
-    policies.set(tp.metadata.name, tp);
   }
-  const apps = new Set<string>();
+  const policies = set.trustPolicies.map((tp) => tp.metadata.name);
   for (const app of set.applications) {
-    const id = `${app.metadata.namespace}/${app.metadata.name}`;
-    if (apps.has(id)) {
-      problems.push({
-        code: ConfigErrorCode.DuplicateName,
-        where: locate(app, ["metadata", "name"]),
-        message: `Application ${id} is defined twice`,
-      });
-    }
-    apps.add(id);
-    if (!policies.has(app.spec.trustPolicy) && !invalidPolicies.has(app.spec.trustPolicy)) {
-      const known = [...policies.keys()];
+    const ref = app.spec.trustPolicy;
+    if (!policies.includes(ref) && !invalidPolicies.has(ref)) {
       problems.push({
         code: ConfigErrorCode.UnknownReference,
         where: locate(app, ["spec", "trustPolicy"]),
         message:
-          `Application ${id} names TrustPolicy ${JSON.stringify(app.spec.trustPolicy)}, which is not ` +
-          `defined; ${known.length > 0 ? `defined: ${known.join(", ")}` : "add a TrustPolicy document"}`,
+          `Application ${app.metadata.namespace}/${app.metadata.name} names TrustPolicy ` +
+          `${JSON.stringify(ref)}, which is not defined; ` +
+          (policies.length > 0 ? `defined: ${policies.join(", ")}` : "add a TrustPolicy document"),
       });
     }
-  }
-  const sinks = new Set<string>();
-  for (const sink of set.alertSinks) {
-    const id = `${sink.metadata.namespace}/${sink.metadata.name}`;
-    if (sinks.has(id)) {
-      problems.push({
-        code: ConfigErrorCode.DuplicateName,
-        where: locate(sink, ["metadata", "name"]),
-        message: `AlertSink ${id} is defined twice`,
-      });
-    }
-    sinks.add(id);
   }
   return problems;
 }

@@ -2,15 +2,8 @@
 // typed fields only, so no caller can put secret material into an alert. The schema is checked at run
 // time too, because events are built from cluster and git data that the compiler cannot vouch for.
 import { Type, type Static } from "@sinclair/typebox";
-import { Value } from "@sinclair/typebox/value";
+import { Code, Count, firstProblem, Ident, Revision, UtcTime } from "../config/fields.js";
 import { ALERT_EVENT_KINDS, ALERT_SEVERITIES } from "../config/schema.js";
-
-const Ident = (maxLength = 253) =>
-  Type.String({ minLength: 1, maxLength, pattern: "^[^\\u0000-\\u001f\\u007f]+$" });
-const Code = Type.String({ minLength: 1, maxLength: 128, pattern: "^[A-Za-z0-9][A-Za-z0-9_./:-]*$" });
-const Revision = Type.String({ pattern: "^([0-9a-f]{40}|[0-9a-f]{64})$" });
-const Time = Type.String({ pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z$" });
-const Count = Type.Integer({ minimum: 0 });
 
 export const EventKind = {
   RevisionApplied: "revision-applied",
@@ -51,7 +44,7 @@ const ObjectRef = Type.Object(
 
 const base = {
   severity: SeveritySchema,
-  time: Time,
+  time: UtcTime,
   application: Type.Object({ namespace: Ident(63), name: Ident() }, { additionalProperties: false }),
   /** Id of the audit record that tells the whole story. */
   auditRecord: Type.Optional(Ident(64)),
@@ -124,8 +117,7 @@ export type GitwardEvent = Static<typeof GitwardEventSchema>;
 
 /** The first problem of an event as "path: message", or undefined when it is well-formed. */
 export function eventProblem(event: unknown): string | undefined {
-  const first = Value.Errors(GitwardEventSchema, event).First();
-  return first === undefined ? undefined : `${first.path || "/"}: ${first.message}`;
+  return firstProblem(GitwardEventSchema, event);
 }
 
 function objectName(o: { kind: string; namespace?: string; name: string }): string {
