@@ -235,7 +235,8 @@ export class RegistryClient {
 
   /** GET of a blob, bounded by `maxBytes` (and by the descriptor size when given), checked against its digest. */
   async getBlob(repo: RepoRef, digest: string, maxBytes = this.limits.blobBytes): Promise<Buffer> {
-    const res = await this.call(repo, "pull", "GET", `/v2/${repo.repository}/blobs/${digest}`, { maxBytes });
+    let res = await this.call(repo, "pull", "GET", `/v2/${repo.repository}/blobs/${digest}`, { maxBytes });
+    res = await this.followRedirects(repo, res, maxBytes);
     if (res.status !== 200) throw RegistryClient.fail(repo, `blob ${digest}`, res);
     const actual = sha256(res.body);
     if (actual !== digest) {
@@ -245,6 +246,40 @@ export class RegistryClient {
       );
     }
     return res.body;
+  }
+
+  /**
+   * Registries often send blob downloads to storage elsewhere (307 to a signed URL). Follow up to three
+   * redirects, over HTTPS only (or loopback HTTP when plain HTTP was allowed), never with our credentials:
+   * the digest check afterwards is what makes the content trustworthy, not where it came from.
+   */
+  private async followRedirects(repo: RepoRef, first: HttpResponse, maxBytes: number): Promise<HttpResponse> {
+    let res = first;
+    const { origin, ca } = this.base(repo.registry);
+    let current = new URL(origin);
+    for (let hop = 0; hop < 3 && [301, 302, 303, 307, 308].includes(res.status); hop++) {
+      const location = res.headers.location;
+      if (typeof location !== "string") break;
+      const next = new URL(location, current);
+      const plainOk =
+        next.protocol === "http:" &&
+        (this.plainHTTP || this.hosts.get(repo.registry)?.plainHTTP === true) &&
+        isLoopbackHost(next.host);
+      if (next.protocol !== "https:" && !plainOk) {
+        throw new RegistryError(
+          RegistryErrorCode.INSECURE_REFUSED,
+          `${repo.registry}: blob redirect to ${next.origin} is not HTTPS`,
+        );
+      }
+      current = next;
+      res = await send({
+        method: "GET",
+        url: next,
+        maxBytes,
+        ...(next.origin === origin && ca !== undefined ? { ca } : {}),
+      });
+    }
+    return res;
   }
 
   /** Fetches the blob a descriptor names; refuses descriptors over the bound before any request. */

@@ -9,7 +9,12 @@ import { RegistryError, RegistryErrorCode } from "../../src/images/errors.js";
 import { ImageCode } from "../../src/trust/image/codes.js";
 import { verifyImages } from "../../src/trust/image/verify.js";
 import { makeTempDir, removeDir } from "../support/git-exec.js";
-import { startGarbageRegistry, startTamperingProxy, type HostileRegistry } from "../support/oci-hostile.js";
+import {
+  startGarbageRegistry,
+  startRedirectingProxy,
+  startTamperingProxy,
+  type HostileRegistry,
+} from "../support/oci-hostile.js";
 import { startTokenService, type TokenService } from "../support/oci-token.js";
 import { makeOpensslKey, signLegacyWithOpenssl, type OpensslKey } from "../support/oci-cosign.js";
 import { pushTestImage, startRegistry, type TestRegistry } from "../support/registry.js";
@@ -148,6 +153,28 @@ describe("plain HTTP and bounds", () => {
     expect(JSON.parse(config.toString())).toHaveProperty("rootfs");
     expect(await client.listTags(repo)).toEqual(["v1"]);
     expect(await client.referrers(repo, digest)).toEqual([]);
+  });
+});
+
+describe("blob redirects", () => {
+  it("follows a redirect to storage elsewhere, and refuses one to plain HTTP off loopback", async () => {
+    const digest = await pushTestImage(plain, "team/redirect", "v1", "redirected");
+    const client = new RegistryClient({ plainHTTP: true });
+    const toUpstream = await startRedirectingProxy(plain.host, (p) => `http://${plain.host}${p}`);
+    const toRemote = await startRedirectingProxy(plain.host, (p) => `http://storage.example.com${p}`);
+    try {
+      const repo = { registry: toUpstream.host, repository: "team/redirect" };
+      const m = await client.getManifest(repo, digest);
+      if (m.manifest.kind !== "manifest") throw new Error("expected a manifest");
+      const config = await client.getBlob(repo, m.manifest.config.digest);
+      expect(JSON.parse(config.toString())).toHaveProperty("rootfs");
+      const remote = { registry: toRemote.host, repository: "team/redirect" };
+      expect((await rejection(client.getBlob(remote, m.manifest.config.digest))).code).toBe(
+        RegistryErrorCode.INSECURE_REFUSED,
+      );
+    } finally {
+      await Promise.all([toUpstream.stop(), toRemote.stop()]);
+    }
   });
 });
 

@@ -141,3 +141,33 @@ export function startReferrersProxy(upstreamHost: string): Promise<HostileRegist
     }),
   );
 }
+
+/** Proxies to `upstreamHost`, but answers blob GETs with a 307 to `redirectTo(path)` (storage offload). */
+export function startRedirectingProxy(
+  upstreamHost: string,
+  redirectTo: (path: string) => string,
+): Promise<HostileRegistry> {
+  const [hostname, port] = upstreamHost.split(":");
+  return listen(
+    createServer((req, res) => {
+      if (req.method === "GET" && req.url?.includes("/blobs/sha256:") === true) {
+        res.writeHead(307, { location: redirectTo(req.url) }).end();
+        return;
+      }
+      const up = request(
+        {
+          hostname,
+          port: Number(port),
+          path: req.url,
+          method: req.method,
+          headers: { ...req.headers, host: upstreamHost },
+        },
+        (upRes) => {
+          res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+          upRes.pipe(res);
+        },
+      );
+      req.pipe(up);
+    }),
+  );
+}
