@@ -219,7 +219,9 @@ export function sealingKeyFromSecret(secret: unknown, source: string): SecretsRe
   if (key === undefined) {
     return fail(SecretsErrorCode.BadKey, `Secret ${name}: data["tls.key"] is missing or not base64`);
   }
-  return sealingKeyFromPem(`Secret ${name}`, key.toString("utf8"), cert?.toString("utf8"));
+  const read = sealingKeyFromPem(`Secret ${name}`, key.toString("utf8"), cert?.toString("utf8"));
+  // Messages say "Secret <name>"; the key itself goes by the Secret's name, as in the cluster.
+  return read.ok ? { ok: true, key: { ...read.key, name } } : read;
 }
 
 /**

@@ -3,7 +3,10 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { X509Certificate } from "node:crypto";
+import { CoreV1Api, KubeConfig, V1Namespace, V1ObjectMeta } from "@kubernetes/client-node";
 import { stringify } from "yaml";
+import { startSandbox, type Sandbox } from "../../src/sandbox/server.js";
 import {
   generateSealingKey,
   SealingKeyRing,
@@ -80,9 +83,10 @@ afterAll(async () => {
 
 describe("gitward secrets", () => {
   it("--help works for the group and every subcommand", async () => {
-    for (const sub of [[], ["keygen"], ["cert"], ["seal"], ["reseal"], ["validate"], ["unseal"]]) {
-      const r = await run(["secrets", ...sub, "--help"]);
-      expect(r.code, sub.join(" ")).toBe(0);
+    const subcommands = [[], ["keygen"], ["cert"], ["seal"], ["reseal"], ["validate"], ["unseal"]];
+    const runs = await Promise.all(subcommands.map((sub) => run(["secrets", ...sub, "--help"])));
+    for (const [index, r] of runs.entries()) {
+      expect(r.code, subcommands[index]?.join(" ")).toBe(0);
       expect(r.stdout).toContain("Usage: gitward secrets");
     }
   });
@@ -213,5 +217,112 @@ describe("gitward secrets", () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain("SCOPE_MISMATCH");
     expect(refused.stdout).toBe("");
+  });
+});
+
+describe("gitward secrets keygen / cert against an API server (the sandbox)", () => {
+  let sandbox: Sandbox;
+  let kubeconfig: string;
+
+  beforeAll(async () => {
+    sandbox = await startSandbox();
+    kubeconfig = path.join(dir, "kubeconfig");
+    await sandbox.writeKubeconfig(kubeconfig);
+    const config = new KubeConfig();
+    config.loadFromFile(kubeconfig);
+    const metadata = Object.assign(new V1ObjectMeta(), { name: "gitward-system" });
+    await config
+      .makeApiClient(CoreV1Api)
+      .createNamespace({ body: Object.assign(new V1Namespace(), { metadata }) });
+  });
+
+  afterAll(async () => {
+    await sandbox.stop();
+  });
+
+  it("cert before any key says to run keygen (exit 2)", async () => {
+    const r = await run(["secrets", "cert", "--kubeconfig", kubeconfig]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("run `gitward secrets keygen`");
+  });
+
+  it("keygen creates a key, keeps it while current, adds one with --force; cert prints the newest", async () => {
+    const first = await run([
+      "secrets",
+      "keygen",
+      "--kubeconfig",
+      kubeconfig,
+      "--key-size",
+      "2048",
+      "-o",
+      "json",
+    ]);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).not.toContain("PRIVATE KEY");
+    const created = JSON.parse(first.stdout) as {
+      created: boolean;
+      reason: string;
+      keys: number;
+      newest: { fingerprint: string };
+    };
+    expect(created).toMatchObject({ created: true, reason: "no-key", keys: 1 });
+
+    const kept = await run(["secrets", "keygen", "--kubeconfig", kubeconfig, "--key-size", "2048"]);
+    expect(kept.code).toBe(0);
+    expect(kept.stdout).toMatch(/^kept sealing key sealed-secrets-key\w{5} in gitward-system \(current\)/);
+
+    const forced = await run([
+      "secrets",
+      "keygen",
+      "--kubeconfig",
+      kubeconfig,
+      "--key-size",
+      "2048",
+      "--force",
+      "-o",
+      "json",
+    ]);
+    const second = JSON.parse(forced.stdout) as {
+      created: boolean;
+      reason: string;
+      keys: number;
+      newest: { fingerprint: string };
+    };
+    expect(second).toMatchObject({ created: true, reason: "forced", keys: 2 });
+
+    const cert = await run(["secrets", "cert", "--kubeconfig", kubeconfig]);
+    expect(cert.code, cert.stderr).toBe(0);
+    expect(cert.stdout).toMatch(/^-----BEGIN CERTIFICATE-----/);
+    const x509 = new X509Certificate(cert.stdout);
+    expect(x509.publicKey.asymmetricKeyDetails?.modulusLength).toBe(2048);
+    const json = await run(["secrets", "cert", "--kubeconfig", kubeconfig, "-o", "json"]);
+    expect((JSON.parse(json.stdout) as { fingerprint: string }).fingerprint).toBe(second.newest.fingerprint);
+
+    // Seal to the printed certificate; the cluster's keys validate and reseal it (nothing to change).
+    await writeFile(path.join(dir, "cluster.pem"), cert.stdout);
+    const input = await readFile(path.join(dir, "secret.yaml"), "utf8");
+    const sealed = await run(["secrets", "seal", "--cert", path.join(dir, "cluster.pem")], input);
+    const file = path.join(dir, "cluster-sealed.yaml");
+    await writeFile(file, sealed.stdout);
+    const valid = await run(["secrets", "validate", file, "--kubeconfig", kubeconfig]);
+    expect(valid.code, valid.stdout).toBe(0);
+    const reseal = await run(["secrets", "reseal", file, "--kubeconfig", kubeconfig]);
+    expect(reseal.code, reseal.stderr).toBe(0);
+    expect(reseal.stdout).toContain("resealed 0, already on the newest key 3");
+  });
+
+  it("keygen rejects bad options and reports refused access without the token", async () => {
+    const bad = await run(["secrets", "keygen", "--kubeconfig", kubeconfig, "--rotation-days", "0"]);
+    expect(bad.code).toBe(2);
+    const token = sandbox.mintToken("nobody");
+    const nobody = path.join(dir, "nobody-kubeconfig");
+    await writeFile(nobody, sandbox.kubeconfigFor(token, "nobody"));
+    const denied = await run(["secrets", "keygen", "--kubeconfig", nobody, "--key-size", "2048"]);
+    expect(denied.code).toBe(2);
+    expect(denied.stderr).toContain("refused access (HTTP 403)");
+    expect(denied.stderr).not.toContain(token);
+    const missing = await run(["secrets", "cert", "--kubeconfig", path.join(dir, "no-such-kubeconfig")]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("cannot load the kubeconfig");
   });
 });

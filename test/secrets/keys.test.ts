@@ -51,7 +51,7 @@ describe("sealing keys", () => {
       items: [sealingKeyToSecret(a, "x"), sealingKeyToSecret(b, "x")],
     });
     const fromList = readKeyFile(list, "keys.json");
-    expect(fromList.ok && fromList.keys.map((k) => k.name)).toEqual(["Secret key-a", "Secret key-b"]);
+    expect(fromList.ok && fromList.keys.map((k) => k.name)).toEqual(["key-a", "key-b"]);
     const pem = a.privateKey.export({ type: "pkcs8", format: "pem" }).toString();
     const fromPem = readKeyFile(pem, "key.pem");
     expect(fromPem.ok && fromPem.keys[0]?.fingerprint).toBe(a.fingerprint);

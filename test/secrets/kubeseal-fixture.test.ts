@@ -32,7 +32,7 @@ describe("compatibility with kubeseal", () => {
   it("reads the Sealed Secrets controller's key Secret", () => {
     expect(ring.keys).toHaveLength(1);
     const key = ring.newest!;
-    expect(key.name).toBe("Secret sealed-secrets-keygvqgl");
+    expect(key.name).toBe("sealed-secrets-keygvqgl");
     expect(key.publicKey.asymmetricKeyDetails?.modulusLength).toBe(4096);
     expect(key.createdAt?.toISOString()).toBe("2021-01-25T12:25:35.000Z");
   });
