@@ -27,6 +27,7 @@ import { authorize, defaultRbacObjects, rulesFor, type Attributes, type UserInfo
 import { combine, fieldSelector, labelSelector } from "./selectors.js";
 import { jsonOf, metaOf, Store, type StoreEvent } from "./store.js";
 import { toTable, type IncludeObject } from "./table.js";
+import { decodeProtobuf } from "./protobuf.js";
 import { servingCert } from "./tls.js";
 
 export interface Faults {
@@ -1002,6 +1003,7 @@ function parseBody(req: http.IncomingMessage, body: Buffer | undefined, yamlAllo
   const type = (req.headers["content-type"] ?? JSON_TYPE).split(";")[0]?.trim() ?? "";
   const bodyText = body?.toString("utf8") ?? "";
   if (bodyText.trim() === "") throw errors.badRequest("the request body is empty");
+  if (type === "application/vnd.kubernetes.protobuf" && body !== undefined) return decodeProtobuf(body);
   const isYaml = yamlAllowed || type === "application/yaml" || type === "application/apply-patch+yaml";
   if (!isYaml && !type.endsWith("json")) throw errors.unsupportedMediaType(type);
   try {

@@ -235,6 +235,49 @@ spec:
     expect(got.stdout).toBe("3");
   });
 
+  it("answers auth can-i --as=system:serviceaccount per RBAC, and a service-account token is held to it", async () => {
+    // kubectl's create commands send protobuf bodies.
+    for (const args of [
+      ["create", "serviceaccount", "deployer", "-n", "shop"],
+      ["create", "role", "cm-reader", "-n", "shop", "--verb=get,list", "--resource=configmaps"],
+      [
+        "create",
+        "rolebinding",
+        "deployer-reads",
+        "-n",
+        "shop",
+        "--role=cm-reader",
+        "--serviceaccount=shop:deployer",
+      ],
+    ]) {
+      const r = await k.run(args);
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+    }
+    const as = "--as=system:serviceaccount:shop:deployer";
+    const list = await k.run(["auth", "can-i", "list", "configmaps", "-n", "shop", as]);
+    expect([list.code, list.stdout.trim()]).toEqual([0, "yes"]);
+    const del = await k.run(["auth", "can-i", "delete", "configmaps", "-n", "shop", as]);
+    expect([del.code, del.stdout.trim()]).toEqual([1, "no"]);
+    const elsewhere = await k.run(["auth", "can-i", "list", "configmaps", "-n", "default", as]);
+    expect(elsewhere.stdout.trim()).toBe("no");
+
+    const token = await k.run(["create", "token", "deployer", "-n", "shop"]);
+    expect(token.code).toBe(0);
+    const kubeconfig = path.join(k.dir, "deployer.kubeconfig");
+    await writeFile(kubeconfig, sb.kubeconfigFor(token.stdout.trim(), "deployer"), { mode: 0o600 });
+    const read = await k.run(["get", "configmaps", "-n", "shop", "-o", "name"], { kubeconfig });
+    expect(read.stdout).toContain("configmap/settings");
+    const denied = await k.run(["delete", "configmap", "settings", "-n", "shop"], { kubeconfig });
+    expect(denied.code).not.toBe(0);
+    expect(denied.stderr).toContain(
+      'User "system:serviceaccount:shop:deployer" cannot delete resource "configmaps"',
+    );
+    const impersonating = await k.run(["get", "configmaps", "-n", "shop", "--as=admin"], { kubeconfig });
+    expect(impersonating.code).not.toBe(0);
+    expect(impersonating.stderr).toContain("cannot impersonate");
+  });
+
   it("deletes what it applied", async () => {
     const del = await k.run(["delete", "-f", path.join(app, "20-deployment.yaml")]);
     expect(del.code).toBe(0);

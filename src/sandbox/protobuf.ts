@@ -1,0 +1,150 @@
+// Request bodies in Kubernetes' protobuf encoding. kubectl's typed commands (`create namespace|
+// serviceaccount|configmap|secret|role|rolebinding|clusterrole|clusterrolebinding|token`, `auth can-i`,
+// `auth whoami`) send `application/vnd.kubernetes.protobuf` with no JSON fallback, so the sandbox decodes
+// those kinds: the "k8s\0" envelope (runtime.Unknown), then the object by the field numbers of
+// Kubernetes' generated.proto files. Other kinds answer 415 and a hint to use `kubectl apply`.
+import protobuf from "protobufjs";
+import { errors } from "./errors.js";
+import { isObject, type Json, type JsonObject } from "./fieldset.js";
+
+const schema = `
+syntax = "proto2";
+package k8s;
+message TypeMeta { optional string apiVersion = 1; optional string kind = 2; }
+message Unknown { optional TypeMeta typeMeta = 1; optional bytes raw = 2; optional string contentEncoding = 3; optional string contentType = 4; }
+message Time { optional int64 seconds = 1; optional int32 nanos = 2; }
+message OwnerReference { optional string kind = 1; optional string name = 3; optional string uid = 4; optional string apiVersion = 5; optional bool controller = 6; optional bool blockOwnerDeletion = 7; }
+message ObjectMeta {
+  optional string name = 1; optional string generateName = 2; optional string namespace = 3; optional string selfLink = 4;
+  optional string uid = 5; optional string resourceVersion = 6; optional int64 generation = 7;
+  optional Time creationTimestamp = 8; optional Time deletionTimestamp = 9; optional int64 deletionGracePeriodSeconds = 10;
+  map<string, string> labels = 11; map<string, string> annotations = 12; repeated OwnerReference ownerReferences = 13;
+  repeated string finalizers = 14;
+}
+message ObjectReference { optional string kind = 1; optional string namespace = 2; optional string name = 3; optional string uid = 4; optional string apiVersion = 5; optional string resourceVersion = 6; optional string fieldPath = 7; }
+message LocalObjectReference { optional string name = 1; }
+message ConfigMap { optional ObjectMeta metadata = 1; map<string, string> data = 2; map<string, bytes> binaryData = 3; optional bool immutable = 4; }
+message Secret { optional ObjectMeta metadata = 1; map<string, bytes> data = 2; optional string type = 3; map<string, string> stringData = 4; optional bool immutable = 5; }
+message ServiceAccount { optional ObjectMeta metadata = 1; repeated ObjectReference secrets = 2; repeated LocalObjectReference imagePullSecrets = 3; optional bool automountServiceAccountToken = 4; }
+message NamespaceSpec { repeated string finalizers = 1; }
+message Namespace { optional ObjectMeta metadata = 1; optional NamespaceSpec spec = 2; }
+message PolicyRule { repeated string verbs = 1; repeated string apiGroups = 2; repeated string resources = 3; repeated string resourceNames = 4; repeated string nonResourceURLs = 5; }
+message LabelSelectorRequirement { optional string key = 1; optional string operator = 2; repeated string values = 3; }
+message LabelSelector { map<string, string> matchLabels = 1; repeated LabelSelectorRequirement matchExpressions = 2; }
+message AggregationRule { repeated LabelSelector clusterRoleSelectors = 1; }
+message Role { optional ObjectMeta metadata = 1; repeated PolicyRule rules = 2; }
+message ClusterRole { optional ObjectMeta metadata = 1; repeated PolicyRule rules = 2; optional AggregationRule aggregationRule = 3; }
+message Subject { optional string kind = 1; optional string apiGroup = 2; optional string name = 3; optional string namespace = 4; }
+message RoleRef { optional string apiGroup = 1; optional string kind = 2; optional string name = 3; }
+message RoleBinding { optional ObjectMeta metadata = 1; repeated Subject subjects = 2; optional RoleRef roleRef = 3; }
+message ResourceAttributes { optional string namespace = 1; optional string verb = 2; optional string group = 3; optional string version = 4; optional string resource = 5; optional string subresource = 6; optional string name = 7; }
+message NonResourceAttributes { optional string path = 1; optional string verb = 2; }
+message SelfSubjectAccessReviewSpec { optional ResourceAttributes resourceAttributes = 1; optional NonResourceAttributes nonResourceAttributes = 2; }
+message SelfSubjectAccessReview { optional ObjectMeta metadata = 1; optional SelfSubjectAccessReviewSpec spec = 2; }
+message SubjectAccessReviewSpec { optional ResourceAttributes resourceAttributes = 1; optional NonResourceAttributes nonResourceAttributes = 2; optional string user = 3; repeated string groups = 4; optional string uid = 6; }
+message SubjectAccessReview { optional ObjectMeta metadata = 1; optional SubjectAccessReviewSpec spec = 2; }
+message SelfSubjectRulesReviewSpec { optional string namespace = 1; }
+message SelfSubjectRulesReview { optional ObjectMeta metadata = 1; optional SelfSubjectRulesReviewSpec spec = 2; }
+message SelfSubjectReview { optional ObjectMeta metadata = 1; }
+message BoundObjectReference { optional string kind = 1; optional string apiVersion = 2; optional string name = 3; optional string uid = 4; }
+message TokenRequestSpec { repeated string audiences = 1; optional BoundObjectReference boundObjectRef = 3; optional int64 expirationSeconds = 4; }
+message TokenRequest { optional ObjectMeta metadata = 1; optional TokenRequestSpec spec = 2; }
+message TokenReviewSpec { optional string token = 1; repeated string audiences = 2; }
+message TokenReview { optional ObjectMeta metadata = 1; optional TokenReviewSpec spec = 2; }
+`;
+
+const root = protobuf.parse(schema, { keepCase: true }).root;
+const type = (name: string): protobuf.Type => root.lookupType(`k8s.${name}`);
+
+/** Message type by "apiVersion/Kind" of the envelope. */
+const kinds: Record<string, string> = {
+  "v1/ConfigMap": "ConfigMap",
+  "v1/Secret": "Secret",
+  "v1/ServiceAccount": "ServiceAccount",
+  "v1/Namespace": "Namespace",
+  "rbac.authorization.k8s.io/v1/Role": "Role",
+  "rbac.authorization.k8s.io/v1/ClusterRole": "ClusterRole",
+  "rbac.authorization.k8s.io/v1/RoleBinding": "RoleBinding",
+  "rbac.authorization.k8s.io/v1/ClusterRoleBinding": "RoleBinding",
+  "authorization.k8s.io/v1/SelfSubjectAccessReview": "SelfSubjectAccessReview",
+  "authorization.k8s.io/v1/SubjectAccessReview": "SubjectAccessReview",
+  "authorization.k8s.io/v1/LocalSubjectAccessReview": "SubjectAccessReview",
+  "authorization.k8s.io/v1/SelfSubjectRulesReview": "SelfSubjectRulesReview",
+  "authentication.k8s.io/v1/SelfSubjectReview": "SelfSubjectReview",
+  "authentication.k8s.io/v1/TokenRequest": "TokenRequest",
+  "authentication.k8s.io/v1/TokenReview": "TokenReview",
+};
+
+const MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
+
+/**
+ * Go writes every non-pointer field, empty or not; the JSON form omits empty ones. Dropping empty strings,
+ * zeros, false and empty lists, maps and messages gives the JSON a client would have sent (none of the
+ * decoded kinds has a meaningful zero).
+ */
+function prune(v: unknown, key = ""): Json | undefined {
+  if (v === null || v === undefined || v === "" || v === 0 || v === false) return undefined;
+  if (Array.isArray(v)) {
+    // In a list an empty string is a value (apiGroups: [""] is the core group), not an absent field.
+    const items = v
+      .map((i) => (typeof i === "string" ? i : prune(i)))
+      .filter((i): i is Json => i !== undefined);
+    return items.length === 0 ? undefined : items;
+  }
+  if (typeof v === "object") {
+    const o = v as Record<string, unknown>;
+    if ((key === "creationTimestamp" || key === "deletionTimestamp") && "seconds" in o) {
+      const seconds = Number(o["seconds"]);
+      return seconds === 0 ? undefined : new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
+    }
+    const out: JsonObject = {};
+    for (const [k, c] of Object.entries(o)) {
+      const p = prune(c, k);
+      if (p !== undefined) out[k] = p;
+    }
+    return Object.keys(out).length === 0 ? undefined : out;
+  }
+  return v as Json;
+}
+
+/** Decodes a protobuf request body into the JSON object the client meant. */
+export function decodeProtobuf(body: Buffer): JsonObject {
+  if (body.length < 4 || !body.subarray(0, 4).equals(MAGIC)) {
+    throw errors.badRequest("a protobuf body must start with the k8s\\0 envelope");
+  }
+  let envelope: Record<string, unknown>;
+  try {
+    envelope = type("Unknown").toObject(type("Unknown").decode(body.subarray(4)), {
+      defaults: false,
+    });
+  } catch (err) {
+    throw errors.badRequest(
+      `the protobuf body cannot be decoded: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+  const tm = (envelope["typeMeta"] ?? {}) as { apiVersion?: string; kind?: string };
+  const key = `${tm.apiVersion ?? ""}/${tm.kind ?? ""}`;
+  const message = kinds[key];
+  if (message === undefined) {
+    throw errors.unsupportedMediaType(
+      `application/vnd.kubernetes.protobuf for ${key} (the sandbox decodes protobuf only for the kinds kubectl's create and auth commands send; send JSON, e.g. with kubectl apply)`,
+    );
+  }
+  const raw = envelope["raw"];
+  let decoded: unknown;
+  try {
+    const t = type(message);
+    decoded = t.toObject(t.decode(raw instanceof Uint8Array ? raw : new Uint8Array()), {
+      longs: Number,
+      bytes: String,
+      defaults: false,
+    });
+  } catch (err) {
+    throw errors.badRequest(
+      `the protobuf body cannot be decoded as ${key}: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+  const pruned = prune(decoded);
+  const obj: JsonObject = isObject(pruned ?? null) ? (pruned as JsonObject) : {};
+  return { apiVersion: tm.apiVersion ?? "", kind: tm.kind ?? "", ...obj };
+}
