@@ -112,6 +112,21 @@ describe("gitward images", () => {
     expect(body.results[0]).toMatchObject({ digest, signers: ["ci"] });
     expect(body.resolved).toEqual({ [signedRef]: digest });
 
+    const recorded = path.join(dir, "recorded.json");
+    await writeFile(recorded, JSON.stringify({ [signedRef]: `sha256:${"0".repeat(64)}` }));
+    const moved = await gitward([
+      "images",
+      "verify",
+      signedRef,
+      "--trust",
+      trust,
+      "--plain-http",
+      "--recorded",
+      recorded,
+    ]);
+    expect(moved.code).toBe(1);
+    expect(moved.stdout).toContain("TAG_MOVED");
+
     const bad = await gitward([
       "images",
       "verify",
