@@ -46,6 +46,11 @@ export interface AuditLogOptions {
   now?: () => Date;
   /** A lock older than this (ms) is taken to belong to a dead process (default 10 s). */
   staleLockMs?: number;
+  /**
+   * Cut off an incomplete last line (a write cut short by a crash) instead of refusing to open; the
+   * number of bytes cut is in `recoveredBytes`. A complete but invalid last record is always refused.
+   */
+  recoverIncompleteTail?: boolean;
 }
 
 interface Head {
@@ -57,6 +62,8 @@ export class AuditLog {
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
   private lockLost: Error | undefined;
+  /** Bytes of an incomplete last line cut off on open (recoverIncompleteTail); 0 when none. */
+  recoveredBytes = 0;
 
   private constructor(
     readonly path: string,
@@ -97,8 +104,9 @@ export class AuditLog {
       throw new AuditError(AuditErrorCode.Io, `cannot lock audit log ${path}: ${errorText(err)}`);
     }
     try {
-      const head = await readHead(file, path);
+      const { cut, ...head } = await readHead(file, path, options.recoverIncompleteTail === true);
       log = new AuditLog(path, file, release, head, options);
+      log.recoveredBytes = cut;
       return log;
     } catch (err) {
       await file.close();
@@ -170,44 +178,52 @@ function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/**
- * Reads the last line of the log, backwards in chunks so a large log is not read whole, and checks it
- * is a complete, self-consistent record to chain from.
- */
-async function readHead(file: FileHandle, path: string): Promise<Head> {
-  const { size } = await file.stat();
-  if (size === 0) return { seq: 0, hash: GENESIS };
+/** Offset where the line that ends just before `end` starts: scans backwards in chunks, not the whole file. */
+async function lineStart(file: FileHandle, end: number): Promise<number> {
   const chunk = 64 * 1024;
-  const last = Buffer.alloc(1);
-  await file.read(last, 0, 1, size - 1);
-  if (last[0] !== 0x0a) {
-    throw new AuditError(
-      AuditErrorCode.Damaged,
-      `audit log ${path} ends in an incomplete line (a crash during a write, or tampering): ` +
-        "run `gitward audit verify` and repair it before writing",
-    );
-  }
-  let end = size - 1; // the final newline
   let start = end;
-  const parts: Buffer[] = [];
   while (start > 0) {
     const from = Math.max(0, start - chunk);
     const buf = Buffer.alloc(start - from);
     await file.read(buf, 0, buf.length, from);
     const nl = buf.lastIndexOf(0x0a);
-    if (nl >= 0) {
-      parts.unshift(buf.subarray(nl + 1));
-      start = from + nl + 1;
-      break;
-    }
-    parts.unshift(buf);
+    if (nl >= 0) return from + nl + 1;
     start = from;
   }
-  end = start; // start of the last line, kept for the message below
-  const line = Buffer.concat(parts).toString("utf8");
+  return 0;
+}
+
+/**
+ * Finds the last record of the log and checks it is complete and self-consistent, to chain from. An
+ * incomplete last line is refused, or with `recoverIncompleteTail` cut off: it is a write that never
+ * completed, so its append was never reported as done and nothing acknowledged is lost.
+ */
+async function readHead(file: FileHandle, path: string, recover: boolean): Promise<Head & { cut: number }> {
+  let { size } = await file.stat();
+  let cut = 0;
+  if (size === 0) return { seq: 0, hash: GENESIS, cut };
+  const last = Buffer.alloc(1);
+  await file.read(last, 0, 1, size - 1);
+  if (last[0] !== 0x0a) {
+    const tailStart = await lineStart(file, size);
+    if (!recover) {
+      throw new AuditError(
+        AuditErrorCode.Damaged,
+        `audit log ${path} ends in an incomplete line at byte ${tailStart} (a crash during a write, or ` +
+          "tampering): run `gitward audit verify`, then repair it or open with recoverIncompleteTail",
+      );
+    }
+    await file.truncate(tailStart);
+    cut = size - tailStart;
+    size = tailStart;
+    if (size === 0) return { seq: 0, hash: GENESIS, cut };
+  }
+  const start = await lineStart(file, size - 1);
+  const buf = Buffer.alloc(size - 1 - start);
+  await file.read(buf, 0, buf.length, start);
   let record: unknown;
   try {
-    record = JSON.parse(line);
+    record = JSON.parse(buf.toString("utf8"));
   } catch {
     record = undefined;
   }
@@ -215,10 +231,10 @@ async function readHead(file: FileHandle, path: string): Promise<Head> {
   if (problem !== undefined || recordHash(record as AuditRecord) !== (record as AuditRecord).hash) {
     throw new AuditError(
       AuditErrorCode.Damaged,
-      `the last record of audit log ${path} (at byte ${end}) is not valid (${problem ?? "hash mismatch"}): ` +
+      `the last record of audit log ${path} (at byte ${start}) is not valid (${problem ?? "hash mismatch"}): ` +
         "run `gitward audit verify` before writing",
     );
   }
   const r = record as AuditRecord;
-  return { seq: r.seq, hash: r.hash };
+  return { seq: r.seq, hash: r.hash, cut };
 }
