@@ -309,11 +309,15 @@ export class ClusterClient {
   }
 
   /** Waits until a CustomResourceDefinition reports Established (then forgets discovery). */
-  async waitForCrdEstablished(name: string, timeoutMs = 30_000): Promise<void> {
+  async waitForCrdEstablished(name: string, opts: CallOptions & { timeoutMs?: number } = {}): Promise<void> {
+    const timeoutMs = opts.timeoutMs ?? 30_000;
     const ref = { apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition", name };
     const deadline = Date.now() + timeoutMs;
     for (let i = 0; ; i++) {
-      const crd = await this.get(ref);
+      const crd = await this.get(
+        ref,
+        opts.impersonate === undefined ? {} : { impersonate: opts.impersonate },
+      );
       const conditions = (
         crd?.["status"] as { conditions?: { type?: string; status?: string }[] } | undefined
       )?.conditions;

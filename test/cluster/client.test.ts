@@ -139,7 +139,7 @@ describe("CRDs", () => {
         ],
       },
     });
-    await admin.waitForCrdEstablished("widgets.example.com", 10_000);
+    await admin.waitForCrdEstablished("widgets.example.com", { timeoutMs: 10_000 });
     const w = await admin.apply({
       apiVersion: "example.com/v1",
       kind: "Widget",

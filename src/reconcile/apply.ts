@@ -1,0 +1,299 @@
+// The writing half of a reconcile: plan (which desired objects differ from what runs), a server-side dry
+// run of every change as the application's service account (so RBAC or validation refusals stop the
+// revision before any write), the apply itself (namespaces and CRDs first, CRDs waited for), prune by
+// inventory, and the health wait for workloads.
+import {
+  describeRef,
+  refOf,
+  type ClusterClient,
+  type KubeObject,
+  type ObjectRef,
+} from "../cluster/client.js";
+import { ClusterError, ClusterErrorCode } from "../cluster/errors.js";
+import { liveMatches } from "./compare.js";
+import type { DesiredObject } from "./desired.js";
+import { isOwnedBy, keyOf, type AppId, type InventoryEntry } from "./inventory.js";
+
+/** Runs `fn` over `items` with at most `limit` at once; results keep the input order. */
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (;;) {
+      const i = next++;
+      if (i >= items.length) return;
+      out[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return out;
+}
+
+/** Namespaces and CRDs go first: everything else may live in or be defined by them. */
+export function isFoundation(o: KubeObject): boolean {
+  return (
+    (o.apiVersion === "v1" && o.kind === "Namespace") ||
+    (o.apiVersion.startsWith("apiextensions.k8s.io/") && o.kind === "CustomResourceDefinition")
+  );
+}
+
+export interface Plan {
+  /** Objects to apply (differ from, or missing in, the cluster), foundations first. */
+  readonly changes: DesiredObject[];
+  readonly unchanged: number;
+  /** Live objects by key, as read (owned by the application). */
+  readonly live: ReadonlyMap<string, KubeObject>;
+}
+
+/**
+ * Reads the application's live objects (by ownership label, one list per kind and namespace, as the
+ * application's service account, so gitward's own identity needs no read access to application objects)
+ * and keeps the desired objects that differ: missing, changed in git since the last apply, or changed in
+ * the cluster.
+ */
+export async function plan(
+  cluster: ClusterClient,
+  app: AppId,
+  desired: readonly DesiredObject[],
+  previous: ReadonlyMap<string, InventoryEntry>,
+  opts: { selector: string; force: boolean; impersonate: string },
+): Promise<Plan> {
+  const lists = new Map<string, { apiVersion: string; kind: string; namespace?: string }>();
+  for (const d of desired) {
+    const { apiVersion, kind } = d.object;
+    const namespace = d.namespaced ? d.object.metadata.namespace : undefined;
+    lists.set(`${apiVersion} ${kind} ${namespace ?? ""}`, {
+      apiVersion,
+      kind,
+      ...(namespace === undefined ? {} : { namespace }),
+    });
+  }
+  const live = new Map<string, KubeObject>();
+  await mapLimit([...lists.values()], 8, async ({ apiVersion, kind, namespace }) => {
+    let items: KubeObject[];
+    try {
+      items = await cluster.list(apiVersion, kind, {
+        labelSelector: opts.selector,
+        impersonate: opts.impersonate,
+        ...(namespace === undefined ? {} : { namespace }),
+      });
+    } catch (err) {
+      // A kind whose CRD, or a namespace that, arrives with this revision has no objects yet.
+      if (err instanceof ClusterError && err.code === ClusterErrorCode.UnknownKind) return;
+      if (err instanceof ClusterError && err.code === ClusterErrorCode.NotFound) return;
+      // Not allowed to read there: the objects count as changed, and the dry run as the same account
+      // names each one the API server refuses.
+      if (err instanceof ClusterError && err.code === ClusterErrorCode.Forbidden) return;
+      throw err;
+    }
+    for (const item of items) if (isOwnedBy(item, app)) live.set(keyOf(refOf(item)), item);
+  });
+  const changes: DesiredObject[] = [];
+  let unchanged = 0;
+  for (const d of desired) {
+    const key = keyOf(refOf(d.object));
+    const l = live.get(key);
+    const same =
+      !opts.force &&
+      l !== undefined &&
+      previous.get(key)?.hash === d.hash &&
+      previous.get(key)?.uid === l.metadata.uid &&
+      liveMatches(d.object, l);
+    if (same) unchanged++;
+    else changes.push(d);
+  }
+  changes.sort((a, b) => Number(isFoundation(b.object)) - Number(isFoundation(a.object)));
+  return { changes, unchanged, live };
+}
+
+export interface ApplyProblem {
+  readonly ref: ObjectRef;
+  readonly code: string;
+  readonly message: string;
+}
+
+function problemOf(d: DesiredObject, err: unknown): ApplyProblem {
+  const ref = refOf(d.object);
+  const code = err instanceof ClusterError ? err.code : "INTERNAL_ERROR";
+  const text = err instanceof Error ? err.message : String(err);
+  return { ref, code, message: `${d.origin.file}:${d.origin.line}: ${describeRef(ref)}: ${text}` };
+}
+
+/** Dry-runs each object; returns the refusals. */
+export async function dryRun(
+  cluster: ClusterClient,
+  objects: readonly DesiredObject[],
+  impersonate: string,
+  concurrency: number,
+): Promise<ApplyProblem[]> {
+  const results = await mapLimit(objects, concurrency, async (d) => {
+    try {
+      await cluster.apply(d.object, { impersonate, dryRun: true });
+      return undefined;
+    } catch (err) {
+      return problemOf(d, err);
+    }
+  });
+  return results.filter((p): p is ApplyProblem => p !== undefined);
+}
+
+export interface ApplyOutcome {
+  /** Objects applied, with the uid the server gave them. */
+  readonly applied: { desired: DesiredObject; uid: string | undefined }[];
+  readonly problems: ApplyProblem[];
+}
+
+/** Applies objects as `impersonate`; stops starting new ones after the first failure. */
+export async function applyAll(
+  cluster: ClusterClient,
+  objects: readonly DesiredObject[],
+  impersonate: string,
+  concurrency: number,
+): Promise<ApplyOutcome> {
+  const applied: { desired: DesiredObject; uid: string | undefined }[] = [];
+  const problems: ApplyProblem[] = [];
+  await mapLimit(objects, concurrency, async (d) => {
+    if (problems.length > 0) return;
+    try {
+      const out = await cluster.apply(d.object, { impersonate });
+      applied.push({ desired: d, uid: out.metadata.uid });
+    } catch (err) {
+      problems.push(problemOf(d, err));
+    }
+  });
+  return { applied, problems };
+}
+
+export interface PruneOutcome {
+  readonly pruned: InventoryEntry[];
+  /** Entries left alone because the live object is not this application's (label or uid differ). */
+  readonly skipped: { entry: InventoryEntry; why: string }[];
+  /** Entries whose deletion failed: they stay in the inventory. */
+  readonly failed: { entry: InventoryEntry; message: string }[];
+}
+
+/**
+ * Deletes the objects of `candidates` (previous inventory minus the new desired set), each only when the
+ * live object still carries this application's label and has the uid gitward recorded, and only with that
+ * uid as the delete precondition. Namespaces and CRDs go last.
+ */
+export async function prune(
+  cluster: ClusterClient,
+  app: AppId,
+  candidates: readonly InventoryEntry[],
+  impersonate: string,
+  concurrency: number,
+): Promise<PruneOutcome> {
+  const pruned: InventoryEntry[] = [];
+  const skipped: { entry: InventoryEntry; why: string }[] = [];
+  const failed: { entry: InventoryEntry; message: string }[] = [];
+  const foundation = (e: InventoryEntry) => e.kind === "Namespace" || e.kind === "CustomResourceDefinition";
+  const waves = [candidates.filter((e) => !foundation(e)), candidates.filter(foundation)];
+  for (const wave of waves) {
+    await mapLimit(wave, concurrency, async (entry) => {
+      try {
+        const live = await cluster.get(entry, { impersonate });
+        if (live === undefined) {
+          pruned.push(entry);
+          return;
+        }
+        if (!isOwnedBy(live, app)) {
+          skipped.push({
+            entry,
+            why: `${describeRef(entry)} does not carry this application's label: left alone`,
+          });
+          return;
+        }
+        if (entry.uid !== undefined && live.metadata.uid !== entry.uid) {
+          skipped.push({
+            entry,
+            why: `${describeRef(entry)} is another object than the one applied (uid differs): left alone`,
+          });
+          return;
+        }
+        const uid = live.metadata.uid;
+        await cluster.delete(entry, { impersonate, ...(uid === undefined ? {} : { uid }) });
+        pruned.push(entry);
+      } catch (err) {
+        failed.push({
+          entry,
+          message: `${describeRef(entry)}: ${err instanceof Error ? err.message : String(err)}`,
+        });
+      }
+    });
+  }
+  return { pruned, skipped, failed };
+}
+
+const WORKLOADS = new Set(["apps/v1 Deployment", "apps/v1 StatefulSet", "apps/v1 DaemonSet", "batch/v1 Job"]);
+
+export function isWorkload(o: KubeObject): boolean {
+  return WORKLOADS.has(`${o.apiVersion} ${o.kind}`);
+}
+
+/** Why a workload is not ready yet, or undefined when it is. */
+export function notReady(o: KubeObject): string | undefined {
+  const meta = o.metadata as { generation?: number };
+  const spec = (o["spec"] ?? {}) as Record<string, unknown>;
+  const st = (o["status"] ?? {}) as Record<string, unknown>;
+  const num = (v: unknown) => (typeof v === "number" ? v : 0);
+  if (o.kind !== "Job" && num(st["observedGeneration"]) < (meta.generation ?? 1)) return "not yet observed";
+  const replicas = typeof spec["replicas"] === "number" ? spec["replicas"] : 1;
+  switch (o.kind) {
+    case "Deployment":
+      if (num(st["updatedReplicas"]) < replicas || num(st["availableReplicas"]) < replicas)
+        return `${num(st["availableReplicas"])}/${replicas} replicas available`;
+      return undefined;
+    case "StatefulSet":
+      if (num(st["readyReplicas"]) < replicas || num(st["updatedReplicas"]) < replicas)
+        return `${num(st["readyReplicas"])}/${replicas} replicas ready`;
+      return undefined;
+    case "DaemonSet": {
+      const want = num(st["desiredNumberScheduled"]);
+      if (want === 0 || num(st["numberReady"]) < want || num(st["updatedNumberScheduled"]) < want)
+        return `${num(st["numberReady"])}/${want} pods ready`;
+      return undefined;
+    }
+    default: {
+      const conditions = (st["conditions"] ?? []) as { type?: string; status?: string }[];
+      if (conditions.some((c) => c.type === "Failed" && c.status === "True")) return "the job failed";
+      if (conditions.some((c) => c.type === "Complete" && c.status === "True")) return undefined;
+      return "the job has not completed";
+    }
+  }
+}
+
+/** Polls each workload until it is ready or `timeoutMs` passes; returns what is still not ready. */
+export async function waitHealthy(
+  cluster: ClusterClient,
+  workloads: readonly KubeObject[],
+  opts: { timeoutMs: number; sleep: (ms: number) => Promise<void>; impersonate: string },
+): Promise<string[]> {
+  const { timeoutMs, sleep } = opts;
+  const deadline = Date.now() + timeoutMs;
+  let pending = [...workloads];
+  let why: string[] = [];
+  for (let i = 0; pending.length > 0; i++) {
+    const states = await mapLimit(pending, 8, async (w) => {
+      const live = await cluster.get(refOf(w), { impersonate: opts.impersonate });
+      return live === undefined ? "missing" : notReady(live);
+    });
+    why = [];
+    const still: KubeObject[] = [];
+    states.forEach((s, j) => {
+      const w = pending[j];
+      if (s !== undefined && w !== undefined) {
+        still.push(w);
+        why.push(`${describeRef(refOf(w))}: ${s}`);
+      }
+    });
+    pending = still;
+    if (pending.length === 0 || Date.now() >= deadline) break;
+    await sleep(Math.min(100 * 2 ** i, 1_000));
+  }
+  return why;
+}

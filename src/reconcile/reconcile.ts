@@ -1,0 +1,739 @@
+// One reconcile of one Application: source → verify → render → check → plan → apply → prune → health →
+// record (ARCHITECTURE.md). Every gate runs before the first write; any refusal stops the revision with
+// nothing written, the last applied revision left as it is, and the status, an audit record and an Event
+// saying why. The steps run through the shared runner in steps.ts; the record is made once, at the end.
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import type { Application, ApplicationStatus, Condition, TrustPolicy } from "../config/types.js";
+import {
+  describeRef,
+  refOf,
+  serviceAccountUser,
+  type ClusterClient,
+  type KubeObject,
+} from "../cluster/client.js";
+import { ClusterError, ClusterErrorCode } from "../cluster/errors.js";
+import { realSleep } from "../cluster/backoff.js";
+import type { AuditActor, AuditEntry, AuditObjectRef, FindingsSummary } from "../audit/record.js";
+import { objectDigest } from "../audit/record.js";
+import type { AuditLog } from "../audit/writer.js";
+import { RegistryClient } from "../images/client.js";
+import { checkRevision, failsAt } from "../policy/check.js";
+import { render } from "../render/render.js";
+import type { Manifest } from "../render/types.js";
+import type { SealingKeyRing } from "../secrets/keys.js";
+import { fetchSource, type FetchedSource, type SourceCredentials } from "../source/fetch.js";
+import { verifyCommitRange } from "../trust/commit/range.js";
+import type { RangeVerdict } from "../trust/commit/verdict.js";
+import { imagesOf, pinnedFrom, pinPodTemplateImages } from "../trust/image/pin.js";
+import { verifyImages } from "../trust/image/verify.js";
+import { applyAll, dryRun, isFoundation, isWorkload, plan, prune, waitHealthy, type Plan } from "./apply.js";
+import { checkoutCommit } from "./checkout.js";
+import { appIdOf, crdScopes, prepareDesired, type DesiredObject, type Scope } from "./desired.js";
+import { OWNER_LABEL, keyOf, ownerLabelValue, type AppId, type InventoryEntry } from "./inventory.js";
+import { ConditionType, runSteps, type ConditionState, type Step, type StepFailure } from "./steps.js";
+import type { AppState, StateStore } from "./state.js";
+import { emitEvent } from "./events.js";
+
+export interface ReconcileEnv {
+  readonly cluster: ClusterClient;
+  readonly state: StateStore;
+  /** Folder for the git mirrors, kept between runs. */
+  readonly cacheDir: string;
+  /** Parent folder of the temporary checkouts (default the system temp folder). */
+  readonly workDir?: string;
+  readonly audit?: AuditLog;
+  readonly actor: AuditActor;
+  readonly tools?: { readonly kubectl?: string; readonly helm?: string };
+  readonly sealingKeys?: SealingKeyRing;
+  readonly registry?: RegistryClient;
+  readonly credentials?: SourceCredentials;
+  /** Folder that custom policy paths of the TrustPolicy are relative to (the config file's). */
+  readonly configDir?: string;
+  /** Parallel API requests (default 16). */
+  readonly concurrency?: number;
+  /** How long to wait for workloads to become ready (default 60 s). */
+  readonly healthTimeoutMs?: number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly now?: () => Date;
+  /** Restore: apply every object whatever the cluster holds (disaster recovery from git alone). */
+  readonly restore?: boolean;
+  /** Progress lines for people (the demo and the CLI); never given secrets. */
+  readonly log?: (line: string) => void;
+}
+
+export type ReconcileResult = "applied" | "unchanged" | "refused" | "failed";
+
+export interface ReconcileReport {
+  readonly application: AppId;
+  readonly result: ReconcileResult;
+  /** The reason code when refused or failed (UNSIGNED, POLICY_FAILED, FORBIDDEN, ...). */
+  readonly reason?: string;
+  readonly message: string;
+  readonly details: readonly string[];
+  readonly step?: string;
+  readonly revision?: string;
+  readonly signer?: string;
+  readonly applied: readonly string[];
+  readonly unchanged: number;
+  readonly pruned: readonly string[];
+  readonly status: ApplicationStatus;
+  /** Id of the audit record written for this run, if any. */
+  readonly auditRecord?: string;
+}
+
+interface Run {
+  readonly app: Application;
+  readonly trust: TrustPolicy;
+  readonly env: ReconcileEnv;
+  readonly id: AppId;
+  readonly sa: string;
+  readonly previous: AppState | undefined;
+  readonly prevInventory: ReadonlyMap<string, InventoryEntry>;
+  fetched?: FetchedSource;
+  verdict?: RangeVerdict;
+  manifests?: readonly Manifest[];
+  findings: FindingsSummary;
+  desired?: DesiredObject[];
+  plan?: Plan;
+  resolvedImages: Record<string, string>;
+  applied: { desired: DesiredObject; uid: string | undefined }[];
+  pruned: InventoryEntry[];
+  /** The inventory as it stands now (written ahead of the apply, so a crash leaks nothing). */
+  inventory: Map<string, InventoryEntry>;
+  writesBegan: boolean;
+  removeCheckout?: () => Promise<void>;
+  repoDir?: string;
+}
+
+const emptyFindings = (): FindingsSummary => ({
+  total: 0,
+  bySeverity: { low: 0, medium: 0, high: 0, critical: 0 },
+  codes: [],
+});
+
+const CODE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_./:-]*$/;
+const short = (sha: string) => sha.slice(0, 12);
+
+function refuse(
+  condition: ConditionType,
+  reason: string,
+  message: string,
+  details: readonly string[] = [],
+): StepFailure {
+  return { result: "refused", condition, reason, message, details };
+}
+
+function fail(
+  condition: ConditionType,
+  reason: string,
+  message: string,
+  details: readonly string[] = [],
+): StepFailure {
+  return { result: "failed", condition, reason, message, details };
+}
+
+function signerOf(run: Run): string | undefined {
+  const head = run.verdict?.commits.find((c) => c.commit === run.fetched?.head);
+  return head?.signer?.names[0] ?? run.previous?.status.lastAppliedSigner;
+}
+
+// ---- the steps ------------------------------------------------------------------------------------
+
+const source: Step<Run> = {
+  name: "source",
+  async run(run) {
+    const { spec } = run.app;
+    const r = await fetchSource({
+      url: spec.source.url,
+      ref: spec.source.ref,
+      cacheDir: run.env.cacheDir,
+      ...(run.env.credentials === undefined ? {} : { credentials: run.env.credentials }),
+    });
+    if (!r.ok)
+      return refuse(
+        ConditionType.Ready,
+        `SOURCE_${r.error.code}`,
+        `fetching the source failed: ${r.error.message}`,
+      );
+    run.fetched = r.source;
+    return undefined;
+  },
+};
+
+const verify: Step<Run> = {
+  name: "verify",
+  async run(run) {
+    const fetched = run.fetched as FetchedSource;
+    const from = run.previous?.status.lastAppliedRevision;
+    const verdict = await verifyCommitRange({
+      repoDir: fetched.dir,
+      to: fetched.head,
+      policy: run.trust.spec.commits,
+      ...(from === undefined ? {} : { from }),
+      ...(fetched.tagObject === undefined ? {} : { tagObject: fetched.tagObject }),
+      ...(run.env.now === undefined ? {} : { now: run.env.now() }),
+    });
+    run.verdict = verdict;
+    if (verdict.trusted) return undefined;
+    const details: string[] = [];
+    const codes = new Set<string>();
+    for (const f of verdict.findings) {
+      codes.add(f.code);
+      details.push(`${f.code}: ${f.message}`);
+    }
+    for (const c of verdict.commits) {
+      if (c.trusted) continue;
+      for (const f of c.findings) {
+        codes.add(f.code);
+        details.push(`commit ${short(c.commit)} "${c.subject}": ${f.code}: ${f.message}`);
+      }
+    }
+    for (const f of verdict.tag?.findings ?? []) {
+      codes.add(f.code);
+      details.push(`tag ${verdict.tag?.name ?? ""}: ${f.code}: ${f.message}`);
+    }
+    const reason = [...codes][0] ?? "UNTRUSTED";
+    run.findings = {
+      ...emptyFindings(),
+      total: details.length,
+      codes: [...codes].filter((c) => CODE_PATTERN.test(c)),
+    };
+    return refuse(
+      ConditionType.Verified,
+      reason,
+      `revision ${short(fetched.head)} is not trusted (${reason}); nothing of it was applied, the last applied revision stays`,
+      details,
+    );
+  },
+  marks(run) {
+    const n = run.verdict?.commits.length ?? 0;
+    const signer = signerOf(run);
+    return {
+      condition: ConditionType.Verified,
+      reason: "Trusted",
+      message: `${n} new commit(s) verified${signer === undefined ? "" : `; head signed by ${signer}`}`,
+    };
+  },
+};
+
+const renderStep: Step<Run> = {
+  name: "render",
+  async run(run) {
+    const fetched = run.fetched as FetchedSource;
+    const co = await checkoutCommit(fetched.dir, fetched.head, run.env.workDir);
+    run.removeCheckout = () => co.remove();
+    run.repoDir = co.dir;
+    const { spec } = run.app;
+    const r = await render({
+      repoRoot: co.dir,
+      path: spec.source.path ?? ".",
+      type: spec.render.type,
+      releaseName: run.app.metadata.name,
+      namespace: spec.destination.namespace,
+      ...(spec.render.valuesFiles === undefined ? {} : { valuesFiles: spec.render.valuesFiles }),
+      ...(spec.render.allowRemoteBases === undefined
+        ? {}
+        : { allowRemoteBases: spec.render.allowRemoteBases }),
+      ...(run.env.tools === undefined ? {} : { tools: run.env.tools }),
+    });
+    if (!r.ok) {
+      const details = r.errors.map(
+        (e) =>
+          `${e.file === undefined ? "" : `${e.file}${e.line === undefined ? "" : `:${e.line}`}: `}${e.code}: ${e.message}`,
+      );
+      run.findings = {
+        ...emptyFindings(),
+        total: r.errors.length,
+        codes: [...new Set(r.errors.map((e) => e.code))],
+      };
+      return refuse(
+        ConditionType.PolicyPassed,
+        "RENDER_FAILED",
+        `rendering revision ${short(fetched.head)} failed: ${r.errors[0]?.message ?? ""}`,
+        details,
+      );
+    }
+    run.manifests = r.manifests;
+    return undefined;
+  },
+};
+
+async function customPolicies(run: Run): Promise<{ file: string; text: string }[]> {
+  const out: { file: string; text: string }[] = [];
+  for (const p of run.trust.spec.policy?.custom ?? []) {
+    const file = path.resolve(run.env.configDir ?? ".", p);
+    out.push({ file: p, text: await readFile(file, "utf8") });
+  }
+  return out;
+}
+
+const check: Step<Run> = {
+  name: "check",
+  async run(run) {
+    const head = short((run.fetched as FetchedSource).head);
+    let manifests = run.manifests ?? [];
+    const policy = run.trust.spec.policy;
+    const report = await checkRevision({
+      manifests,
+      ...(run.repoDir === undefined ? {} : { repoRoot: run.repoDir }),
+      ...(policy?.packs === undefined ? {} : { packs: policy.packs }),
+      customPolicies: await customPolicies(run),
+      ...(run.trust.spec.images === undefined ? {} : { imagePolicy: run.trust.spec.images }),
+      destinationNamespace: run.app.spec.destination.namespace,
+    });
+    run.findings = {
+      total: report.summary.findings,
+      bySeverity: { ...report.summary.bySeverity },
+      codes: [...new Set(report.findings.map((f) => f.ruleId))]
+        .filter((c) => CODE_PATTERN.test(c))
+        .slice(0, 100),
+    };
+    if (failsAt(report, policy?.failOn ?? "high")) {
+      const details = [
+        ...report.errors.map((e) => `${e.code}: ${e.message}`),
+        ...report.findings.map(
+          (f) =>
+            `${f.origin.file}:${f.origin.line}: ${f.severity} ${f.ruleId}: ${f.message}${f.remediation === "" ? "" : ` (${f.remediation})`}`,
+        ),
+      ];
+      const first = report.findings[0];
+      return refuse(
+        ConditionType.PolicyPassed,
+        "POLICY_FAILED",
+        `revision ${head} breaks policy${first === undefined ? "" : `: ${first.ruleId}: ${first.message}`}`,
+        details,
+      );
+    }
+
+    const imagePolicy = run.trust.spec.images;
+    if (imagePolicy !== undefined) {
+      const images = [...new Set(manifests.flatMap((m) => imagesOf(m.object)))];
+      if (images.length > 0) {
+        const recorded =
+          run.previous?.status.lastAttemptedRevision === run.fetched?.head
+            ? ((run.previous?.status as { images?: Record<string, string> } | undefined)?.images ?? {})
+            : {};
+        const result = await verifyImages({
+          images,
+          policy: imagePolicy,
+          recorded,
+          client: run.env.registry ?? new RegistryClient({ hosts: imagePolicy.registryOptions ?? [] }),
+        });
+        if (!result.ok) {
+          const details = [
+            ...(result.policyErrors ?? []),
+            ...result.results
+              .filter((r) => !r.ok)
+              .map(
+                (r) =>
+                  `${r.ref}: ${r.code ?? "REFUSED"}: ${r.checks
+                    .filter((c) => c.verdict === "fail")
+                    .map((c) => c.message)
+                    .join("; ")}`,
+              ),
+          ];
+          const code = result.results.find((r) => !r.ok)?.code ?? "IMAGE_POLICY";
+          return refuse(
+            ConditionType.PolicyPassed,
+            code,
+            `revision ${head} uses an image that is not trusted (${code})`,
+            details,
+          );
+        }
+        run.resolvedImages = result.resolved;
+        if (imagePolicy.requireDigest !== false) {
+          const pinned = pinnedFrom(result.results);
+          manifests = manifests.map((m) => ({ ...m, object: pinPodTemplateImages(m.object, pinned).object }));
+        }
+      }
+    }
+
+    const scopes = crdScopes(manifests);
+    const prepared = await prepareDesired(manifests, {
+      app: run.app,
+      scopeOf: async (apiVersion, kind): Promise<Scope | undefined> => {
+        try {
+          return (await run.env.cluster.resource(apiVersion, kind)).namespaced ? "namespaced" : "cluster";
+        } catch (err) {
+          if (err instanceof ClusterError && err.code === ClusterErrorCode.UnknownKind) {
+            return scopes.get(`${apiVersion} ${kind}`);
+          }
+          throw err;
+        }
+      },
+      ...(run.env.sealingKeys === undefined ? {} : { sealingKeys: run.env.sealingKeys }),
+    });
+    if (!prepared.ok) {
+      const reason = prepared.problems[0]?.code ?? "OUT_OF_SCOPE";
+      return refuse(
+        ConditionType.PolicyPassed,
+        reason,
+        `revision ${head} was refused: ${prepared.problems[0]?.message ?? ""}`,
+        prepared.problems.map((p) => `${p.code}: ${p.message}`),
+      );
+    }
+    run.desired = prepared.objects;
+    return undefined;
+  },
+  marks(run) {
+    return {
+      condition: ConditionType.PolicyPassed,
+      reason: "Passed",
+      message: `${run.desired?.length ?? 0} object(s) passed policy with ${run.findings.total} finding(s) below the threshold`,
+    };
+  },
+};
+
+const planStep: Step<Run> = {
+  name: "plan",
+  async run(run) {
+    const desired = run.desired ?? [];
+    const concurrency = run.env.concurrency ?? 16;
+    const p = await plan(run.env.cluster, run.id, desired, run.prevInventory, {
+      selector: `${OWNER_LABEL}=${ownerLabelValue(run.id)}`,
+      force: run.env.restore === true,
+      impersonate: run.sa,
+    });
+    run.plan = p;
+    // Objects in namespaces this revision creates, or of kinds its CRDs define, cannot be dry-run before
+    // those exist: they are dry-run right after the foundations are applied, still before themselves.
+    const newNamespaces = new Set(
+      p.changes.filter((d) => d.object.kind === "Namespace").map((d) => d.object.metadata.name),
+    );
+    const now = p.changes.filter((d) => !deferred(d, newNamespaces, run));
+    const problems = await dryRun(run.env.cluster, now, run.sa, concurrency);
+    if (problems.length > 0) return refusedByServer(run, problems);
+    return undefined;
+  },
+};
+
+function deferred(d: DesiredObject, newNamespaces: ReadonlySet<string>, run: Run): boolean {
+  if (isFoundation(d.object)) return false;
+  if (d.object.metadata.namespace !== undefined && newNamespaces.has(d.object.metadata.namespace))
+    return true;
+  return crdScopes(run.manifests ?? []).has(`${d.object.apiVersion} ${d.object.kind}`);
+}
+
+function refusedByServer(run: Run, problems: readonly { code: string; message: string }[]): StepFailure {
+  const reason = problems[0]?.code ?? "APPLY_REFUSED";
+  return refuse(
+    ConditionType.Ready,
+    reason,
+    `the API server refused revision ${short(run.fetched?.head ?? "")} for service account ${run.sa}: ${problems[0]?.message ?? ""}; nothing was applied`,
+    problems.map((p) => `${p.code}: ${p.message}`),
+  );
+}
+
+function entryOf(d: DesiredObject, uid: string | undefined): InventoryEntry {
+  const r = refOf(d.object);
+  return { ...r, hash: d.hash, ...(uid === undefined ? {} : { uid }) };
+}
+
+const applyStep: Step<Run> = {
+  name: "apply",
+  async run(run) {
+    const p = run.plan as Plan;
+    if (p.changes.length === 0) return undefined;
+    const { cluster } = run.env;
+    const concurrency = run.env.concurrency ?? 16;
+    // Write-ahead inventory: every object about to be applied is listed first, so a crash in the middle
+    // leaves nothing that a later prune would not know about.
+    const pending = p.changes.filter((d) => !run.inventory.has(keyOf(refOf(d.object))));
+    if (pending.length > 0) {
+      for (const d of pending) run.inventory.set(keyOf(refOf(d.object)), entryOf(d, undefined));
+      run.writesBegan = true;
+      await run.env.state.save(run.id, {
+        status: run.previous?.status ?? {},
+        inventory: [...run.inventory.values()],
+      });
+    }
+    run.writesBegan = true;
+    const foundations = p.changes.filter((d) => isFoundation(d.object));
+    const rest = p.changes.filter((d) => !isFoundation(d.object));
+    const first = await applyAll(cluster, foundations, run.sa, concurrency);
+    record(run, first.applied);
+    if (first.problems.length > 0) return failedApply(run, first.problems);
+    for (const d of foundations) {
+      if (d.object.kind === "CustomResourceDefinition")
+        await cluster.waitForCrdEstablished(d.object.metadata.name, { impersonate: run.sa });
+    }
+    if (foundations.length > 0) {
+      const newNamespaces = new Set(
+        foundations.filter((d) => d.object.kind === "Namespace").map((d) => d.object.metadata.name),
+      );
+      const late = rest.filter((d) => deferred(d, newNamespaces, run));
+      const problems = await dryRun(cluster, late, run.sa, concurrency);
+      if (problems.length > 0) return { ...refusedByServer(run, problems), result: "failed" };
+    }
+    const second = await applyAll(cluster, rest, run.sa, concurrency);
+    record(run, second.applied);
+    if (second.problems.length > 0) return failedApply(run, second.problems);
+    return undefined;
+  },
+};
+
+function record(run: Run, applied: { desired: DesiredObject; uid: string | undefined }[]): void {
+  run.applied.push(...applied);
+  for (const a of applied) run.inventory.set(keyOf(refOf(a.desired.object)), entryOf(a.desired, a.uid));
+}
+
+function failedApply(run: Run, problems: readonly { code: string; message: string }[]): StepFailure {
+  return fail(
+    ConditionType.Ready,
+    problems[0]?.code ?? "APPLY_FAILED",
+    `applying revision ${short(run.fetched?.head ?? "")} failed after ${run.applied.length} object(s): ${problems[0]?.message ?? ""}; the next reconcile retries`,
+    problems.map((p) => `${p.code}: ${p.message}`),
+  );
+}
+
+const pruneStep: Step<Run> = {
+  name: "prune",
+  async run(run) {
+    const wanted = new Set((run.desired ?? []).map((d) => keyOf(refOf(d.object))));
+    const candidates = [...run.inventory.entries()].filter(([k]) => !wanted.has(k)).map(([, e]) => e);
+    if (candidates.length === 0) return undefined;
+    if (run.app.spec.prune !== true) {
+      // Without prune, removed objects stay in the cluster and leave the inventory: gitward no longer
+      // manages them, and will never delete them later.
+      for (const e of candidates) run.inventory.delete(keyOf(e));
+      return undefined;
+    }
+    run.writesBegan = true;
+    const out = await prune(run.env.cluster, run.id, candidates, run.sa, run.env.concurrency ?? 16);
+    for (const e of out.pruned) run.inventory.delete(keyOf(e));
+    for (const s of out.skipped) {
+      run.inventory.delete(keyOf(s.entry));
+      run.env.log?.(`prune: ${s.why}`);
+    }
+    run.pruned.push(...out.pruned);
+    if (out.failed.length > 0) {
+      return fail(
+        ConditionType.Ready,
+        "PRUNE_FAILED",
+        `pruning failed for ${out.failed.length} object(s): ${out.failed[0]?.message ?? ""}; they stay in the inventory`,
+        out.failed.map((f) => f.message),
+      );
+    }
+    return undefined;
+  },
+};
+
+const health: Step<Run> = {
+  name: "health",
+  async run(run) {
+    const workloads = (run.desired ?? []).map((d) => d.object).filter(isWorkload);
+    if (workloads.length === 0) return undefined;
+    const waiting = await waitHealthy(run.env.cluster, workloads, {
+      timeoutMs: run.env.healthTimeoutMs ?? 60_000,
+      sleep: run.env.sleep ?? realSleep,
+      impersonate: run.sa,
+    });
+    if (waiting.length === 0) return undefined;
+    return fail(
+      ConditionType.Healthy,
+      "HEALTH_TIMEOUT",
+      `${waiting.length} workload(s) not ready in time: ${waiting[0] ?? ""}`,
+      waiting,
+    );
+  },
+  marks(run) {
+    const n = (run.desired ?? []).filter((d) => isWorkload(d.object)).length;
+    return { condition: ConditionType.Healthy, reason: "Healthy", message: `${n} workload(s) ready` };
+  },
+};
+
+export const STEPS: readonly Step<Run>[] = [
+  source,
+  verify,
+  renderStep,
+  check,
+  planStep,
+  applyStep,
+  pruneStep,
+  health,
+];
+
+// ---- record ---------------------------------------------------------------------------------------
+
+function conditionList(
+  outcome: ReadonlyMap<ConditionType, ConditionState>,
+  previous: readonly Condition[] | undefined,
+  now: string,
+): Condition[] {
+  const out: Condition[] = [];
+  for (const type of [
+    ConditionType.Ready,
+    ConditionType.Verified,
+    ConditionType.PolicyPassed,
+    ConditionType.Healthy,
+  ]) {
+    const old = previous?.find((c) => c.type === type);
+    const next: ConditionState =
+      outcome.get(type) ??
+      (old === undefined
+        ? { status: "Unknown", reason: "NotChecked", message: "not reached in the last reconcile" }
+        : { status: old.status, reason: old.reason, message: old.message });
+    out.push({
+      type,
+      ...next,
+      lastTransitionTime: old !== undefined && old.status === next.status ? old.lastTransitionTime : now,
+    });
+  }
+  return out;
+}
+
+function auditRef(o: KubeObject): AuditObjectRef {
+  return {
+    apiVersion: o.apiVersion,
+    kind: o.kind,
+    name: o.metadata.name,
+    ...(o.metadata.namespace === undefined ? {} : { namespace: o.metadata.namespace }),
+    digest: objectDigest(o),
+  };
+}
+
+/** Reconciles one Application gated by its TrustPolicy; never throws for expected failures. */
+export async function reconcileApplication(
+  app: Application,
+  trust: TrustPolicy,
+  env: ReconcileEnv,
+): Promise<ReconcileReport> {
+  const id = appIdOf(app);
+  const previous = await env.state.load(id);
+  const prevInventory = new Map((previous?.inventory ?? []).map((e) => [keyOf(e), e]));
+  const run: Run = {
+    app,
+    trust,
+    env,
+    id,
+    sa: serviceAccountUser(app.spec.destination.namespace, app.spec.destination.serviceAccountName),
+    previous,
+    prevInventory,
+    findings: emptyFindings(),
+    resolvedImages: {},
+    applied: [],
+    pruned: [],
+    inventory: new Map(prevInventory),
+    writesBegan: false,
+  };
+  let outcome;
+  try {
+    outcome = await runSteps(STEPS, run, (r) => r.writesBegan);
+  } finally {
+    await run.removeCheckout?.();
+  }
+  const head = run.fetched?.head;
+  const failure = outcome.failure;
+  const changedSomething = run.applied.length > 0 || run.pruned.length > 0;
+  const result: ReconcileResult =
+    failure !== undefined ? failure.result : changedSomething ? "applied" : "unchanged";
+  const now = (env.now ?? (() => new Date()))().toISOString();
+  const conditions = new Map(outcome.conditions);
+  if (failure === undefined) {
+    conditions.set(ConditionType.Ready, {
+      status: "True",
+      reason: "ReconciliationSucceeded",
+      message: `revision ${short(head ?? "")} is applied: ${run.applied.length} object(s) applied, ${run.plan?.unchanged ?? 0} unchanged, ${run.pruned.length} pruned`,
+    });
+  } else if (failure.condition !== ConditionType.Ready) {
+    conditions.set(ConditionType.Ready, {
+      status: "False",
+      reason: failure.reason,
+      message: failure.message,
+    });
+  }
+  const prevStatus = previous?.status ?? {};
+  // A refused revision never hides the good one still running: lastAppliedRevision moves only on success
+  // or once writes of the new revision began.
+  const appliedRevision = failure === undefined || run.writesBegan ? head : prevStatus.lastAppliedRevision;
+  const signer = failure === undefined ? signerOf(run) : prevStatus.lastAppliedSigner;
+
+  // The no-op: the same revision, nothing to write, nothing wrong, status already saying so.
+  const noop =
+    failure === undefined &&
+    !changedSomething &&
+    prevStatus.lastAppliedRevision === head &&
+    prevStatus.conditions?.every((c) => c.status === "True") === true &&
+    run.inventory.size === prevInventory.size;
+
+  const status: ApplicationStatus & { images?: Record<string, string> } = {
+    ...prevStatus,
+    conditions: conditionList(conditions, prevStatus.conditions, now),
+    ...(head === undefined ? {} : { lastAttemptedRevision: head }),
+    ...(appliedRevision === undefined ? {} : { lastAppliedRevision: appliedRevision }),
+    ...(signer === undefined ? {} : { lastAppliedSigner: signer }),
+    objectsApplied:
+      failure === undefined || run.writesBegan ? run.inventory.size : (prevStatus.objectsApplied ?? 0),
+    objectsPruned: run.pruned.length,
+    lastReconcileTime: now,
+    ...(Object.keys(run.resolvedImages).length > 0 ? { images: run.resolvedImages } : {}),
+  };
+
+  let auditRecord: string | undefined;
+  if (!noop) {
+    if (env.audit !== undefined && head !== undefined) {
+      const entry: AuditEntry = {
+        application: { namespace: id.namespace, name: id.name },
+        revision: head,
+        signers: signersOf(run),
+        findings: run.findings,
+        applied: run.applied.map((a) => auditRef(a.desired.object)),
+        pruned: run.pruned.map((e) => ({
+          apiVersion: e.apiVersion,
+          kind: e.kind,
+          name: e.name,
+          ...(e.namespace === undefined ? {} : { namespace: e.namespace }),
+          digest: (e.hash ?? "").startsWith("sha256:") ? (e.hash as string) : objectDigest({ ...e }),
+        })),
+        result,
+        ...(failure === undefined || !CODE_PATTERN.test(failure.reason)
+          ? {}
+          : { reason: failure.reason.slice(0, 128) }),
+        actor: env.actor,
+      };
+      const rec = await env.audit.append(entry);
+      auditRecord = rec.id;
+      status.lastAuditRecord = rec.id;
+    }
+    await env.state.save(id, { status, inventory: [...run.inventory.values()] });
+    await emitEvent(env.cluster, env.state.eventTarget(id), {
+      type: failure === undefined ? "Normal" : "Warning",
+      reason:
+        failure === undefined ? (changedSomething ? "ReconciliationSucceeded" : "Unchanged") : failure.reason,
+      message: `${head === undefined ? "" : `revision ${short(head)}: `}${failure?.message ?? conditions.get(ConditionType.Ready)?.message ?? ""}${auditRecord === undefined ? "" : ` (audit record ${auditRecord})`}`,
+      now,
+    }).catch((err: unknown) => {
+      // An event is a courtesy: failing to write one does not change the outcome.
+      env.log?.(`event not written: ${err instanceof Error ? err.message : String(err)}`);
+    });
+  }
+
+  return {
+    application: id,
+    result,
+    ...(failure === undefined ? {} : { reason: failure.reason, step: failure.step }),
+    message: failure?.message ?? conditions.get(ConditionType.Ready)?.message ?? "",
+    details: failure?.details ?? [],
+    ...(head === undefined ? {} : { revision: head }),
+    ...(signer === undefined ? {} : { signer }),
+    applied: run.applied.map((a) => describeRef(refOf(a.desired.object))),
+    unchanged: run.plan?.unchanged ?? 0,
+    pruned: run.pruned.map((e) => describeRef(e)),
+    status: noop ? prevStatus : status,
+    ...(auditRecord === undefined ? {} : { auditRecord }),
+  };
+}
+
+function signersOf(run: Run): AuditEntry["signers"] {
+  const by = new Map<string, { name: string; key: string; commits: number }>();
+  for (const c of run.verdict?.commits ?? []) {
+    if (c.signer === undefined) continue;
+    const name = c.signer.names[0] ?? "unknown";
+    const k = `${name}\u0000${c.signer.fingerprint}`;
+    const e = by.get(k) ?? { name, key: c.signer.fingerprint, commits: 0 };
+    e.commits++;
+    by.set(k, e);
+  }
+  return [...by.values()];
+}
