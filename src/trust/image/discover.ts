@@ -14,6 +14,12 @@ export type Attached =
 
 export const BUNDLE_PREDICATE_ANNOTATION = "dev.sigstore.bundle.predicateType";
 
+/**
+ * At most this many signatures, attestations and referrers are examined per image: whoever can push could
+ * otherwise attach thousands and make every verification fetch them all. Dropping the rest fails closed.
+ */
+export const MAX_ATTACHED_PER_KIND = 64;
+
 export function legacyTag(digest: string, suffix: "sig" | "att"): string {
   return `${digest.replace(":", "-")}.${suffix}`;
 }
@@ -51,14 +57,15 @@ export async function discoverAttached(
     client.referrers(repo, digest),
   ]);
   const out: Attached[] = [];
-  for (const layer of sig?.layers ?? []) {
+  for (const layer of (sig?.layers ?? []).slice(0, MAX_ATTACHED_PER_KIND)) {
     out.push({ $case: "legacy-signature", layer, signature: layer.annotations?.[SIGNATURE_ANNOTATION] });
   }
-  for (const layer of att?.layers ?? []) {
+  for (const layer of (att?.layers ?? []).slice(0, MAX_ATTACHED_PER_KIND)) {
     out.push({ $case: "legacy-attestation", layer, predicateType: layer.annotations?.predicateType });
   }
-  for (const d of referrers) {
-    if (d.artifactType !== MediaType.SIGSTORE_BUNDLE) continue;
+  for (const d of referrers
+    .filter((r) => r.artifactType === MediaType.SIGSTORE_BUNDLE)
+    .slice(0, MAX_ATTACHED_PER_KIND)) {
     out.push({ $case: "bundle", manifest: d, predicateType: d.annotations?.[BUNDLE_PREDICATE_ANNOTATION] });
   }
   return out;

@@ -183,6 +183,19 @@ describe("signatures in the legacy format (cosign 1.x/2.x .sig tag)", () => {
     expect((await verifyOne(img.ref)).code).toBe(ImageCode.SIGNATURE_TOO_LARGE);
   });
 
+  it("examines at most 64 signature layers, failing closed past that", async () => {
+    const img = await image();
+    const payload = simpleSigningPayload(`${registry.host}/${img.repo}`, img.digest);
+    const junk = await opensslSign(stranger, payload);
+    const layers = Array.from({ length: 64 }, (_, i) => ({
+      payload: Buffer.concat([payload, Buffer.from(" ".repeat(i))]),
+      signature: junk,
+    }));
+    layers.push({ payload, signature: await opensslSign(ci, payload) });
+    await pushLegacySignatures(registry, img.repo, img.digest, layers);
+    expect((await verifyOne(img.ref)).code).toBe(ImageCode.UNKNOWN_SIGNER);
+  });
+
   it("refuses a signature annotation that is not base64 with SIGNATURE_MALFORMED", async () => {
     const img = await image();
     const payload = simpleSigningPayload(`${registry.host}/${img.repo}`, img.digest);
