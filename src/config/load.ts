@@ -61,6 +61,8 @@ export function parseConfig(text: string, fileName: string, options: ParseOption
   const origins = new Map<object, Locator>();
   // Names of TrustPolicy documents that failed validation: references to them are not reported again.
   const invalidPolicies = new Set<string>();
+  // After a YAML error a whole document is unknown, so missing references would only be noise.
+  let unreadableDocument = false;
 
   for (const doc of docs) {
     const yamlProblems = [...doc.errors, ...doc.warnings].map((e) => ({
@@ -70,6 +72,7 @@ export function parseConfig(text: string, fileName: string, options: ParseOption
     }));
     if (yamlProblems.length > 0) {
       problems.push(...yamlProblems);
+      unreadableDocument = true;
       continue;
     }
     // An empty document, e.g. after a trailing "---", holds a null scalar: nothing to configure.
@@ -109,7 +112,7 @@ export function parseConfig(text: string, fileName: string, options: ParseOption
     }
   }
 
-  problems.push(...crossDocumentProblems(result, origins, invalidPolicies));
+  problems.push(...crossDocumentProblems(result, origins, invalidPolicies, unreadableDocument));
   const [first, ...rest] = problems.sort((a, b) => sortKey(a.where) - sortKey(b.where));
   if (first !== undefined) throw ConfigError.fromProblems([first, ...rest]);
   return result;
@@ -189,6 +192,7 @@ function crossDocumentProblems(
   set: ConfigSet,
   origins: Map<object, Locator>,
   invalidPolicies: ReadonlySet<string>,
+  skipReferences: boolean,
 ): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const locate = (obj: object, path: ValuePath, at: "key" | "value" = "value"): string =>
@@ -220,7 +224,7 @@ function crossDocumentProblems(
   const policies = set.trustPolicies.map((tp) => tp.metadata.name);
   for (const app of set.applications) {
     const ref = app.spec.trustPolicy;
-    if (!policies.includes(ref) && !invalidPolicies.has(ref)) {
+    if (!skipReferences && !policies.includes(ref) && !invalidPolicies.has(ref)) {
       problems.push({
         code: ConfigErrorCode.UnknownReference,
         where: locate(app, ["spec", "trustPolicy"]),

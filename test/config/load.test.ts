@@ -384,6 +384,11 @@ describe("parseConfig rejects invalid configuration with file:line:column", () =
     expect(err.problems).toHaveLength(1);
   });
 
+  it("reports only the syntax error when the TrustPolicy document cannot be read", () => {
+    const err = configError(mutate("metadata: { name: production }", "metadata: { name: production"));
+    expect(err.problems.every((p) => p.code === "YAML")).toBe(true);
+  });
+
   it("rejects two TrustPolicies or two Applications with one name", () => {
     const twoPolicies = configError(EXAMPLE.split("---\n")[0]! + "---\n" + EXAMPLE);
     expect(twoPolicies.code).toBe("DUPLICATE_NAME");
