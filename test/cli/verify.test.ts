@@ -116,7 +116,7 @@ describe("gitward verify commits", () => {
       httpAuth,
     );
     expect(r.stderr).toBe("");
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`${good.slice(0, 12)} TRUSTED signer=security key=${security.fingerprint}`);
   });
 
@@ -136,11 +136,11 @@ describe("gitward verify commits", () => {
       "deploy",
     ];
     const text = await gitward(args, httpAuth);
-    expect(text.code).toBe(1);
+    expect(text.code, text.stderr).toBe(1);
     expect(text.stdout).toContain(`FAIL ${bad.slice(0, 12)} NOT_AUTHORIZED_FOR_PATH signer=platform`);
     expect(text.stdout).toContain("unauthorized=rbac/role.yaml");
     const json = await gitward([...args, "-o", "json"], httpAuth);
-    expect(json.code).toBe(1);
+    expect(json.code, json.stderr).toBe(1);
     const parsed = JSON.parse(json.stdout) as {
       trusted: boolean;
       commits: {
@@ -184,7 +184,7 @@ describe("gitward verify commits", () => {
       "--known-hosts",
       kh,
     ]);
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
   });
 
   it("exits 2 with file:line for a trust policy that does not parse", async () => {
@@ -194,7 +194,7 @@ describe("gitward verify commits", () => {
       "apiVersion: gitward.dev/v1alpha1\nkind: TrustPolicy\nmetadata: {name: x\nspec: [\n",
     );
     const r = await gitward(["verify", "commits", "--repo", repo.dir, "--trust", broken]);
-    expect(r.code).toBe(2);
+    expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toMatch(/broken\.yaml:\d+/);
   });
 
@@ -210,7 +210,7 @@ describe("gitward verify commits", () => {
       }),
     );
     const r = await gitward(["verify", "commits", "--repo", repo.dir, "--trust", notKey]);
-    expect(r.code).toBe(2);
+    expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toMatch(/notkey\.yaml.*ops.*openpgp\[0\]/);
   });
 
@@ -223,7 +223,7 @@ describe("gitward verify commits", () => {
       "--trust",
       trustFile,
     ]);
-    expect(r.code).toBe(2);
+    expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toContain("CREDENTIALS_IN_URL");
   });
 });

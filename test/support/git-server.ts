@@ -2,13 +2,14 @@
 // smart HTTP (`git http-backend` as CGI behind node:http, with optional basic auth, push allowed for the
 // authenticated user) and SSH (Debian's sshd, key-based, with a generated host key and known_hosts line).
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { connect, createServer as createNetServer } from "node:net";
 import { mkdir, readFile, writeFile, chmod } from "node:fs/promises";
 import { userInfo } from "node:os";
 import path from "node:path";
-import { timingSafeEqual } from "node:crypto";
+import { serveGitHttp, type GitHttpServer, type GitHttpServerOptions } from "../../src/source/http-server.js";
 import { makeTempDir, removeDir, run } from "./git-exec.js";
+
+export type { GitHttpServer } from "../../src/source/http-server.js";
 
 export interface GitServer {
   /** Clone URL of the repository at `<root>/<name>`. */
@@ -93,114 +94,11 @@ export async function startGitDaemon(root: string): Promise<GitServer> {
   };
 }
 
-export interface HttpServerOptions {
-  root: string;
-  /** With username and password, every request needs basic auth, and push is allowed. */
-  username?: string;
-  password?: string;
-}
+export type HttpServerOptions = GitHttpServerOptions;
 
-export interface GitHttpServer extends GitServer {
-  /** Every request the server saw (method, path, whether it carried an Authorization header). */
-  readonly requests: { method: string; path: string; authorized: boolean }[];
-}
-
-function checkBasicAuth(req: IncomingMessage, username: string, password: string): boolean {
-  const header = req.headers.authorization ?? "";
-  if (!header.startsWith("Basic ")) return false;
-  const given = Buffer.from(header.slice(6), "base64");
-  const expected = Buffer.from(`${username}:${password}`);
-  return given.length === expected.length && timingSafeEqual(given, expected);
-}
-
-/** Smart HTTP: `git http-backend` as CGI behind a node:http server at http://127.0.0.1:<port>/<name>. */
-export async function startGitHttpServer(opts: HttpServerOptions): Promise<GitHttpServer> {
-  const requests: GitHttpServer["requests"] = [];
-  const needAuth = opts.username !== undefined && opts.password !== undefined;
-  const server = createServer((req, res) => {
-    const url = new URL(req.url ?? "/", "http://127.0.0.1");
-    const authorized = needAuth && checkBasicAuth(req, opts.username ?? "", opts.password ?? "");
-    requests.push({ method: req.method ?? "", path: url.pathname, authorized });
-    if (needAuth && !authorized) {
-      res
-        .writeHead(401, { "WWW-Authenticate": 'Basic realm="gitward-test"' })
-        .end("authentication required\n");
-      return;
-    }
-    serveCgi(req, res, url, opts.root, authorized ? (opts.username ?? "") : undefined);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const addr = server.address();
-  const port = typeof addr === "object" && addr !== null ? addr.port : 0;
-  return {
-    port,
-    requests,
-    url: (name) => `http://127.0.0.1:${port}/${name}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => {
-          resolve();
-        });
-      }),
-  };
-}
-
-function serveCgi(req: IncomingMessage, res: ServerResponse, url: URL, root: string, user?: string): void {
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? "/usr/bin:/bin",
-    GIT_PROJECT_ROOT: root,
-    GIT_HTTP_EXPORT_ALL: "1",
-    GIT_CONFIG_NOSYSTEM: "1",
-    GIT_CONFIG_GLOBAL: "/dev/null",
-    PATH_INFO: decodeURIComponent(url.pathname),
-    QUERY_STRING: url.search.replace(/^\?/, ""),
-    REQUEST_METHOD: req.method ?? "GET",
-    CONTENT_TYPE: req.headers["content-type"] ?? "",
-    REMOTE_ADDR: "127.0.0.1",
-  };
-  if (req.headers["content-length"] !== undefined) env.CONTENT_LENGTH = req.headers["content-length"];
-  if (req.headers["content-encoding"] !== undefined)
-    env.HTTP_CONTENT_ENCODING = req.headers["content-encoding"];
-  const proto = req.headers["git-protocol"];
-  if (typeof proto === "string") env.HTTP_GIT_PROTOCOL = proto;
-  // http-backend allows receive-pack (push) only for an authenticated REMOTE_USER.
-  if (user !== undefined) env.REMOTE_USER = user;
-  const child = spawn("git", ["http-backend"], { env, stdio: ["pipe", "pipe", "ignore"] });
-  req.pipe(child.stdin);
-  let head = Buffer.alloc(0);
-  let headersDone = false;
-  child.stdout.on("data", (chunk: Buffer) => {
-    if (headersDone) {
-      res.write(chunk);
-      return;
-    }
-    head = Buffer.concat([head, chunk]);
-    const end = head.indexOf("\r\n\r\n");
-    const endLf = head.indexOf("\n\n");
-    const cut = end >= 0 ? end + 4 : endLf >= 0 ? endLf + 2 : -1;
-    if (cut < 0) return;
-    headersDone = true;
-    let status = 200;
-    for (const line of head.subarray(0, cut).toString("latin1").split(/\r?\n/)) {
-      const i = line.indexOf(":");
-      if (i <= 0) continue;
-      const name = line.slice(0, i).trim();
-      const value = line.slice(i + 1).trim();
-      if (name.toLowerCase() === "status") status = Number.parseInt(value, 10);
-      else res.setHeader(name, value);
-    }
-    res.writeHead(status);
-    res.write(head.subarray(cut));
-  });
-  child.on("close", () => {
-    if (!headersDone) res.writeHead(502);
-    res.end();
-  });
-  child.on("error", () => {
-    if (!res.headersSent) res.writeHead(500);
-    res.end();
-  });
+/** Smart HTTP (`git http-backend` behind node:http; the same server the demo uses) at http://127.0.0.1:<port>/<name>. */
+export function startGitHttpServer(opts: HttpServerOptions): Promise<GitHttpServer> {
+  return serveGitHttp(opts);
 }
 
 export interface SshGitServer extends GitServer {
