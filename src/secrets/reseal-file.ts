@@ -6,7 +6,7 @@ import type { SealingKeyRing } from "./keys.js";
 import { resealSecret } from "./reseal.js";
 import { isSealedSecretLike } from "./sealed-secret.js";
 import { describeObject, fail, SecretsErrorCode, type SecretsResult } from "./types.js";
-import { MAX_INPUT_BYTES } from "./yaml-input.js";
+import { MAX_INPUT_BYTES, yamlProblem } from "./yaml-input.js";
 
 export interface FileResealOutcome {
   /** The file's new text (identical to the input when nothing changed). */
@@ -28,15 +28,8 @@ export function resealYamlText(
   const objects: FileResealOutcome["objects"] = [];
   let changed = false;
   for (const doc of list) {
-    const problem = doc.errors[0];
-    if (problem !== undefined) {
-      // Position and code only: the yaml library's message quotes source text.
-      const line = problem.linePos?.[0].line;
-      return fail(
-        SecretsErrorCode.Malformed,
-        `${line === undefined ? source : `${source}:${line}`}: not valid YAML (${problem.code})`,
-      );
-    }
+    const problem = yamlProblem(doc, source);
+    if (problem !== undefined) return problem;
     let value: unknown;
     try {
       value = doc.toJS({ maxAliasCount: 0 });

@@ -1,8 +1,8 @@
 // Reads YAML or JSON documents that may hold secret values (a Secret to seal, a key file). Parser errors
 // are reduced to their code and position, because the yaml library quotes the offending source line in
 // its messages and that line may be a plaintext value or a private key.
-import { parseAllDocuments } from "yaml";
-import { fail, SecretsErrorCode, type SecretsResult } from "./types.js";
+import { parseAllDocuments, type Document } from "yaml";
+import { fail, SecretsErrorCode, type SecretsFailure, type SecretsResult } from "./types.js";
 
 /** Input larger than this is refused before parsing: no Secret or key file comes near it. */
 export const MAX_INPUT_BYTES = 4 * 1024 * 1024;
@@ -15,12 +15,8 @@ export function parseDocuments(text: string, source: string): SecretsResult<{ do
   const parsed = parseAllDocuments(text, { uniqueKeys: true, strict: true });
   const documents: unknown[] = [];
   for (const doc of Array.isArray(parsed) ? parsed : [parsed]) {
-    const problem = doc.errors[0];
-    if (problem !== undefined) {
-      const line = problem.linePos?.[0].line;
-      const where = line === undefined ? source : `${source}:${line}`;
-      return fail(SecretsErrorCode.Malformed, `${where}: not valid YAML (${problem.code}); fix the syntax`);
-    }
+    const problem = yamlProblem(doc, source);
+    if (problem !== undefined) return problem;
     if (doc.contents === null) continue;
     try {
       documents.push(doc.toJS({ maxAliasCount: 0 }));
@@ -29,6 +25,15 @@ export function parseDocuments(text: string, source: string): SecretsResult<{ do
     }
   }
   return { ok: true, documents };
+}
+
+/** The first syntax error of a parsed document, as position and code only (never the library's message). */
+export function yamlProblem(doc: Document.Parsed, source: string): SecretsFailure | undefined {
+  const problem = doc.errors[0];
+  if (problem === undefined) return undefined;
+  const line = problem.linePos?.[0].line;
+  const where = line === undefined ? source : `${source}:${line}`;
+  return fail(SecretsErrorCode.Malformed, `${where}: not valid YAML (${problem.code}); fix the syntax`);
 }
 
 export function isRecord(value: unknown): value is Record<string, unknown> {

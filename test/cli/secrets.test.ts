@@ -247,47 +247,35 @@ describe("gitward secrets keygen / cert against an API server (the sandbox)", ()
   });
 
   it("keygen creates a key, keeps it while current, adds one with --force; cert prints the newest", async () => {
-    const first = await run([
-      "secrets",
-      "keygen",
-      "--kubeconfig",
-      kubeconfig,
-      "--key-size",
-      "2048",
-      "-o",
-      "json",
-    ]);
-    expect(first.code, first.stderr).toBe(0);
-    expect(first.stdout).not.toContain("PRIVATE KEY");
-    const created = JSON.parse(first.stdout) as {
+    interface KeygenReport {
       created: boolean;
       reason: string;
       keys: number;
       newest: { fingerprint: string };
+    }
+    const keygenJson = async (...extra: string[]): Promise<KeygenReport> => {
+      const r = await run([
+        "secrets",
+        "keygen",
+        "--kubeconfig",
+        kubeconfig,
+        "--key-size",
+        "2048",
+        "-o",
+        "json",
+        ...extra,
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).not.toContain("PRIVATE KEY");
+      return JSON.parse(r.stdout) as KeygenReport;
     };
-    expect(created).toMatchObject({ created: true, reason: "no-key", keys: 1 });
+    expect(await keygenJson()).toMatchObject({ created: true, reason: "no-key", keys: 1 });
 
     const kept = await run(["secrets", "keygen", "--kubeconfig", kubeconfig, "--key-size", "2048"]);
     expect(kept.code).toBe(0);
     expect(kept.stdout).toMatch(/^kept sealing key sealed-secrets-key\w{5} in gitward-system \(current\)/);
 
-    const forced = await run([
-      "secrets",
-      "keygen",
-      "--kubeconfig",
-      kubeconfig,
-      "--key-size",
-      "2048",
-      "--force",
-      "-o",
-      "json",
-    ]);
-    const second = JSON.parse(forced.stdout) as {
-      created: boolean;
-      reason: string;
-      keys: number;
-      newest: { fingerprint: string };
-    };
+    const second = await keygenJson("--force");
     expect(second).toMatchObject({ created: true, reason: "forced", keys: 2 });
 
     const cert = await run(["secrets", "cert", "--kubeconfig", kubeconfig]);
