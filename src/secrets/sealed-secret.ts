@@ -4,6 +4,13 @@ import { describeObject, fail, SEALED_SECRET_API_VERSION, SEALED_SECRET_KIND } f
 import { SecretsErrorCode, type ObjectMeta, type SealedSecret, type SecretsResult } from "./types.js";
 import { isRecord, stringMap } from "./yaml-input.js";
 
+/** Bounds on untrusted SealedSecrets; a Kubernetes Secret holds at most 1 MiB, which these leave room for. */
+export const LIMITS = {
+  maxValues: 1000,
+  /** Base64 of 1 MiB plus the RSA block and tag, rounded up. */
+  maxValueChars: 1_500_000,
+} as const;
+
 export function isSealedSecretLike(value: unknown): boolean {
   return isRecord(value) && value["kind"] === SEALED_SECRET_KIND;
 }
@@ -45,6 +52,21 @@ export function parseSealedSecret(value: unknown): SecretsResult<{ sealed: Seale
   const encryptedData = stringMap(spec["encryptedData"] ?? {});
   if (encryptedData === undefined) {
     return fail(SecretsErrorCode.Malformed, `${what}: spec.encryptedData must map keys to base64 strings`);
+  }
+  // Each value costs an RSA decryption per key: bound the work a hostile file can ask for.
+  const entries = Object.entries(encryptedData);
+  if (entries.length > LIMITS.maxValues) {
+    return fail(
+      SecretsErrorCode.Malformed,
+      `${what}: ${entries.length} values in spec.encryptedData, more than the ${LIMITS.maxValues} allowed`,
+    );
+  }
+  const tooBig = entries.find(([, encoded]) => encoded.length > LIMITS.maxValueChars);
+  if (tooBig !== undefined) {
+    return fail(
+      SecretsErrorCode.Malformed,
+      `${what}: value "${tooBig[0]}" is larger than a Secret can hold (1 MiB); it cannot be a sealed value`,
+    );
   }
   const sealed: SealedSecret = {
     apiVersion: SEALED_SECRET_API_VERSION,

@@ -370,6 +370,19 @@ describe("tampered ciphertext fails clearly and yields nothing", () => {
   });
 });
 
+describe("hostile sizes", () => {
+  it("too many values, or a value larger than any Secret, is refused before any decryption", () => {
+    const sealed = seal("shop", "db", "strict");
+    const many = structuredClone(sealed);
+    const one = sealed.spec.encryptedData["token"]!;
+    many.spec.encryptedData = Object.fromEntries(Array.from({ length: 1001 }, (_, i) => [`k${i}`, one]));
+    const started = Date.now();
+    expectFailure(unsealSecret(many, ring), "MALFORMED");
+    expect(Date.now() - started).toBeLessThan(500);
+    expectFailure(unsealSecret(withValue(sealed, "token", "A".repeat(1_500_004)), ring), "MALFORMED");
+  });
+});
+
 describe("templates", () => {
   it("literal template data is added, null removes a key, Go templates are refused", () => {
     const sealed = seal("shop", "db", "strict");
