@@ -4,7 +4,7 @@
 import path from "node:path";
 import { confine, relToRoot } from "./confine.js";
 import { readConfined, walk } from "./files.js";
-import { parseManifests, parseYamlData } from "./parse.js";
+import { isRecord, parseManifests, parseYamlData } from "./parse.js";
 import { runTool } from "./tool.js";
 import {
   RenderErrorCode,
@@ -21,10 +21,6 @@ export interface HelmOptions {
   readonly valuesFiles: readonly string[];
   readonly releaseName: string;
   readonly namespace: string | undefined;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 async function inspectChart(root: string, chartDir: string, limits: RenderLimits): Promise<RenderError[]> {

@@ -5,7 +5,7 @@ import { stat } from "node:fs/promises";
 import path from "node:path";
 import { confine, relToRoot } from "./confine.js";
 import { readConfined } from "./files.js";
-import { parseManifests, parseYamlData } from "./parse.js";
+import { isRecord, parseManifests, parseYamlData } from "./parse.js";
 import { runTool } from "./tool.js";
 import {
   RenderErrorCode,
@@ -22,10 +22,6 @@ const KUSTOMIZATION_NAMES = ["kustomization.yaml", "kustomization.yml", "Kustomi
 export interface KustomizeOptions {
   readonly kubectl: string;
   readonly allowRemoteBases: boolean;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 /** kustomize's own notion of remote: URLs, scp-like git addresses and well-known forge hosts. */

@@ -63,6 +63,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await rm(repo, { recursive: true, force: true });
+  await rm(path.join(path.dirname(repo), "outside-values.yaml"), { force: true });
 });
 
 describe("gitward check", () => {
@@ -144,6 +145,39 @@ describe("gitward check", () => {
       for (const line of passwd.split("\n").filter((l) => l.length > 8))
         expect(r.stdout + r.stderr).not.toContain(line);
     }
+  });
+
+  it("--render kustomize and helm run the real tools and keep the repository confinement", async () => {
+    await writeFile(path.join(path.dirname(repo), "outside-values.yaml"), "marker: OUTSIDE-7f3e\n");
+    await put("k/ok/kustomization.yaml", "resources:\n  - deploy.json\n  - netpol.json\n");
+    await put("k/ok/deploy.json", deployment("web"));
+    await put("k/ok/netpol.json", denyAll());
+    await put("k/escape/kustomization.yaml", "resources:\n  - ../../../outside-values.yaml\n");
+    await put("chart/Chart.yaml", "apiVersion: v2\nname: web\nversion: 0.1.0\n");
+    await put(
+      "chart/templates/cm.yaml",
+      "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n",
+    );
+    const ok = await gitward("check", path.join(repo, "k/ok"), "--render", "kustomize", "-o", "json");
+    expect(ok.code).toBe(0);
+    expect(
+      (JSON.parse(ok.stdout) as { report: { summary: { objects: number } } }).report.summary.objects,
+    ).toBe(2);
+    const escape = await gitward("check", path.join(repo, "k/escape"), "--render", "kustomize");
+    expect(escape.code).toBe(1);
+    expect(escape.stdout).toContain("OUTSIDE_REPO");
+    const helm = await gitward(
+      "check",
+      path.join(repo, "chart"),
+      "--render",
+      "helm",
+      "--values",
+      path.join(path.dirname(repo), "outside-values.yaml"),
+    );
+    expect(helm.code).toBe(1);
+    expect(helm.stdout).toContain("OUTSIDE_REPO");
+    for (const r of [escape, helm]) expect(r.stdout + r.stderr).not.toContain("OUTSIDE-7f3e");
+    expect((await gitward("check", path.join(repo, "chart"), "--render", "helm")).code).toBe(0);
   });
 
   it("--policy adds custom ValidatingAdmissionPolicy rules", async () => {

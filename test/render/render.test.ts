@@ -188,6 +188,18 @@ describe("kustomize", () => {
   });
 });
 
+describe("kustomize helmCharts", () => {
+  it("a kustomization that would download a helm chart is refused", async () => {
+    await put(
+      "k/charts/kustomization.yaml",
+      "helmCharts:\n  - name: web\n    repo: https://charts.example.com\n",
+    );
+    const r = await run({ path: "k/charts", type: "kustomize" });
+    expect(codes(r)).toEqual(["BAD_INPUT"]);
+    if (!r.ok) expect(r.errors[0]!.message).toContain("k/charts/kustomization.yaml:1: helmCharts");
+  });
+});
+
 describe("helm", () => {
   const chart = async (dir: string): Promise<void> => {
     await put(`${dir}/Chart.yaml`, "apiVersion: v2\nname: web\nversion: 0.1.0\n");
