@@ -297,7 +297,8 @@ const check: Step<Run> = {
             `${f.origin.file}:${f.origin.line}: ${f.severity} ${f.ruleId}: ${f.message}${f.remediation === "" ? "" : ` (${f.remediation})`}`,
         ),
       ];
-      const first = report.findings[0];
+      const rank = { low: 0, medium: 1, high: 2, critical: 3 } as const;
+      const first = [...report.findings].sort((a, b) => rank[b.severity] - rank[a.severity])[0];
       return refuse(
         ConditionType.PolicyPassed,
         "POLICY_FAILED",

@@ -1,6 +1,21 @@
-// `gitward demo`: not built yet; registers nothing until its issue lands.
+// `gitward demo`: the narrated walk-through on embedded defaults (no cluster needed); exit 0 when every
+// step behaved as gitward promises, 1 otherwise.
 import type { Command } from "commander";
+import { runDemo } from "../../demo/demo.js";
+import { ExitCode } from "../exit.js";
 
-export function registerDemo(_program: Command): void {
-  // Intentionally empty.
+export function registerDemo(program: Command): void {
+  program
+    .command("demo")
+    .description(
+      "Run gitward's main job on embedded defaults, without a cluster: a local API server and git " +
+        "server, a signed config repository, then a signed change applied, an unsigned and a " +
+        "policy-breaking change refused, a removed object pruned, and the audit log verified.\n" +
+        "Exit 0 when every step behaved as expected, 1 otherwise.",
+    )
+    .option("--keep", "keep the demo's work folder (repository, audit log) for inspection")
+    .action(async (flags: { keep?: boolean }) => {
+      const ok = await runDemo({ keep: flags.keep === true });
+      process.exitCode = ok ? ExitCode.Ok : ExitCode.Findings;
+    });
 }

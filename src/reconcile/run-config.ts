@@ -1,0 +1,140 @@
+// One pass over every Application of a gitward.yaml (`gitward reconcile --once`, `gitward restore`, the
+// demo): loads and validates the config, connects to the cluster, loads the sealing keys and each
+// application's git credentials from the cluster, and reconciles the applications one after another.
+import os from "node:os";
+import path from "node:path";
+import { mkdir } from "node:fs/promises";
+import { loadConfig, type ConfigSet } from "../config/load.js";
+import { ConfigError } from "../config/errors.js";
+import type { Application } from "../config/types.js";
+import { ClusterClient } from "../cluster/client.js";
+import { AuditLog } from "../audit/writer.js";
+import { SealingKeyRing, SEALING_KEY_LABEL, sealingKeyFromSecret, type SealingKey } from "../secrets/keys.js";
+import type { SourceCredentials } from "../source/fetch.js";
+import { reconcileApplication, type ReconcileEnv, type ReconcileReport } from "./reconcile.js";
+import { ConfigMapStateStore } from "./state.js";
+
+export interface ConfigRunOptions {
+  readonly configPath: string;
+  /** A loaded config; when absent, configPath is read. */
+  readonly config?: ConfigSet;
+  /** Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster). */
+  readonly kubeconfig?: string;
+  /** Kubeconfig text (the demo passes its sandbox's). */
+  readonly kubeconfigText?: string;
+  /** Git mirror cache (default <config dir>/.gitward/cache). */
+  readonly cacheDir?: string;
+  /** Audit log (default <config dir>/.gitward/audit.jsonl). */
+  readonly auditPath?: string;
+  /** Namespace of the sealing keys (default gitward-system). */
+  readonly keyNamespace?: string;
+  readonly restore?: boolean;
+  readonly log?: (line: string) => void;
+  readonly env?: Partial<ReconcileEnv>;
+}
+
+/** Sealing keys from the cluster; an empty ring when there are none or they cannot be read. */
+export async function loadSealingKeys(cluster: ClusterClient, namespace: string): Promise<SealingKeyRing> {
+  const keys: SealingKey[] = [];
+  try {
+    for (const s of await cluster.list("v1", "Secret", { namespace, labelSelector: SEALING_KEY_LABEL })) {
+      const read = sealingKeyFromSecret(s, `namespace ${namespace}`);
+      if (read.ok) keys.push(read.key);
+    }
+  } catch {
+    // No keys readable: a revision with SealedSecrets is then refused, naming the missing keys.
+  }
+  return new SealingKeyRing(keys);
+}
+
+function text(data: Record<string, string>, key: string): string | undefined {
+  const v = data[key];
+  return v === undefined ? undefined : Buffer.from(v, "base64").toString("utf8");
+}
+
+/** Git credentials from the Secret an Application's source names (in the Application's namespace). */
+export async function sourceCredentials(
+  cluster: ClusterClient,
+  app: Application,
+): Promise<SourceCredentials | undefined> {
+  const ref = app.spec.source.secretRef;
+  if (ref === undefined) return undefined;
+  const secret = await cluster.get({
+    apiVersion: "v1",
+    kind: "Secret",
+    namespace: app.metadata.namespace,
+    name: ref.name,
+  });
+  if (secret === undefined) {
+    throw new ConfigError(
+      `Application ${app.metadata.name}: Secret ${app.metadata.namespace}/${ref.name} (source.secretRef) not found`,
+      "cluster",
+    );
+  }
+  const data = (secret["data"] ?? {}) as Record<string, string>;
+  const knownHosts = text(data, "known_hosts");
+  if (knownHosts !== undefined) {
+    const privateKey = text(data, "identity");
+    return { kind: "ssh", knownHosts, ...(privateKey === undefined ? {} : { privateKey }) };
+  }
+  const token = text(data, "token");
+  if (token !== undefined) {
+    const username = text(data, "username");
+    return { kind: "token", token, ...(username === undefined ? {} : { username }) };
+  }
+  const username = text(data, "username");
+  const password = text(data, "password");
+  if (username !== undefined && password !== undefined) return { kind: "basic", username, password };
+  throw new ConfigError(
+    `Application ${app.metadata.name}: Secret ${ref.name} holds neither username/password, token, nor identity + known_hosts`,
+    "cluster",
+  );
+}
+
+/** Reconciles every Application of the config once; resolves with one report per Application. */
+export async function reconcileConfig(opts: ConfigRunOptions): Promise<ReconcileReport[]> {
+  const config = opts.config ?? (await loadConfig(opts.configPath));
+  const base = path.join(path.dirname(path.resolve(opts.configPath)), ".gitward");
+  const cacheDir = opts.cacheDir ?? path.join(base, "cache");
+  const auditPath = opts.auditPath ?? path.join(base, "audit.jsonl");
+  await mkdir(cacheDir, { recursive: true, mode: 0o700 });
+  await mkdir(path.dirname(auditPath), { recursive: true, mode: 0o700 });
+  const cluster =
+    opts.kubeconfigText !== undefined
+      ? ClusterClient.fromText(opts.kubeconfigText)
+      : ClusterClient.fromFile(opts.kubeconfig);
+  const audit = await AuditLog.open({ path: auditPath });
+  try {
+    const sealingKeys = await loadSealingKeys(cluster, opts.keyNamespace ?? "gitward-system");
+    const reports: ReconcileReport[] = [];
+    for (const app of config.applications) {
+      const trust = config.trustPolicies.find((t) => t.metadata.name === app.spec.trustPolicy);
+      if (trust === undefined) {
+        throw new ConfigError(
+          `Application ${app.metadata.name} names TrustPolicy ${app.spec.trustPolicy}, which the config does not define`,
+          opts.configPath,
+        );
+      }
+      const credentials = await sourceCredentials(cluster, app);
+      reports.push(
+        await reconcileApplication(app, trust, {
+          cluster,
+          state: new ConfigMapStateStore(cluster),
+          cacheDir,
+          audit,
+          actor: { type: "user", name: os.userInfo().username || "gitward" },
+          sealingKeys,
+          configDir: path.dirname(path.resolve(opts.configPath)),
+          ...(credentials === undefined ? {} : { credentials }),
+          ...(opts.restore === true ? { restore: true } : {}),
+          ...(opts.log === undefined ? {} : { log: opts.log }),
+          ...opts.env,
+        }),
+      );
+    }
+    return reports;
+  } finally {
+    await audit.close();
+    cluster.close();
+  }
+}
