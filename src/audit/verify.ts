@@ -29,8 +29,10 @@ export type AuditVerifyReason = (typeof AuditVerifyReason)[keyof typeof AuditVer
 export interface VerifyOptions {
   /** ed25519 public key: every record must carry a valid signature. */
   publicKey?: KeyObject;
-  /** The head recorded elsewhere (e.g. an Application's status): the log must reach it. */
+  /** The head recorded elsewhere: the log must reach it, with that hash. */
   expectedHead?: { seq: number; hash: string };
+  /** A record id recorded elsewhere (an Application's status.lastAuditRecord): the log must hold it. */
+  expectedRecordId?: string;
 }
 
 export interface AuditVerifyResult {
@@ -64,6 +66,7 @@ export function verifyAuditText(text: string, options: VerifyOptions = {}): Audi
     firstBad: { line, reason, message, ...(seq === undefined ? {} : { seq }) },
   });
 
+  let sawExpectedId = options.expectedRecordId === undefined;
   for (const [i, line] of lines.entries()) {
     const lineNo = i + 1;
     let parsed: unknown;
@@ -130,6 +133,7 @@ export function verifyAuditText(text: string, options: VerifyOptions = {}): Audi
         record.seq,
       );
     }
+    if (record.id === options.expectedRecordId) sawExpectedId = true;
     head = { seq: record.seq, hash: record.hash };
   }
   if (tail !== undefined && tail !== "") {
@@ -145,6 +149,14 @@ export function verifyAuditText(text: string, options: VerifyOptions = {}): Audi
       lines.length + 1,
       AuditVerifyReason.TailMissing,
       `the log ends at seq ${head.seq}, but seq ${expected.seq} was recorded: records were removed from its end`,
+    );
+  }
+  if (!sawExpectedId) {
+    return bad(
+      lines.length + 1,
+      AuditVerifyReason.TailMissing,
+      `the log does not hold record ${options.expectedRecordId ?? ""}, which was recorded as written: ` +
+        "records were removed from its end",
     );
   }
   return { ok: true, records: head.seq, head };

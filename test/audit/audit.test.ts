@@ -345,6 +345,19 @@ describe("verifyAuditLog detects tampering and names the first bad record", () =
     expect(await verifyAuditLog(file, { expectedHead })).toMatchObject({ ok: true, records: 4 });
   });
 
+  it("records removed from the end: TAIL_MISSING when a record id kept elsewhere is gone", async () => {
+    const { file, records } = await writeLog(3);
+    const ls = await lines(file);
+    expect(await verifyAuditLog(file, { expectedRecordId: records[2]!.id })).toMatchObject({ ok: true });
+    expect(await verifyAuditLog(file, { expectedRecordId: records[0]!.id })).toMatchObject({ ok: true });
+    await rewrite(file, ls.slice(0, 2));
+    expect(await verifyAuditLog(file, { expectedRecordId: records[2]!.id })).toMatchObject({
+      ok: false,
+      records: 2,
+      firstBad: { line: 3, reason: "TAIL_MISSING" },
+    });
+  });
+
   it("an empty log is intact", () => {
     expect(verifyAuditText("")).toEqual({ ok: true, records: 0, head: { seq: 0, hash: GENESIS } });
   });

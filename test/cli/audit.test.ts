@@ -63,6 +63,23 @@ describe("gitward audit verify", () => {
     expect(t.stdout).toMatch(/BROKEN at line 2 \(seq 2\): HASH_MISMATCH/);
   });
 
+  it("exits 1 when a record id kept elsewhere is no longer in the log", async () => {
+    const lines = (await readFile(log, "utf8")).split("\n").filter((l) => l !== "");
+    const lastId = (JSON.parse(lines[2]!) as { id: string }).id;
+    expect((await gitward("audit", "verify", log, "--expect-record", lastId)).code).toBe(0);
+    const cut = path.join(dir, "cut.jsonl");
+    await writeFile(
+      cut,
+      lines
+        .slice(0, 2)
+        .map((l) => l + "\n")
+        .join(""),
+    );
+    const r = await gitward("audit", "verify", cut, "--expect-record", lastId);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/TAIL_MISSING/);
+  });
+
   it("exits 1 when the log was not signed by --key", async () => {
     const other = await opensslKeyPair(dir, "other");
     const r = await gitward("audit", "verify", log, "--key", other.pub);

@@ -10,6 +10,7 @@ import { outputOption, printJson, type OutputFormat } from "../output.js";
 
 interface VerifyFlags {
   key?: string;
+  expectRecord?: string;
   output: OutputFormat;
 }
 
@@ -23,12 +24,19 @@ export function registerAudit(program: Command): void {
     )
     .argument("<file>", "audit log (JSON Lines)")
     .option("--key <pub>", "ed25519 public key (PEM) that must have signed every record")
+    .option(
+      "--expect-record <id>",
+      "a record id kept elsewhere (an Application's status.lastAuditRecord) that the log must still hold",
+    )
     .addOption(outputOption())
     .action(async (file: string, flags: VerifyFlags) => {
       const publicKey = flags.key === undefined ? undefined : await readKey(flags.key);
       let result: AuditVerifyResult;
       try {
-        result = await verifyAuditLog(file, publicKey === undefined ? {} : { publicKey });
+        result = await verifyAuditLog(file, {
+          ...(publicKey === undefined ? {} : { publicKey }),
+          ...(flags.expectRecord === undefined ? {} : { expectedRecordId: flags.expectRecord }),
+        });
       } catch (err) {
         throw new ConfigError(`cannot read the audit log: ${errorCode(err)}`, file);
       }
