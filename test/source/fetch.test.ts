@@ -5,8 +5,10 @@ import { chmod, mkdir, readFile, readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fetchSource, type FetchOptions } from "../../src/source/fetch.js";
+import { verifyCommitRange } from "../../src/trust/commit/range.js";
 import { makeTempDir, removeDir, run } from "../support/git-exec.js";
 import { TestRepo } from "../support/git-repo.js";
+import { createSshSigner } from "../support/signers.js";
 import {
   startGitDaemon,
   startGitHttpServer,
@@ -274,5 +276,47 @@ describe("credentials never leak", () => {
     await removeDir(secretsParent);
     await removeDir(spy);
     await removeDir(leakCache);
+  });
+});
+
+describe("a force-push seen through the server", () => {
+  it("is refused as HISTORY_REWRITTEN after an incremental fetch", async () => {
+    const signer = await createSshSigner("ed25519", "platform");
+    const work = await TestRepo.create();
+    try {
+      await run("git", ["init", "-q", "--bare", path.join(root, "pushed.git")]);
+      const remote = `http://${USER}:${PASSWORD}@127.0.0.1:${http.port}/pushed.git`;
+      const policy = { signers: [{ name: "platform", ssh: [signer.publicKey], paths: ["**"] }] };
+      const base = await work.commitFiles({ "apps/a.yaml": "1" }, { signer });
+      const applied = await work.commitFiles({ "apps/a.yaml": "2" }, { signer });
+      await work.git("push", "-q", remote, "main");
+      const opts: FetchOptions = {
+        url: http.url("pushed.git"),
+        ref: { branch: "main" },
+        cacheDir: cache,
+        credentials: { kind: "basic", username: USER, password: PASSWORD },
+      };
+      const first = await fetchSource(opts);
+      expect(first.ok && first.source.head).toBe(applied);
+      await work.setBranch(base);
+      const rewritten = await work.commitFiles({ "apps/a.yaml": "evil" }, { signer });
+      await work.git("push", "-q", "--force", remote, "main");
+      const second = await fetchSource(opts);
+      expect(second.ok && second.source.head).toBe(rewritten);
+      if (!second.ok) return;
+      const verdict = await verifyCommitRange({
+        repoDir: second.source.dir,
+        from: applied,
+        to: rewritten,
+        policy,
+      });
+      expect(verdict.trusted).toBe(false);
+      expect(verdict.findings.map((f) => f.code)).toEqual(["HISTORY_REWRITTEN"]);
+      // The rewritten commit itself is validly signed: only the history check refuses it.
+      expect(verdict.commits.map((c) => c.code ?? "TRUSTED")).toEqual(["TRUSTED"]);
+    } finally {
+      await work.cleanup();
+      await signer.cleanup();
+    }
   });
 });

@@ -16,55 +16,16 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Runs a command and resolves with its output; rejects with the command line and stderr on failure. */
-export function run(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(
-      file,
-      args,
-      {
-        cwd: opts.cwd,
-        env: { ...process.env, ...opts.env },
-        maxBuffer: 256 * 1024 * 1024,
-        encoding: "utf8",
-      },
-      (err, stdout, stderr) => {
-        if (err) {
-          reject(new Error(`${file} ${args.join(" ")} failed: ${err.message}\n${stderr}`));
-        } else {
-          resolve({ stdout, stderr });
-        }
-      },
-    );
-    if (opts.input !== undefined) child.stdin?.end(opts.input);
-    else child.stdin?.end();
-  });
+interface RawResult {
+  code: number;
+  stdout: Buffer;
+  stderr: string;
+  error: Error | null;
 }
 
-/** Like run(), but resolves with the exit code instead of rejecting (for tools used as oracles). */
-export function runStatus(
-  file: string,
-  args: readonly string[],
-  opts: RunOptions = {},
-): Promise<RunResult & { code: number }> {
+/** The one place that spawns: no shell, the caller's env over ours, stdin always closed. */
+function spawnTool(file: string, args: readonly string[], opts: RunOptions): Promise<RawResult> {
   return new Promise((resolve) => {
-    const child = execFile(
-      file,
-      args,
-      { cwd: opts.cwd, env: { ...process.env, ...opts.env }, maxBuffer: 64 * 1024 * 1024, encoding: "utf8" },
-      (err, stdout, stderr) => {
-        const code = err === null ? 0 : typeof err.code === "number" ? err.code : 1;
-        resolve({ stdout, stderr, code });
-      },
-    );
-    if (opts.input !== undefined) child.stdin?.end(opts.input);
-    else child.stdin?.end();
-  });
-}
-
-/** Runs a command and resolves with its raw stdout bytes (for objects that may not be UTF-8). */
-export function runRaw(file: string, args: readonly string[], opts: RunOptions = {}): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
     const child = execFile(
       file,
       args,
@@ -75,13 +36,36 @@ export function runRaw(file: string, args: readonly string[], opts: RunOptions =
         encoding: "buffer",
       },
       (err, stdout, stderr) => {
-        if (err) reject(new Error(`${file} ${args.join(" ")} failed: ${err.message}\n${stderr.toString()}`));
-        else resolve(stdout);
+        const code = err === null ? 0 : typeof err.code === "number" ? err.code : 1;
+        resolve({ code, stdout, stderr: stderr.toString("utf8"), error: err });
       },
     );
-    if (opts.input !== undefined) child.stdin?.end(opts.input);
-    else child.stdin?.end();
+    child.stdin?.end(opts.input);
   });
+}
+
+/** Runs a command and resolves with its output; rejects with the command line and stderr on failure. */
+export async function run(file: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  const r = await spawnTool(file, args, opts);
+  if (r.error !== null) throw new Error(`${file} ${args.join(" ")} failed: ${r.error.message}\n${r.stderr}`);
+  return { stdout: r.stdout.toString("utf8"), stderr: r.stderr };
+}
+
+/** Like run(), but resolves with the exit code instead of rejecting (for tools used as oracles). */
+export async function runStatus(
+  file: string,
+  args: readonly string[],
+  opts: RunOptions = {},
+): Promise<RunResult & { code: number }> {
+  const r = await spawnTool(file, args, opts);
+  return { stdout: r.stdout.toString("utf8"), stderr: r.stderr, code: r.code };
+}
+
+/** Runs a command and resolves with its raw stdout bytes (for objects that may not be UTF-8). */
+export async function runRaw(file: string, args: readonly string[], opts: RunOptions = {}): Promise<Buffer> {
+  const r = await spawnTool(file, args, opts);
+  if (r.error !== null) throw new Error(`${file} ${args.join(" ")} failed: ${r.error.message}\n${r.stderr}`);
+  return r.stdout;
 }
 
 /** A fresh temp folder; the caller removes it with removeDir(). */

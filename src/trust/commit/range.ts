@@ -28,6 +28,9 @@ export interface VerifyRangeOptions {
 
 const short = (oid: string) => oid.slice(0, 12);
 
+/** Commits verified at once. */
+const BATCH_SIZE = 256;
+
 /** Verifies every commit that `to` brings in since `from` (see the module comment). */
 export async function verifyCommitRange(opts: VerifyRangeOptions): Promise<RangeVerdict> {
   const policy = await ensureCompiled(opts.policy);
@@ -44,8 +47,14 @@ export async function verifyCommitRange(opts: VerifyRangeOptions): Promise<Range
   const reader = new ObjectReader(opts.repoDir);
   try {
     const verifier = new SignatureVerifier(policy, opts.now ?? new Date());
-    // Commits are checked concurrently: the object reader pipelines requests to one git process.
-    verdict.commits = await Promise.all(range.map((oid) => verifyCommit(oid, reader, verifier, policy)));
+    // Commits are checked concurrently (the object reader pipelines requests to one git process), in
+    // batches so that a long first-run range does not hold every commit object in memory at once.
+    for (let i = 0; i < range.length; i += BATCH_SIZE) {
+      const batch = range.slice(i, i + BATCH_SIZE);
+      verdict.commits.push(
+        ...(await Promise.all(batch.map((oid) => verifyCommit(oid, reader, verifier, policy)))),
+      );
+    }
     if (opts.tagObject !== undefined)
       verdict.tag = await verifyTag(opts.tagObject, opts.to, reader, verifier);
   } finally {
