@@ -107,8 +107,11 @@ export function parseCommit(oid: string, data: Buffer): ParsedCommit {
   const { headers, body } = splitHeaders(text);
   const problems: string[] = [];
   const sigHeaders = headers.filter((h) => SIGNATURE_HEADERS.has(h.key));
-  const sha1Sigs = sigHeaders.filter((h) => h.key === "gpgsig");
-  if (sha1Sigs.length > 1) problems.push("more than one gpgsig header");
+  // The signature that counts is the one for the repository's hash: "gpgsig" in SHA-1 repositories,
+  // "gpgsig-sha256" in SHA-256 ones (git strips both from the payload either way).
+  const sigKey = oid.length === 64 ? "gpgsig-sha256" : "gpgsig";
+  const ownSigs = sigHeaders.filter((h) => h.key === sigKey);
+  if (ownSigs.length > 1) problems.push(`more than one ${sigKey} header`);
   const tree = headers.find((h) => h.key === "tree")?.value ?? "";
   if (!OID.test(tree)) problems.push("missing or malformed tree header");
   const parents = headers.filter((h) => h.key === "parent").map((h) => h.value);
@@ -127,7 +130,7 @@ export function parseCommit(oid: string, data: Buffer): ParsedCommit {
     pos = h.end;
   }
   payload += text.slice(pos);
-  const sig = sha1Sigs[0];
+  const sig = ownSigs[0];
   return {
     oid,
     tree,

@@ -30,11 +30,11 @@ export class TestRepo {
   ) {}
 
   /** Creates an empty repository with branch `main`, in `dir` or in a new temp folder. */
-  static async create(dir?: string): Promise<TestRepo> {
+  static async create(dir?: string, opts: { objectFormat?: "sha1" | "sha256" } = {}): Promise<TestRepo> {
     const target = dir ?? (await makeTempDir("repo"));
     await mkdir(target, { recursive: true });
     const repo = new TestRepo(target, dir === undefined);
-    await repo.git("init", "-q", "-b", "main");
+    await repo.git("init", "-q", "-b", "main", `--object-format=${opts.objectFormat ?? "sha1"}`);
     return repo;
   }
 

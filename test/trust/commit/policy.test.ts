@@ -308,3 +308,18 @@ describe("bad input", () => {
     expect(v.findings.map((f) => f.code)).toEqual(["OBJECT_MISSING"]);
   });
 });
+
+describe("SHA-256 repositories", () => {
+  it("verifies the gpgsig-sha256 signature of a commit in a SHA-256 repository", async () => {
+    const repo = await TestRepo.create(undefined, { objectFormat: "sha256" });
+    repos.push(repo);
+    const sha = await repo.commitFiles({ "apps/a.yaml": "a" }, { signer: platform });
+    expect(sha).toMatch(/^[0-9a-f]{64}$/);
+    expect((await repo.readRaw(sha)).toString("utf8")).toContain("gpgsig-sha256 ");
+    const ok = await verifyCommitRange({ repoDir: repo.dir, to: sha, policy });
+    expect(ok.trusted).toBe(true);
+    expect(ok.commits[0]?.changedPaths).toEqual(["apps/a.yaml"]);
+    const tampered = await verifyCommitRange({ repoDir: repo.dir, to: await repo.tamperCommit(sha), policy });
+    expect(tampered.commits[0]?.code).toBe("BAD_SIGNATURE");
+  });
+});
