@@ -158,11 +158,12 @@ function trivyConfig(trivy: string, dir: string, cache: string): Promise<{ findi
   return new Promise((resolve, reject) => {
     execFile(
       trivy,
-      ["config", "--skip-policy-update", "--cache-dir", cache, "-q", "-f", "json", dir],
+      // trivy's own scan timeout (5 minutes) is too short for 1,000 objects on a busy machine.
+      ["config", "--skip-policy-update", "--timeout", "60m", "--cache-dir", cache, "-q", "-f", "json", dir],
       { maxBuffer: 512 * 1024 * 1024 },
-      (err, stdout) => {
+      (err, stdout, stderr) => {
         if (err !== null) {
-          reject(new Error(`trivy config failed: ${err.message}`));
+          reject(new Error(`trivy config failed: ${err.message} ${stderr.slice(-2000)}`));
           return;
         }
         const j = JSON.parse(stdout) as { Results?: { Misconfigurations?: unknown[] }[] };

@@ -86,10 +86,10 @@ let config: TrivyReport;
 let secrets: TrivyReport;
 
 async function trivyJson(args: string[]): Promise<TrivyReport> {
-  const cache = path.join(dir, "..", "trivy-cache");
+  const cache = path.join(dir, "trivy-cache");
   const { stdout } = await run(
     trivy,
-    [...args, "--cache-dir", cache, "-q", "-f", "json", path.join(dir, "repo")],
+    [...args, "--timeout", "30m", "--cache-dir", cache, "-q", "-f", "json", path.join(dir, "repo")],
     {
       maxBuffer: 64 * 1024 * 1024,
     },
