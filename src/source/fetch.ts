@@ -220,8 +220,8 @@ async function prepareAuth(
       await writeSecret(key, creds.privateKey.endsWith("\n") ? creds.privateKey : creds.privateKey + "\n");
       parts.push("-i", key);
     }
-    // git runs GIT_SSH_COMMAND through a shell; every part here is a fixed word or a mkdtemp path.
-    env.GIT_SSH_COMMAND = parts.join(" ");
+    // git runs GIT_SSH_COMMAND through a shell: every part is single-quoted (paths come from the temp folder).
+    env.GIT_SSH_COMMAND = parts.map(shellQuote).join(" ");
     env.GIT_SSH_VARIANT = "ssh";
     return { config, env };
   }
@@ -246,6 +246,10 @@ async function prepareAuth(
   );
   config.push("-c", `credential.helper=store --file=${store}`);
   return { config, env };
+}
+
+function shellQuote(word: string): string {
+  return `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
 function classifyFetchError(err: unknown, url: string, secrets: readonly string[]): Error {
