@@ -68,7 +68,17 @@ interface ManagedEntry {
 }
 
 const grOf = (def: { group: string; resource: string }): string => `${def.group}/${def.resource}`;
-const now = (): string => new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+let lastSecond = 0;
+let lastStamp = "";
+/** RFC 3339 time to the second, as Kubernetes writes timestamps (made once per second: writes are hot). */
+const now = (): string => {
+  const second = Math.floor(Date.now() / 1000);
+  if (second !== lastSecond) {
+    lastSecond = second;
+    lastStamp = new Date(second * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
+  }
+  return lastStamp;
+};
 const clone = (o: JsonObject): JsonObject => JSON.parse(JSON.stringify(o)) as JsonObject;
 
 /** Metadata fields that belong to the server: never owned by a field manager, never taken from a request. */

@@ -1103,7 +1103,8 @@ function deleteOptions(
 }
 
 function sendRaw(res: http.ServerResponse, code: number, body: string): void {
-  res.writeHead(code, { "Content-Type": JSON_TYPE, "Content-Length": Buffer.byteLength(body) }).end(body);
+  const bytes = Buffer.from(body, "utf8");
+  res.writeHead(code, { "Content-Type": JSON_TYPE, "Content-Length": bytes.length }).end(bytes);
 }
 
 function sendJson(res: http.ServerResponse, code: number, value: unknown): void {

@@ -95,17 +95,15 @@ export class Store {
   list(gr: string, namespace: string | undefined): Stored[] {
     const t = this.tables.get(gr);
     if (t === undefined) return [];
-    const out: Stored[] = [];
-    if (namespace === undefined) for (const s of t.values()) out.push(s);
+    const entries: [string, Stored][] = [];
+    if (namespace === undefined) for (const e of t) entries.push(e);
     else {
       const prefix = `${namespace}/`;
-      for (const [k, s] of t) if (k.startsWith(prefix)) out.push(s);
+      for (const e of t) if (e[0].startsWith(prefix)) entries.push(e);
     }
-    return out.sort((a, b) => {
-      const ka = sortKey(a.obj);
-      const kb = sortKey(b.obj);
-      return ka < kb ? -1 : ka > kb ? 1 : 0;
-    });
+    // The map key is "namespace/name", the order etcd keys have.
+    entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    return entries.map((e) => e[1]);
   }
 
   resources(): string[] {
@@ -252,9 +250,4 @@ export class Store {
     if (this.saveTimer !== undefined) clearTimeout(this.saveTimer);
     this.saveTimer = undefined;
   }
-}
-
-function sortKey(obj: JsonObject): string {
-  const m = metaOf(obj);
-  return `${typeof m["namespace"] === "string" ? m["namespace"] : ""}/${textOf(m["name"])}`;
 }
