@@ -138,7 +138,17 @@ async function fetchOrThrow(opts: Omit<FetchOptions, "ref"> & { ref?: GitRef }):
       ).catch((err: unknown) => {
         throw classifyFetchError(err, opts.url, secrets);
       });
-    await run(["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"]);
+    const everything = ["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"];
+    try {
+      await run(everything);
+    } catch (err) {
+      // A new mirror is made for SHA-1; a SHA-256 repository needs one of its own format (git clone would
+      // detect it; fetch does not).
+      if (!(err instanceof ObjectFormatMismatch)) throw err;
+      await rm(dir, { recursive: true, force: true });
+      await git(["init", "--bare", "-q", `--object-format=${err.serverFormat}`, dir]);
+      await run(everything);
+    }
     if (opts.ref === undefined) return { dir, head: "" };
     if (commit !== undefined) {
       if (!(await hasCommit(dir, commit))) {
@@ -252,9 +262,18 @@ function shellQuote(word: string): string {
   return `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
+/** The mirror's hash algorithm differs from the server's (internal: fetchOrThrow re-creates the mirror). */
+class ObjectFormatMismatch extends Error {
+  constructor(readonly serverFormat: "sha1" | "sha256") {
+    super(`the repository uses ${serverFormat} object ids`);
+  }
+}
+
 function classifyFetchError(err: unknown, url: string, secrets: readonly string[]): Error {
   if (!(err instanceof GitCommandError)) return err instanceof Error ? err : new Error(String(err));
   const stderr = redactText(err.stderr, secrets);
+  const mismatch = /mismatched algorithms: client \w+; server (sha1|sha256)/.exec(stderr)?.[1];
+  if (mismatch === "sha1" || mismatch === "sha256") return new ObjectFormatMismatch(mismatch);
   const where = redactUrl(url);
   const detail = stderr.trim().split("\n").slice(-2).join(" ");
   if (

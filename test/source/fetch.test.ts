@@ -320,3 +320,16 @@ describe("a force-push seen through the server", () => {
     }
   });
 });
+
+describe("SHA-256 repositories", () => {
+  it("fetches a SHA-256 repository into a mirror of the same format", async () => {
+    const s256 = await TestRepo.create(path.join(root, "s256"), { objectFormat: "sha256" });
+    const sha = await s256.commitFiles({ "apps/a.yaml": "a" }, { message: "sha256" });
+    const r = await fetchSource({ url: daemon.url("s256"), ref: { branch: "main" }, cacheDir: cache });
+    expect(r.ok && r.source.head).toBe(sha);
+    if (r.ok)
+      expect(await run("git", ["rev-parse", "--show-object-format"], { cwd: r.source.dir })).toMatchObject({
+        stdout: "sha256\n",
+      });
+  });
+});
