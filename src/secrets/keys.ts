@@ -50,11 +50,6 @@ export class SealingKeyRing {
   get newest(): SealingKey | undefined {
     return this.keys[0];
   }
-
-  /** The RSA ciphertext sizes (modulus bytes) of the ring's keys. */
-  get ciphertextSizes(): ReadonlySet<number> {
-    return new Set(this.keys.map((key) => modulusBytes(key.publicKey)));
-  }
 }
 
 export function fingerprintOf(publicKey: KeyObject): string {
