@@ -45,11 +45,38 @@ export type FetchResult = { ok: true; source: FetchedSource } | { ok: false; err
 /** Fetches `opts.url` into the cache and resolves `opts.ref`; expected failures come back as values. */
 export async function fetchSource(opts: FetchOptions): Promise<FetchResult> {
   try {
-    return { ok: true, source: await fetchOrThrow(opts) };
+    return { ok: true, source: await serialized(opts, () => fetchOrThrow(opts)) };
   } catch (err) {
     if (err instanceof SourceError) return { ok: false, error: err };
     throw err;
   }
+}
+
+/** Fetches into the same mirror run one after another: git's ref locks would fail a concurrent fetch. */
+const mirrorQueues = new Map<string, Promise<unknown>>();
+
+async function serialized<T>(opts: Omit<FetchOptions, "ref">, body: () => Promise<T>): Promise<T> {
+  let key: string;
+  try {
+    key = mirrorDir(opts.cacheDir, parseRepoUrl(opts.url));
+  } catch {
+    return body(); // a bad URL fails in body() with its own error
+  }
+  const previous = mirrorQueues.get(key) ?? Promise.resolve();
+  const current = previous.catch(() => undefined).then(body);
+  mirrorQueues.set(key, current);
+  try {
+    return await current;
+  } finally {
+    if (mirrorQueues.get(key) === current) mirrorQueues.delete(key);
+  }
+}
+
+function mirrorDir(cacheDir: string, repo: RepoUrl): string {
+  return path.join(
+    path.resolve(cacheDir),
+    createHash("sha256").update(repo.gitUrl).digest("hex").slice(0, 32) + ".git",
+  );
 }
 
 function secretsOf(c: SourceCredentials | undefined): string[] {
@@ -83,7 +110,7 @@ export type MirrorResult = { ok: true; dir: string } | { ok: false; error: Sourc
 /** Fetches every branch and tag of `opts.url` into the cache (for `verify repo`), without resolving a ref. */
 export async function mirrorRepository(opts: Omit<FetchOptions, "ref">): Promise<MirrorResult> {
   try {
-    return { ok: true, dir: (await fetchOrThrow(opts)).dir };
+    return { ok: true, dir: (await serialized(opts, () => fetchOrThrow(opts))).dir };
   } catch (err) {
     if (err instanceof SourceError) return { ok: false, error: err };
     throw err;
@@ -93,10 +120,7 @@ export async function mirrorRepository(opts: Omit<FetchOptions, "ref">): Promise
 async function fetchOrThrow(opts: Omit<FetchOptions, "ref"> & { ref?: GitRef }): Promise<FetchedSource> {
   const repo = parseRepoUrl(opts.url);
   const { refName, commit } = opts.ref === undefined ? {} : await validateRef(opts.ref);
-  const dir = path.join(
-    path.resolve(opts.cacheDir),
-    createHash("sha256").update(repo.gitUrl).digest("hex").slice(0, 32) + ".git",
-  );
+  const dir = mirrorDir(opts.cacheDir, repo);
   await mkdir(opts.cacheDir, { recursive: true, mode: 0o700 });
   try {
     await access(path.join(dir, "HEAD"));

@@ -333,3 +333,17 @@ describe("SHA-256 repositories", () => {
       });
   });
 });
+
+describe("concurrent fetches", () => {
+  it("of the same repository into one new cache all succeed", async () => {
+    const fresh = await makeTempDir("cache-concurrent");
+    const results = await Promise.all(
+      [1, 2, 3, 4].map(() =>
+        fetchSource({ url: daemon.url("config"), ref: { branch: "main" }, cacheDir: fresh }),
+      ),
+    );
+    await removeDir(fresh);
+    const expected = await head();
+    expect(results.map((r) => r.ok && r.source.head)).toEqual([expected, expected, expected, expected]);
+  });
+});
