@@ -33,7 +33,11 @@ export function call(
   let payload: string | Buffer | undefined;
   if (opts.raw !== undefined) payload = opts.raw;
   else if (opts.body !== undefined) payload = JSON.stringify(opts.body);
-  if (payload !== undefined) headers["Content-Type"] = opts.type ?? "application/json";
+  if (payload !== undefined) {
+    headers["Content-Type"] = opts.type ?? "application/json";
+    // Node sends a DELETE body unframed unless its length is given.
+    headers["Content-Length"] = String(Buffer.byteLength(payload));
+  }
   return new Promise((resolve, reject) => {
     const req = https.request(url, { method, headers, ca: sb.caPem }, (res) => {
       const chunks: Buffer[] = [];
@@ -94,4 +98,71 @@ export async function kubectlFor(sb: Sandbox): Promise<Kubectl> {
     },
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
+}
+
+export interface WatchStream {
+  events: { type: string; object: Record<string, unknown> }[];
+  /** Resolves when an event passes the test (or rejects after the timeout). */
+  until(test: (e: { type: string; object: Record<string, unknown> }) => boolean, ms?: number): Promise<void>;
+  /** Resolves when the server ends or drops the stream. */
+  closed: Promise<void>;
+  close(): void;
+}
+
+/** Opens a watch and collects its events line by line. */
+export function watch(sb: Sandbox, urlPath: string, token?: string): Promise<WatchStream> {
+  return new Promise((resolve, reject) => {
+    const events: WatchStream["events"] = [];
+    const waiters: (() => void)[] = [];
+    let closedResolve: () => void = () => undefined;
+    const closed = new Promise<void>((r) => (closedResolve = r));
+    const req = https.request(
+      new URL(urlPath, sb.url),
+      { headers: { Authorization: `Bearer ${token ?? sb.adminToken}` }, ca: sb.caPem },
+      (res) => {
+        let buf = "";
+        res.on("data", (c: Buffer) => {
+          buf += c.toString("utf8");
+          let nl: number;
+          while ((nl = buf.indexOf("\n")) >= 0) {
+            const line = buf.slice(0, nl);
+            buf = buf.slice(nl + 1);
+            if (line.trim() !== "") events.push(JSON.parse(line) as WatchStream["events"][number]);
+          }
+          for (const w of waiters) w();
+        });
+        res.on("close", closedResolve);
+        res.on("error", closedResolve);
+        resolve({
+          events,
+          closed,
+          close: () => req.destroy(),
+          until: (test, ms = 5000) =>
+            new Promise((ok, fail) => {
+              const check = (): boolean => {
+                if (events.some(test)) {
+                  clearTimeout(timer);
+                  ok();
+                  return true;
+                }
+                return false;
+              };
+              const timer = setTimeout(() => {
+                fail(
+                  new Error(
+                    `watch: no matching event in ${ms} ms; got ${JSON.stringify(events.map((e) => e.type))}`,
+                  ),
+                );
+              }, ms);
+              if (!check()) waiters.push(() => void check());
+            }),
+        });
+      },
+    );
+    req.on("error", (err) => {
+      closedResolve();
+      reject(err);
+    });
+    req.end();
+  });
 }
