@@ -114,7 +114,8 @@ export interface SshGitServer extends GitServer {
 export async function startSshGitServer(root: string): Promise<SshGitServer> {
   const dir = await makeTempDir("sshd");
   // sshd refuses to start without its privilege-separation folder.
-  await mkdir("/run/sshd", { recursive: true, mode: 0o755 });
+  // (Creating it needs root; as another user sshd runs unprivileged and may not need it.)
+  await mkdir("/run/sshd", { recursive: true, mode: 0o755 }).catch(() => undefined);
   const hostKey = path.join(dir, "host_ed25519");
   const clientKey = path.join(dir, "client_ed25519");
   await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", hostKey]);
