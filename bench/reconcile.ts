@@ -1,0 +1,182 @@
+// `npm run bench -- reconcile [--objects N]`: a signed repository of N objects (default 2,000). In one run:
+// gitward's first reconcile on a fresh sandbox (fetch, verify, render, check, dry run, apply as the
+// application's service account), `kubectl apply --server-side -f` of the same rendered objects on another
+// fresh sandbox, then gitward's no-op reconcile of the same revision. Targets: first/kubectl <= 1.0, and
+// no-op under 5% of the first.
+import { execFile } from "node:child_process";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { parseAllDocuments, stringify } from "yaml";
+import { API_VERSION, type Application, type TrustPolicy } from "../src/config/types.js";
+import { ClusterClient, type KubeObject } from "../src/cluster/client.js";
+import { reconcileApplication, type ReconcileEnv } from "../src/reconcile/reconcile.js";
+import { ConfigMapStateStore } from "../src/reconcile/state.js";
+import { startSandbox, type Sandbox } from "../src/sandbox/server.js";
+import { git } from "../src/source/git.js";
+import { commitSigned, generateSshSigningKey } from "../src/source/signed-commit.js";
+
+const run = promisify(execFile);
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const kubectl = path.join(root, ".tools", "bin", "kubectl");
+
+function objectsFor(n: number): KubeObject[] {
+  const out: KubeObject[] = [];
+  for (let i = 0; i < n; i++) {
+    out.push(
+      i % 4 === 3
+        ? {
+            apiVersion: "v1",
+            kind: "Service",
+            metadata: { name: `svc-${i}`, namespace: "shop", labels: { tier: "web" } },
+            spec: { selector: { app: `app-${i}` }, ports: [{ port: 80, targetPort: 8080 }] },
+          }
+        : {
+            apiVersion: "v1",
+            kind: "ConfigMap",
+            metadata: { name: `cm-${i}`, namespace: "shop", labels: { tier: "config" } },
+            data: { index: String(i), payload: "x".repeat(200) },
+          },
+    );
+  }
+  return out;
+}
+
+async function prepareCluster(sb: Sandbox): Promise<void> {
+  const admin = ClusterClient.fromText(sb.kubeconfig);
+  try {
+    await admin.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: "shop" } });
+    for (const file of ["deploy/install/operator.yaml", "deploy/examples/application-rbac.yaml"]) {
+      const text = await readFile(path.join(root, file), "utf8");
+      for (const d of parseAllDocuments(text)) {
+        const o = d.toJS() as KubeObject | null;
+        if (o !== null) await admin.apply(o);
+      }
+    }
+  } finally {
+    admin.close();
+  }
+}
+
+export async function run_(args: readonly string[]): Promise<unknown> {
+  const i = args.indexOf("--objects");
+  const n = i >= 0 ? Number(args[i + 1]) : 2000;
+  const dir = await mkdtemp(path.join(os.tmpdir(), "gitward-bench-reconcile-"));
+  const sandboxes: Sandbox[] = [];
+  try {
+    // The config repository: 100 objects per file, one signed commit.
+    const repo = path.join(dir, "repo");
+    await mkdir(path.join(repo, "apps", "shop"), { recursive: true });
+    await git(["init", "-q", "-b", "main"], { cwd: repo });
+    const objects = objectsFor(n);
+    for (let f = 0; f * 100 < n; f++) {
+      const docs = objects.slice(f * 100, f * 100 + 100).map((o) => stringify(o));
+      await writeFile(path.join(repo, "apps", "shop", `part-${f}.yaml`), docs.join("---\n"));
+    }
+    const key = generateSshSigningKey("bench@gitward.dev");
+    await commitSigned({
+      repoDir: repo,
+      message: "bench objects",
+      key,
+      author: { name: "Bench", email: "bench@gitward.dev" },
+    });
+    const trust: TrustPolicy = {
+      apiVersion: API_VERSION,
+      kind: "TrustPolicy",
+      metadata: { name: "bench" },
+      spec: {
+        commits: { signers: [{ name: "bench", ssh: [key.publicKeyLine], paths: ["**"] }] },
+        policy: { packs: ["pod-security-restricted", "rbac-least-privilege"] },
+      },
+    };
+    const app: Application = {
+      apiVersion: API_VERSION,
+      kind: "Application",
+      metadata: { name: "shop", namespace: "gitward-system" },
+      spec: {
+        source: { url: repo, ref: { branch: "main" }, path: "apps/shop" },
+        render: { type: "directory" },
+        destination: { namespace: "shop", serviceAccountName: "shop-deployer" },
+        trustPolicy: "bench",
+        prune: true,
+      },
+    };
+
+    // gitward: first reconcile on a fresh sandbox, as gitward's own least-privilege identity.
+    const a = await startSandbox();
+    sandboxes.push(a);
+    await prepareCluster(a);
+    const operator = ClusterClient.fromText(
+      a.kubeconfigFor(a.serviceAccountToken("gitward-system", "gitward")),
+    );
+    const env: ReconcileEnv = {
+      cluster: operator,
+      state: new ConfigMapStateStore(operator),
+      cacheDir: path.join(dir, "cache"),
+      workDir: dir,
+      actor: { type: "user", name: "bench" },
+    };
+    let t = performance.now();
+    const first = await reconcileApplication(app, trust, env);
+    const firstMs = performance.now() - t;
+    if (first.result !== "applied") throw new Error(`first reconcile: ${first.result} ${first.message}`);
+
+    // kubectl: the same rendered objects, server-side apply, on another fresh sandbox.
+    const b = await startSandbox();
+    sandboxes.push(b);
+    await prepareCluster(b);
+    const kubeconfig = path.join(dir, "kubeconfig");
+    await writeFile(kubeconfig, b.kubeconfig, { mode: 0o600 });
+    const manifest = path.join(dir, "rendered.yaml");
+    await writeFile(manifest, objects.map((o) => stringify(o)).join("---\n"));
+    t = performance.now();
+    await run(
+      kubectl,
+      [
+        "--kubeconfig",
+        kubeconfig,
+        "--cache-dir",
+        path.join(dir, "kcache"),
+        "apply",
+        "--server-side",
+        "-f",
+        manifest,
+      ],
+      { maxBuffer: 64 * 1024 * 1024, env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", HOME: dir } },
+    );
+    const kubectlMs = performance.now() - t;
+
+    // gitward: no-op reconcile of the same revision on the unchanged cluster.
+    t = performance.now();
+    const noop = await reconcileApplication(app, trust, env);
+    const noopMs = performance.now() - t;
+    if (noop.result !== "unchanged") throw new Error(`no-op reconcile: ${noop.result} ${noop.message}`);
+    operator.close();
+
+    const round = (x: number) => Math.round(x);
+    return {
+      objects: n,
+      gitward: {
+        firstReconcileMs: round(firstMs),
+        noopReconcileMs: round(noopMs),
+        applied: first.applied.length,
+      },
+      kubectl: { serverSideApplyMs: round(kubectlMs) },
+      ratios: {
+        firstReconcileVsKubectl: Number((firstMs / kubectlMs).toFixed(3)),
+        noopVsFirst: Number((noopMs / firstMs).toFixed(3)),
+      },
+      targets: { firstReconcileVsKubectl: "<= 1.0", noopVsFirst: "< 0.05" },
+      notes:
+        "gitward's first reconcile includes fetch, commit verification, render, policy, a server-side dry run " +
+        "and the apply, all impersonating the application's service account; kubectl only applies.",
+    };
+  } finally {
+    for (const sb of sandboxes) await sb.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export { run_ as run };
