@@ -1,0 +1,110 @@
+// Operating the sandbox: state kept in --data-dir across a restart, fault injection (500, 429, latency,
+// dropped watches) set at start and at run time, and the readiness simulation turned off.
+import { afterAll, describe, expect, it } from "vitest";
+import { mkdtemp, rm, stat } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { startSandbox, type Sandbox } from "../../src/sandbox/server.js";
+import { call, watch } from "./helpers.js";
+
+const dirs: string[] = [];
+const running: Sandbox[] = [];
+afterAll(async () => {
+  for (const s of running) await s.stop();
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+async function start(...args: Parameters<typeof startSandbox>): Promise<Sandbox> {
+  const s = await startSandbox(...args);
+  running.push(s);
+  return s;
+}
+
+describe("persistence", () => {
+  it("keeps objects, tokens and the certificate across a restart with the same data dir", async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), "gitward-sandbox-data-"));
+    dirs.push(dataDir);
+    const first = await start({ dataDir });
+    await call(first, "POST", "/api/v1/namespaces", { body: { metadata: { name: "kept" } } });
+    const created = (
+      await call(first, "POST", "/api/v1/namespaces/kept/configmaps", {
+        body: { metadata: { name: "c" }, data: { a: "1" } },
+      })
+    ).json;
+    const bob = first.mintToken("bob");
+    await first.stop();
+    expect((await stat(path.join(dataDir, "admin-token"))).mode & 0o077).toBe(0);
+
+    const second = await start({ dataDir });
+    expect(second.adminToken).toBe(first.adminToken);
+    expect(second.caPem).toBe(first.caPem);
+    const again = await call(second, "GET", "/api/v1/namespaces/kept/configmaps/c");
+    expect(again.json).toEqual(created);
+    expect((await call(second, "GET", "/api/v1/namespaces", { token: bob })).status).toBe(403);
+    const next = (
+      await call(second, "POST", "/api/v1/namespaces/kept/configmaps", { body: { metadata: { name: "d" } } })
+    ).json;
+    const rv = (o: Record<string, unknown>): number =>
+      Number((o["metadata"] as { resourceVersion: string }).resourceVersion);
+    expect(rv(next)).toBeGreaterThan(rv(created));
+  });
+
+  it("keeps nothing without a data dir", async () => {
+    const a = await start();
+    await call(a, "POST", "/api/v1/namespaces", { body: { metadata: { name: "gone" } } });
+    await a.stop();
+    const b = await start();
+    expect((await call(b, "GET", "/api/v1/namespaces/gone")).status).toBe(404);
+  });
+});
+
+describe("fault injection", () => {
+  it("answers 500 and 429 at the configured rates, adds latency, and turns off again", async () => {
+    const sb = await start({ faults: { errorRate: 1 } });
+    const failed = await call(sb, "GET", "/api/v1/namespaces");
+    expect([failed.status, failed.json["reason"]]).toEqual([500, "InternalError"]);
+    sb.setFaults({ throttleRate: 1 });
+    const throttled = await call(sb, "GET", "/api/v1/namespaces");
+    expect([throttled.status, throttled.headers["retry-after"]]).toEqual([429, "1"]);
+    sb.setFaults({ latencyMs: 150 });
+    const t0 = performance.now();
+    expect((await call(sb, "GET", "/api/v1/namespaces")).status).toBe(200);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(140);
+    sb.setFaults({});
+    expect((await call(sb, "GET", "/api/v1/namespaces")).status).toBe(200);
+  });
+
+  it("drops watch connections on demand and after a set time", async () => {
+    const sb = await start();
+    const w = await watch(sb, "/api/v1/namespaces?watch=true");
+    await w.until((e) => e.type === "ADDED");
+    expect(sb.dropWatches()).toBe(1);
+    await w.closed;
+    sb.setFaults({ dropWatchesAfterMs: 100 });
+    const t0 = performance.now();
+    const w2 = await watch(sb, "/api/v1/namespaces?watch=true");
+    await w2.closed;
+    expect(performance.now() - t0).toBeLessThan(3000);
+  });
+});
+
+describe("readiness simulation", () => {
+  it("never reports workloads ready when told so", async () => {
+    const sb = await start({ readiness: "never" });
+    await call(sb, "POST", "/apis/apps/v1/namespaces/default/deployments", {
+      body: {
+        metadata: { name: "stuck" },
+        spec: {
+          selector: { matchLabels: { app: "s" } },
+          template: {
+            metadata: { labels: { app: "s" } },
+            spec: { containers: [{ name: "s", image: "s:1" }] },
+          },
+        },
+      },
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    const d = (await call(sb, "GET", "/apis/apps/v1/namespaces/default/deployments/stuck")).json;
+    expect(d["status"]).toBeUndefined();
+  });
+});
