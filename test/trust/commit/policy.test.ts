@@ -323,3 +323,20 @@ describe("SHA-256 repositories", () => {
     expect(tampered.commits[0]?.code).toBe("BAD_SIGNATURE");
   });
 });
+
+describe("a key held by several signers", () => {
+  it("may change the union of their paths, and is reported under every name", async () => {
+    const repo = await newRepo();
+    const base = await repo.commitFiles({ "apps/a": "a" }, { signer: platform });
+    const both = await repo.commitFiles({ "apps/b": "b", "rbac/r": "r" }, { signer: platform });
+    const shared: CommitPolicy = {
+      signers: [
+        { name: "platform", ssh: [platform.publicKey], paths: ["apps/**"] },
+        { name: "lead", ssh: [platform.publicKey], paths: ["rbac/**"] },
+      ],
+    };
+    const v = await verifyCommitRange({ repoDir: repo.dir, from: base, to: both, policy: shared });
+    expect(v.trusted).toBe(true);
+    expect(v.commits[0]?.signer?.names).toEqual(["platform", "lead"]);
+  });
+});

@@ -106,6 +106,14 @@ beforeAll(async () => {
     ),
     expected: "BAD_SIGNATURE",
   });
+  cases.push({
+    name: "x509 (S/MIME) signature",
+    sha: await repo.garbageSignature(
+      unsigned,
+      "-----BEGIN SIGNED MESSAGE-----\nMIAGCSqGSIb3DQEHAqCAMIACAQEx\n-----END SIGNED MESSAGE-----",
+    ),
+    expected: "UNSUPPORTED_SIGNATURE",
+  });
   // Revoked after it signed, as happens when a key leaks.
   await gRev.revoke();
   const trusted = [gEd, gRsa, gSub, gExp, gRev, sEd, s256, s384, sRsa];
@@ -135,7 +143,7 @@ async function gitVerifyCommit(sha: string): Promise<boolean> {
 
 describe("commit signatures agree with git verify-commit", () => {
   it("covers every case the issue lists", () => {
-    expect(cases.length).toBe(19);
+    expect(cases.length).toBe(20);
   });
 
   it.each([
@@ -158,6 +166,7 @@ describe("commit signatures agree with git verify-commit", () => {
     "garbage signature header",
     "garbage inside PGP armor",
     "garbage inside SSH armor",
+    "x509 (S/MIME) signature",
   ])("%s", async (name) => {
     const c = cases.find((x) => x.name === name)!;
     const verdict = await verifyCommitRange({ repoDir: repo.dir, to: c.sha, policy });
