@@ -5,7 +5,7 @@ import { chmod, readFile, readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { makeTempDir, removeDir, run } from "./git-exec.js";
 
-export type GpgSignerKind = "ed25519" | "rsa" | "subkey" | "expired" | "revoked";
+export type GpgSignerKind = "ed25519" | "rsa" | "subkey" | "expired" | "expired-subkey" | "revoked";
 export type SshSignerKind = "ed25519" | "ecdsa-p256" | "ecdsa-p384" | "rsa";
 
 export interface Signer {
@@ -76,8 +76,32 @@ export async function createGpgSigner(kind: GpgSignerKind, name?: string): Promi
       await gpg(["--quick-add-key", primary, "ed25519", "sign", "never"]);
       break;
     }
-    case "expired": {
-      await gpg(["--faked-system-time", EXPIRED_KEY_TIME, "--quick-gen-key", uid, "ed25519", "sign", "1d"]);
+    case "expired":
+    case "expired-subkey": {
+      if (kind === "expired") {
+        await gpg(["--faked-system-time", EXPIRED_KEY_TIME, "--quick-gen-key", uid, "ed25519", "sign", "1d"]);
+      } else {
+        // A primary key that never expires, with a signing subkey that expired.
+        await gpg([
+          "--faked-system-time",
+          EXPIRED_KEY_TIME,
+          "--quick-gen-key",
+          uid,
+          "ed25519",
+          "cert",
+          "never",
+        ]);
+        const primary = fingerprintsOf((await gpg(["--list-keys", "--with-colons"])).stdout)[0]!.fpr;
+        await gpg([
+          "--faked-system-time",
+          EXPIRED_KEY_TIME,
+          "--quick-add-key",
+          primary,
+          "ed25519",
+          "sign",
+          "1d",
+        ]);
+      }
       // gpg will not sign with an expired key today, so git signs through a wrapper with the same faked clock.
       gpgProgram = path.join(home, "gpg-faked-time.sh");
       await writeFile(gpgProgram, `#!/bin/sh\nexec gpg --faked-system-time ${EXPIRED_KEY_TIME} "$@"\n`);
@@ -87,7 +111,8 @@ export async function createGpgSigner(kind: GpgSignerKind, name?: string): Promi
   }
   const keys = fingerprintsOf((await gpg(["--list-keys", "--with-colons"])).stdout);
   const primary = keys[0]!.fpr;
-  const signing = kind === "subkey" ? keys.find((k) => k.type === "sub")!.fpr : primary;
+  const signing =
+    kind === "subkey" || kind === "expired-subkey" ? keys.find((k) => k.type === "sub")!.fpr : primary;
   let revoke: (() => Promise<void>) | undefined;
   if (kind === "revoked") {
     revoke = async () => {

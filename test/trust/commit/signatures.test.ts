@@ -27,20 +27,23 @@ let policy: CommitPolicy;
 let verifier: Awaited<ReturnType<typeof createGitVerifier>>;
 
 beforeAll(async () => {
-  const [gEd, gRsa, gSub, gExp, gRev, gUnknown, sEd, s256, s384, sRsa, sUnknown] = await Promise.all([
-    createGpgSigner("ed25519"),
-    createGpgSigner("rsa"),
-    createGpgSigner("subkey"),
-    createGpgSigner("expired"),
-    createRevocableGpgSigner(),
-    createGpgSigner("ed25519"),
-    createSshSigner("ed25519"),
-    createSshSigner("ecdsa-p256"),
-    createSshSigner("ecdsa-p384"),
-    createSshSigner("rsa"),
-    createSshSigner("ed25519"),
-  ]);
-  signers.push(gEd, gRsa, gSub, gExp, gRev, gUnknown, sEd, s256, s384, sRsa, sUnknown);
+  const [gEd, gRsa, gSub, gExp, gRev, gUnknown, sEd, s256, s384, sRsa, sUnknown, gExpSub] = await Promise.all(
+    [
+      createGpgSigner("ed25519"),
+      createGpgSigner("rsa"),
+      createGpgSigner("subkey"),
+      createGpgSigner("expired"),
+      createRevocableGpgSigner(),
+      createGpgSigner("ed25519"),
+      createSshSigner("ed25519"),
+      createSshSigner("ecdsa-p256"),
+      createSshSigner("ecdsa-p384"),
+      createSshSigner("rsa"),
+      createSshSigner("ed25519"),
+      createGpgSigner("expired-subkey"),
+    ],
+  );
+  signers.push(gEd, gRsa, gSub, gExp, gRev, gUnknown, sEd, s256, s384, sRsa, sUnknown, gExpSub);
   repo = await TestRepo.create();
   let n = 0;
   const commit = (signer: Signer | undefined) =>
@@ -57,6 +60,7 @@ beforeAll(async () => {
   await add("gpg rsa", gRsa, "TRUSTED");
   await add("gpg signing subkey", gSub, "TRUSTED");
   await add("gpg expired key", gExp, "KEY_EXPIRED");
+  await add("gpg expired signing subkey", gExpSub, "KEY_EXPIRED");
   await add("gpg revoked key", gRev, "KEY_REVOKED");
   await add("gpg unknown key", gUnknown, "UNKNOWN_KEY");
   const sshEdSha = await add("ssh ed25519", sEd, "TRUSTED");
@@ -116,7 +120,7 @@ beforeAll(async () => {
   });
   // Revoked after it signed, as happens when a key leaks.
   await gRev.revoke();
-  const trusted = [gEd, gRsa, gSub, gExp, gRev, sEd, s256, s384, sRsa];
+  const trusted = [gEd, gRsa, gSub, gExp, gExpSub, gRev, sEd, s256, s384, sRsa];
   policy = {
     signers: trusted.map((s) => ({
       name: s.name,
@@ -143,7 +147,7 @@ async function gitVerifyCommit(sha: string): Promise<boolean> {
 
 describe("commit signatures agree with git verify-commit", () => {
   it("covers every case the issue lists", () => {
-    expect(cases.length).toBe(20);
+    expect(cases.length).toBe(21);
   });
 
   it.each([
@@ -151,6 +155,7 @@ describe("commit signatures agree with git verify-commit", () => {
     "gpg rsa",
     "gpg signing subkey",
     "gpg expired key",
+    "gpg expired signing subkey",
     "gpg revoked key",
     "gpg unknown key",
     "ssh ed25519",
