@@ -140,13 +140,28 @@ async function time<T>(f: () => Promise<T>): Promise<{ ms: number; value: T }> {
   return { ms: performance.now() - t0, value };
 }
 
-/** Median of `runs` timings after one warm-up, so JIT and file cache affect both sides alike. */
-async function median<T>(runs: number, f: () => Promise<T>): Promise<{ ms: number; value: T }> {
-  await f();
-  const all: { ms: number; value: T }[] = [];
-  for (let i = 0; i < runs; i++) all.push(await time(f));
-  all.sort((a, b) => a.ms - b.ms);
-  return all[Math.floor(all.length / 2)]!;
+/**
+ * Runs `a` and `b` alternately `rounds` times after one warm-up of each and returns the median of each:
+ * alternating keeps a load spike on this shared machine from landing on one side only.
+ */
+async function interleaved<A, B>(
+  rounds: number,
+  a: () => Promise<A>,
+  b: () => Promise<B>,
+): Promise<{ a: { ms: number; value: A; all: number[] }; b: { ms: number; value: B; all: number[] } }> {
+  await a();
+  await b();
+  const as: { ms: number; value: A }[] = [];
+  const bs: { ms: number; value: B }[] = [];
+  for (let i = 0; i < rounds; i++) {
+    as.push(await time(a));
+    bs.push(await time(b));
+  }
+  const med = <T>(xs: { ms: number; value: T }[]): { ms: number; value: T; all: number[] } => {
+    const sorted = [...xs].sort((x, y) => x.ms - y.ms);
+    return { ...sorted[Math.floor(sorted.length / 2)]!, all: xs.map((x) => Math.round(x.ms)) };
+  };
+  return { a: med(as), b: med(bs) };
 }
 
 function arg(args: readonly string[], name: string, dflt: number): number {
@@ -181,8 +196,11 @@ export async function run(args: readonly string[]): Promise<unknown> {
   try {
     const root = path.join(base, "repo");
     await writeCorpus(path.join(root, "apps"), objects, files);
-    const parse = await median(3, () => parseOnly(path.join(root, "apps")));
-    const check = await median(3, () => gitwardCheck(root));
+    const { a: parse, b: check } = await interleaved(
+      5,
+      () => parseOnly(path.join(root, "apps")),
+      () => gitwardCheck(root),
+    );
     if (check.value.objects !== parse.value)
       throw new Error(`object counts differ: ${check.value.objects} vs ${parse.value}`);
 
@@ -217,9 +235,10 @@ export async function run(args: readonly string[]): Promise<unknown> {
     }
     return {
       corpus: { objects, files },
-      parseOnly: { ms: Math.round(parse.ms), objects: parse.value },
+      parseOnly: { ms: Math.round(parse.ms), objects: parse.value, runsMs: parse.all },
       gitwardCheck: {
         ms: Math.round(check.ms),
+        runsMs: check.all,
         objects: check.value.objects,
         findings: check.value.findings,
         msPerObject: +(check.ms / check.value.objects).toFixed(4),
