@@ -151,6 +151,19 @@ function encodeManaged(entries: ManagedEntry[]): Json[] {
     });
 }
 
+/** Kinds with ports (in pod templates or services) whose protocol the server defaults. */
+const defaultedKinds = new Set([
+  "/Pod",
+  "/PodTemplate",
+  "/Service",
+  "apps/Deployment",
+  "apps/StatefulSet",
+  "apps/DaemonSet",
+  "apps/ReplicaSet",
+  "batch/Job",
+  "batch/CronJob",
+]);
+
 /** Defaults the server fills in that merge keys depend on (a port's protocol). */
 function applyDefaults(value: Json, parentKey = ""): void {
   if (Array.isArray(value)) {
@@ -482,7 +495,7 @@ export class Api {
     let applied = trackable(config);
     if (sub === "status") applied = isObject(applied["status"]) ? { status: applied["status"] } : {};
     else if (hasStatus) delete applied["status"];
-    if (def.crd === undefined) applyDefaults(applied);
+    if (defaultedKinds.has(`${def.group}/${def.kind}`)) applyDefaults(applied);
     const appliedSet = setOf(applied, def.schema);
     const entries = decodeManaged(old);
     const live = old === undefined ? {} : trackable(old);
@@ -629,7 +642,7 @@ export class Api {
       }
     }
     const fmeta = metaOf(next);
-    if (def.crd === undefined) applyDefaults(next);
+    if (defaultedKinds.has(`${def.group}/${def.kind}`)) applyDefaults(next);
     if (def.group === "" && def.kind === "Secret") convertStringData(next);
 
     if (how.kind === "update") {

@@ -451,6 +451,21 @@ describe("deletion: finalizers, garbage collection, namespaces", () => {
     expect(meta(kept.json)["ownerReferences"]).toBeUndefined();
   });
 
+  it("deletes a collection by label selector and leaves the rest", async () => {
+    const path = "/api/v1/namespaces/gc/configmaps";
+    for (const [name, app] of [
+      ["x1", "x"],
+      ["x2", "x"],
+      ["y1", "y"],
+    ]) {
+      await call(sb, "POST", path, { body: cm("gc", name ?? "", { metadata: { name, labels: { app } } }) });
+    }
+    const r = await call(sb, "DELETE", `${path}?labelSelector=app%3Dx`);
+    expect(r.status).toBe(200);
+    const left = (await items(`${path}?labelSelector=app`)).map((o) => meta(o)["name"]);
+    expect(left).toEqual(["y1"]);
+  });
+
   it("deletes a namespace with its contents; a terminating namespace takes no new objects", async () => {
     await namespace("doomed");
     await call(sb, "POST", "/api/v1/namespaces/doomed/configmaps", { body: cm("doomed", "a") });
