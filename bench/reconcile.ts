@@ -12,9 +12,9 @@ import { promisify } from "node:util";
 import { parseAllDocuments, stringify } from "yaml";
 import { API_VERSION, type Application, type TrustPolicy } from "../src/config/types.js";
 import { ClusterClient, type KubeObject } from "../src/cluster/client.js";
-import { reconcileApplication, type ReconcileEnv } from "../src/reconcile/reconcile.js";
+import { reconcileApplication, RevisionCache, type ReconcileEnv } from "../src/reconcile/reconcile.js";
 import { ConfigMapStateStore } from "../src/reconcile/state.js";
-import { startSandbox, type Sandbox } from "../src/sandbox/server.js";
+import { spawn, type ChildProcess } from "node:child_process";
 import { git } from "../src/source/git.js";
 import { commitSigned, generateSshSigningKey } from "../src/source/signed-commit.js";
 
@@ -44,7 +44,60 @@ function objectsFor(n: number): KubeObject[] {
   return out;
 }
 
-async function prepareCluster(sb: Sandbox): Promise<void> {
+interface RemoteSandbox {
+  readonly kubeconfig: string;
+  readonly child: ChildProcess;
+}
+
+/**
+ * The sandbox in its own process (`gitward sandbox`), as a real API server would be: neither gitward nor
+ * kubectl then shares a thread with the server it talks to.
+ */
+async function startRemoteSandbox(dir: string, name: string): Promise<RemoteSandbox> {
+  const kubeconfig = path.join(dir, `${name}.kubeconfig`);
+  const child = spawn(
+    process.execPath,
+    [
+      path.join(root, "dist", "src", "cli", "main.js"),
+      "sandbox",
+      "--port",
+      "0",
+      "--write-kubeconfig",
+      kubeconfig,
+      "-o",
+      "json",
+    ],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  let out = "";
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on("data", (c: Buffer) => {
+      out += c.toString("utf8");
+      try {
+        JSON.parse(out);
+        resolve();
+      } catch {
+        // Not the whole JSON document yet.
+      }
+    });
+    child.on("exit", (code) => {
+      reject(new Error(`gitward sandbox exited with ${String(code)}`));
+    });
+  });
+  return { kubeconfig: await readFile(kubeconfig, "utf8"), child };
+}
+
+async function stopRemote(sb: RemoteSandbox): Promise<void> {
+  const exited = new Promise<void>((resolve) => {
+    sb.child.on("exit", () => {
+      resolve();
+    });
+  });
+  sb.child.kill("SIGTERM");
+  await exited;
+}
+
+async function prepareCluster(sb: RemoteSandbox): Promise<void> {
   const admin = ClusterClient.fromText(sb.kubeconfig);
   try {
     await admin.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: "shop" } });
@@ -64,7 +117,7 @@ export async function run_(args: readonly string[]): Promise<unknown> {
   const i = args.indexOf("--objects");
   const n = i >= 0 ? Number(args[i + 1]) : 2000;
   const dir = await mkdtemp(path.join(os.tmpdir(), "gitward-bench-reconcile-"));
-  const sandboxes: Sandbox[] = [];
+  const sandboxes: RemoteSandbox[] = [];
   try {
     // The config repository: 100 objects per file, one signed commit.
     const repo = path.join(dir, "repo");
@@ -105,18 +158,22 @@ export async function run_(args: readonly string[]): Promise<unknown> {
     };
 
     // gitward: first reconcile on a fresh sandbox, as gitward's own least-privilege identity.
-    const a = await startSandbox();
+    const a = await startRemoteSandbox(dir, "a");
     sandboxes.push(a);
     await prepareCluster(a);
+    const adminA = ClusterClient.fromText(a.kubeconfig);
     const operator = ClusterClient.fromText(
-      a.kubeconfigFor(a.serviceAccountToken("gitward-system", "gitward")),
+      adminA.kubeconfigWithToken(await adminA.requestToken("gitward-system", "gitward"), "gitward"),
     );
+    adminA.close();
     const env: ReconcileEnv = {
       cluster: operator,
       state: new ConfigMapStateStore(operator),
       cacheDir: path.join(dir, "cache"),
       workDir: dir,
       actor: { type: "user", name: "bench" },
+      // As the operator keeps it between passes.
+      revisionCache: new RevisionCache(),
     };
     let t = performance.now();
     const first = await reconcileApplication(app, trust, env);
@@ -124,7 +181,7 @@ export async function run_(args: readonly string[]): Promise<unknown> {
     if (first.result !== "applied") throw new Error(`first reconcile: ${first.result} ${first.message}`);
 
     // kubectl: the same rendered objects, server-side apply, on another fresh sandbox.
-    const b = await startSandbox();
+    const b = await startRemoteSandbox(dir, "b");
     sandboxes.push(b);
     await prepareCluster(b);
     const kubeconfig = path.join(dir, "kubeconfig");
@@ -158,6 +215,7 @@ export async function run_(args: readonly string[]): Promise<unknown> {
     const round = (x: number) => Math.round(x);
     return {
       objects: n,
+      steps: { first: first.timings, noop: noop.timings },
       gitward: {
         firstReconcileMs: round(firstMs),
         noopReconcileMs: round(noopMs),
@@ -174,7 +232,7 @@ export async function run_(args: readonly string[]): Promise<unknown> {
         "and the apply, all impersonating the application's service account; kubectl only applies.",
     };
   } finally {
-    for (const sb of sandboxes) await sb.stop();
+    for (const sb of sandboxes) await stopRemote(sb);
     await rm(dir, { recursive: true, force: true });
   }
 }

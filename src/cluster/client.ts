@@ -234,7 +234,7 @@ export class ClusterClient {
     const out: KubeObject[] = [];
     let cont: string | undefined;
     do {
-      const q = new URLSearchParams({ limit: "500" });
+      const q = new URLSearchParams({ limit: "1000" });
       if (opts.labelSelector !== undefined) q.set("labelSelector", opts.labelSelector);
       if (cont !== undefined) q.set("continue", cont);
       const reply = await this.send("GET", `${base}?${q.toString()}`, opts);
@@ -306,6 +306,37 @@ export class ClusterClient {
       this.ensureOk(reply, `update of ${describeRef(ref)}`);
       return reply.body as KubeObject;
     }
+  }
+
+  /** A token for a service account from the TokenRequest API (what the operator's own pods mount). */
+  async requestToken(namespace: string, name: string, expirationSeconds = 3600): Promise<string> {
+    const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/serviceaccounts/${encodeURIComponent(name)}/token`;
+    const body = {
+      apiVersion: "authentication.k8s.io/v1",
+      kind: "TokenRequest",
+      spec: { expirationSeconds },
+    };
+    const reply = await this.send("POST", path, { body: JSON.stringify(body) });
+    this.ensureOk(reply, `token request for service account ${namespace}/${name}`);
+    const token = (reply.body as { status?: { token?: unknown } }).status?.token;
+    if (typeof token !== "string") {
+      throw new ClusterError(ClusterErrorCode.Invalid, "the TokenRequest answer holds no token");
+    }
+    return token;
+  }
+
+  /** A kubeconfig (JSON) for the same server and TLS settings, authenticating with `token` instead. */
+  kubeconfigWithToken(token: string, user = "token-user"): string {
+    const cluster = this.kc.getCurrentCluster();
+    if (cluster === null) throw new ClusterError(ClusterErrorCode.Invalid, "the kubeconfig names no cluster");
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [cluster],
+      users: [{ name: user, token }],
+      contexts: [{ name: "default", cluster: cluster.name, user }],
+      currentContext: "default",
+    });
+    return kc.exportConfig();
   }
 
   /** Waits until a CustomResourceDefinition reports Established (then forgets discovery). */

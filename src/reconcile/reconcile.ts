@@ -29,6 +29,7 @@ import { imagesOf, pinnedFrom, pinPodTemplateImages } from "../trust/image/pin.j
 import { verifyImages } from "../trust/image/verify.js";
 import { applyAll, dryRun, isFoundation, isWorkload, plan, prune, waitHealthy, type Plan } from "./apply.js";
 import { checkoutCommit } from "./checkout.js";
+import { hashOf } from "./compare.js";
 import { appIdOf, crdScopes, prepareDesired, type DesiredObject, type Scope } from "./desired.js";
 import { OWNER_LABEL, keyOf, ownerLabelValue, type AppId, type InventoryEntry } from "./inventory.js";
 import { ConditionType, runSteps, type ConditionState, type Step, type StepFailure } from "./steps.js";
@@ -60,6 +61,43 @@ export interface ReconcileEnv {
   readonly restore?: boolean;
   /** Progress lines for people (the demo and the CLI); never given secrets. */
   readonly log?: (line: string) => void;
+  /** Kept across reconciles by a long-running process: skips render and checks of a revision already checked. */
+  readonly revisionCache?: RevisionCache;
+}
+
+interface CachedRevision {
+  readonly key: string;
+  readonly manifests: readonly Manifest[];
+  readonly desired: DesiredObject[];
+  readonly findings: FindingsSummary;
+}
+
+/**
+ * The outcome of render and check for the last passing revision of each application, so the periodic
+ * no-op reconcile of an operator does not render and check the same commit again. The key covers the
+ * commit, the Application and TrustPolicy specs and the sealing keys; revisions whose images are not all
+ * pinned in git are never cached, since a moved tag must be noticed on every pass.
+ */
+export class RevisionCache {
+  private readonly entries = new Map<string, CachedRevision>();
+
+  get(app: AppId, key: string): CachedRevision | undefined {
+    const e = this.entries.get(`${app.namespace}/${app.name}`);
+    return e?.key === key ? e : undefined;
+  }
+
+  set(app: AppId, entry: CachedRevision): void {
+    this.entries.set(`${app.namespace}/${app.name}`, entry);
+  }
+}
+
+function cacheKey(run: Run): string {
+  return hashOf({
+    head: run.fetched?.head,
+    app: run.app.spec,
+    trust: run.trust.spec,
+    keys: run.env.sealingKeys?.keys.map((k) => k.fingerprint) ?? [],
+  });
 }
 
 export type ReconcileResult = "applied" | "unchanged" | "refused" | "failed";
@@ -80,6 +118,8 @@ export interface ReconcileReport {
   readonly status: ApplicationStatus;
   /** Id of the audit record written for this run, if any. */
   readonly auditRecord?: string;
+  /** Wall time of each step, in ms. */
+  readonly timings: Readonly<Record<string, number>>;
 }
 
 interface Run {
@@ -104,6 +144,8 @@ interface Run {
   writesBegan: boolean;
   removeCheckout?: () => Promise<void>;
   repoDir?: string;
+  /** Render and check were skipped: the revision passed them before (RevisionCache). */
+  fromCache?: boolean;
 }
 
 const emptyFindings = (): FindingsSummary => ({
@@ -221,6 +263,14 @@ const renderStep: Step<Run> = {
   name: "render",
   async run(run) {
     const fetched = run.fetched as FetchedSource;
+    const cached = run.env.revisionCache?.get(run.id, cacheKey(run));
+    if (cached !== undefined) {
+      run.manifests = cached.manifests;
+      run.desired = cached.desired;
+      run.findings = cached.findings;
+      run.fromCache = true;
+      return undefined;
+    }
     const co = await checkoutCommit(fetched.dir, fetched.head, run.env.workDir);
     run.removeCheckout = () => co.remove();
     run.repoDir = co.dir;
@@ -271,8 +321,10 @@ async function customPolicies(run: Run): Promise<{ file: string; text: string }[
 const check: Step<Run> = {
   name: "check",
   async run(run) {
+    if (run.fromCache === true) return undefined;
     const head = short((run.fetched as FetchedSource).head);
     let manifests = run.manifests ?? [];
+    const allPinned = manifests.every((m) => imagesOf(m.object).every((i) => i.includes("@sha256:")));
     const policy = run.trust.spec.policy;
     const report = await checkRevision({
       manifests,
@@ -375,6 +427,14 @@ const check: Step<Run> = {
       );
     }
     run.desired = prepared.objects;
+    if (run.env.revisionCache !== undefined && (imagePolicy === undefined || allPinned)) {
+      run.env.revisionCache.set(run.id, {
+        key: cacheKey(run),
+        manifests: run.manifests ?? [],
+        desired: prepared.objects,
+        findings: run.findings,
+      });
+    }
     return undefined;
   },
   marks(run) {
@@ -723,6 +783,7 @@ export async function reconcileApplication(
     pruned: run.pruned.map((e) => describeRef(e)),
     status: noop ? prevStatus : status,
     ...(auditRecord === undefined ? {} : { auditRecord }),
+    timings: outcome.timings,
   };
 }
 

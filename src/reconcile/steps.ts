@@ -43,6 +43,8 @@ export interface StepsOutcome {
   readonly conditions: ReadonlyMap<ConditionType, ConditionState>;
   /** Names of the steps that ran, in order. */
   readonly ran: readonly string[];
+  /** Wall time of each step that ran, in ms. */
+  readonly timings: Readonly<Record<string, number>>;
 }
 
 /** Runs steps in order until one fails; `writesBegan(ctx)` tells whether a throw came after writes. */
@@ -53,9 +55,11 @@ export async function runSteps<C>(
 ): Promise<StepsOutcome> {
   const conditions = new Map<ConditionType, ConditionState>();
   const ran: string[] = [];
+  const timings: Record<string, number> = {};
   for (const step of steps) {
     ran.push(step.name);
     let failure: StepFailure | undefined;
+    const started = performance.now();
     try {
       failure = await step.run(ctx);
     } catch (err) {
@@ -67,18 +71,19 @@ export async function runSteps<C>(
         details: [],
       };
     }
+    timings[step.name] = Math.round(performance.now() - started);
     if (failure !== undefined) {
       conditions.set(failure.condition, {
         status: "False",
         reason: failure.reason,
         message: failure.message,
       });
-      return { failure: { ...failure, step: step.name }, conditions, ran };
+      return { failure: { ...failure, step: step.name }, conditions, ran, timings };
     }
     const mark = step.marks?.(ctx);
     if (mark !== undefined) {
       conditions.set(mark.condition, { status: "True", reason: mark.reason, message: mark.message });
     }
   }
-  return { conditions, ran };
+  return { conditions, ran, timings };
 }
