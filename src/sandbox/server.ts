@@ -739,17 +739,30 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const line = (type: string, objJson: string): void => {
       res.write(`{"type":"${type}","object":${objJson}}\n`);
     };
+    const send = (e: { type: string; obj: JsonObject; json: () => string }): void => {
+      if (asTable) {
+        const rv = text(metaOf(e.obj)["resourceVersion"]);
+        line(e.type, JSON.stringify(toTable(def, [e.obj], rv, include)));
+      } else line(e.type, e.json());
+    };
     const render = (e: { type: string; obj: JsonObject; json: () => string }): void => {
-      if (sel !== undefined && !sel(e.obj)) return;
-      if (asTable)
-        line(
-          e.type,
-          JSON.stringify(toTable(def, [e.obj], text(metaOf(e.obj)["resourceVersion"] ?? ""), include)),
-        );
-      else line(e.type, e.json());
+      if (sel === undefined || sel(e.obj)) send(e);
     };
     const deliver = (e: StoreEvent): void => {
-      render({ type: e.type, obj: e.stored.obj, json: () => jsonOf(e.stored) });
+      let type: string = e.type;
+      if (sel !== undefined && e.type === "MODIFIED" && e.previous !== undefined) {
+        // As Kubernetes does for a filtered watch: an object that starts matching is ADDED, one that
+        // stops matching is DELETED (its new state is sent so the client sees why).
+        const was = sel(e.previous);
+        const is = sel(e.stored.obj);
+        if (!was && !is) return;
+        if (!was) type = "ADDED";
+        else if (!is) {
+          send({ type: "DELETED", obj: e.stored.obj, json: () => jsonOf(e.stored) });
+          return;
+        }
+      }
+      render({ type, obj: e.stored.obj, json: () => jsonOf(e.stored) });
     };
     const ns = def.namespaced ? namespace : undefined;
     if (rvParam === "" || rvParam === "0" || initial) {

@@ -21,6 +21,8 @@ export interface StoreEvent {
   gr: string;
   namespace: string;
   stored: Stored;
+  /** The object before a MODIFIED event (watches with selectors turn "stopped matching" into DELETED). */
+  previous?: JsonObject;
 }
 
 export interface Watcher {
@@ -117,12 +119,13 @@ export class Store {
     const name = textOf(meta["name"]);
     const key = keyOf(namespace, name);
     const table = this.table(gr);
-    const existed = table.has(key);
+    const before = table.get(key);
     this.rv++;
     meta["resourceVersion"] = String(this.rv);
     const stored: Stored = { obj, json: undefined };
     table.set(key, stored);
-    this.emit({ rv: this.rv, type: existed ? "MODIFIED" : "ADDED", gr, namespace, stored });
+    if (before === undefined) this.emit({ rv: this.rv, type: "ADDED", gr, namespace, stored });
+    else this.emit({ rv: this.rv, type: "MODIFIED", gr, namespace, stored, previous: before.obj });
     return stored;
   }
 

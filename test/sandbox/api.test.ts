@@ -374,6 +374,34 @@ describe("selectors, pagination and watches", () => {
     expect([pages, seen]).toEqual([3, ["cm-0", "cm-1", "cm-2", "cm-3", "cm-4"]]);
   });
 
+  it("turns objects that start or stop matching a watch's label selector into ADDED and DELETED", async () => {
+    await call(sb, "POST", path, {
+      body: cm("sel", "w-1", { metadata: { name: "w-1", labels: { watch: "no" } } }),
+    });
+    await call(sb, "POST", path, {
+      body: cm("sel", "w-2", { metadata: { name: "w-2", labels: { watch: "yes" } } }),
+    });
+    const rv = ((await call(sb, "GET", path)).json["metadata"] as { resourceVersion: string })
+      .resourceVersion;
+    const w = await watch(sb, `${path}?watch=true&resourceVersion=${rv}&labelSelector=watch%3Dyes`);
+    const relabel = (name: string, value: string) =>
+      call(sb, "PATCH", `${path}/${name}`, {
+        body: { metadata: { labels: { watch: value } } },
+        type: "application/merge-patch+json",
+      });
+    await relabel("w-1", "yes");
+    await relabel("w-2", "no");
+    await relabel("w-2", "still-no");
+    await call(sb, "DELETE", `${path}/w-1`);
+    await w.until((e) => e.type === "DELETED" && meta(e.object)["name"] === "w-1");
+    w.close();
+    expect(w.events.map((e) => [e.type, meta(e.object)["name"]])).toEqual([
+      ["ADDED", "w-1"],
+      ["DELETED", "w-2"],
+      ["DELETED", "w-1"],
+    ]);
+  });
+
   it("watches from a resourceVersion, sends bookmarks when asked, and answers 410 Gone for one too old", async () => {
     const rv = ((await call(sb, "GET", path)).json["metadata"] as { resourceVersion: string })
       .resourceVersion;
