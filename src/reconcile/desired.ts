@@ -6,7 +6,7 @@ import type { Application } from "../config/types.js";
 import type { KubeObject } from "../cluster/client.js";
 import type { Manifest, Origin } from "../render/types.js";
 import type { SealingKeyRing } from "../secrets/keys.js";
-import { SEALED_SECRET_KIND } from "../secrets/types.js";
+import { SEALED_SECRET_API_VERSION, SEALED_SECRET_KIND } from "../secrets/types.js";
 import { unsealSecret } from "../secrets/unseal.js";
 import { hashOf } from "./compare.js";
 import {
@@ -86,7 +86,11 @@ export async function prepareDesired(
   for (const m of manifests) {
     let source: Record<string, unknown> = structuredClone(m.object);
     let hash = hashOf(source);
-    const scope = await opts.scopeOf(m.apiVersion, m.kind);
+    // A SealedSecret is never applied as such (it becomes a Secret), so the cluster need not serve its CRD.
+    const scope: Scope | undefined =
+      m.kind === SEALED_SECRET_KIND && m.apiVersion === SEALED_SECRET_API_VERSION
+        ? "namespaced"
+        : await opts.scopeOf(m.apiVersion, m.kind);
     if (scope === undefined) {
       problems.push({
         code: "UNKNOWN_KIND",
@@ -118,7 +122,7 @@ export async function prepareDesired(
     }
     source["metadata"] = meta;
 
-    if (m.kind === SEALED_SECRET_KIND) {
+    if (m.kind === SEALED_SECRET_KIND && m.apiVersion === SEALED_SECRET_API_VERSION) {
       if (opts.sealingKeys === undefined) {
         problems.push({
           code: "SEALED_SECRET",
