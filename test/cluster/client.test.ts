@@ -1,6 +1,10 @@
 // The cluster client against the sandbox API server over HTTPS: discovery, server-side apply as `gitward`,
 // impersonation limited by RBAC, uid preconditions on delete, CRDs, 409 re-reads and retries through faults.
+import { readFile } from "node:fs/promises";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseAllDocuments } from "yaml";
+import { repoRoot } from "../support/tools.js";
 import { startSandbox, type Sandbox } from "../../src/sandbox/server.js";
 import { ClusterClient, serviceAccountUser, type KubeObject } from "../../src/cluster/client.js";
 import { ClusterErrorCode, ClusterError } from "../../src/cluster/errors.js";
@@ -210,5 +214,39 @@ describe("conflicts and faults", () => {
     expect(backoffDelay(3, { baseMs: 100, random: () => 0.5 })).toBe(400);
     expect(backoffDelay(10, { baseMs: 100, maxMs: 1000, random: () => 1 })).toBe(1000);
     expect(backoffDelay(0, { baseMs: 100, random: () => 0 }, 1000)).toBe(1000);
+  });
+});
+
+describe("gitward's own identity (deploy/install/operator.yaml)", () => {
+  it("may impersonate only the accounts a namespace grants it, and read no application objects itself", async () => {
+    await admin.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: "shop" } });
+    for (const file of ["deploy/install/operator.yaml", "deploy/examples/application-rbac.yaml"]) {
+      const text = await readFile(path.join(repoRoot, file), "utf8");
+      for (const d of parseAllDocuments(text)) await admin.apply(d.toJS() as KubeObject);
+    }
+    const operator = ClusterClient.fromText(
+      admin.kubeconfigWithToken(await admin.requestToken("gitward-system", "gitward"), "gitward"),
+    );
+    try {
+      await expect(operator.list("v1", "ConfigMap", { namespace: "shop" })).rejects.toMatchObject({
+        code: ClusterErrorCode.Forbidden,
+      });
+      await expect(operator.list("v1", "Secret", { namespace: "kube-system" })).rejects.toMatchObject({
+        code: ClusterErrorCode.Forbidden,
+      });
+      const as = serviceAccountUser("shop", "shop-deployer");
+      await expect(operator.list("v1", "ConfigMap", { namespace: "shop", impersonate: as })).resolves.toEqual(
+        expect.any(Array),
+      );
+      await expect(
+        operator.list("v1", "ConfigMap", {
+          namespace: "shop",
+          impersonate: serviceAccountUser("kube-system", "default"),
+        }),
+      ).rejects.toMatchObject({ code: ClusterErrorCode.Forbidden });
+      await expect(operator.apply(cm("gitward-system", "gitward-app-x", { a: "1" }))).resolves.toBeDefined();
+    } finally {
+      operator.close();
+    }
   });
 });
