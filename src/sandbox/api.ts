@@ -30,6 +30,7 @@ import {
 import { mergeApply, mergePatch, strategicMerge } from "./merge.js";
 import { metaOf, type Store, type Stored } from "./store.js";
 import { validate } from "./validate.js";
+import { validateCustom } from "./crd-validation.js";
 import type { UserInfo } from "./rbac.js";
 
 export type Readiness = { delayMs: number } | "never";
@@ -684,6 +685,10 @@ export class Api {
       delete fmeta["managedFields"];
 
     const causes = validate(def, next);
+    if (def.crd !== undefined) {
+      const crd = this.store.get("apiextensions.k8s.io/customresourcedefinitions", "", def.crd);
+      if (crd !== undefined) causes.push(...validateCustom(crd.obj, def.version, next));
+    }
     if (causes.length > 0) {
       throw errors.invalid(
         def.kind,

@@ -556,6 +556,59 @@ describe("CRDs and readiness", () => {
     expect((await call(sb, "GET", "/apis/example.org/v1/gadgets")).status).toBe(404);
   });
 
+  it("validates custom resources against the CRD's schema (422 with the field), storing nothing", async () => {
+    await call(sb, "POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", {
+      body: {
+        metadata: { name: "pumps.example.org" },
+        spec: {
+          group: "example.org",
+          scope: "Namespaced",
+          names: { plural: "pumps", singular: "pump", kind: "Pump" },
+          versions: [
+            {
+              name: "v1",
+              served: true,
+              storage: true,
+              schema: {
+                openAPIV3Schema: {
+                  type: "object",
+                  properties: {
+                    spec: {
+                      type: "object",
+                      required: ["rate"],
+                      properties: {
+                        rate: { type: "integer", minimum: 1 },
+                        mode: { type: "string", enum: ["a", "b"] },
+                      },
+                    },
+                  },
+                },
+              },
+            },
+          ],
+        },
+      },
+    });
+    const path = "/apis/example.org/v1/namespaces/occ/pumps";
+    const pump = (name: string, spec: unknown) => ({
+      apiVersion: "example.org/v1",
+      kind: "Pump",
+      metadata: { name },
+      spec,
+    });
+    const wrongType = await call(sb, "POST", path, { body: pump("p1", { rate: "fast" }) });
+    expect(wrongType.status).toBe(422);
+    expect((wrongType.json["details"] as { causes: { field: string }[] }).causes.map((c) => c.field)).toEqual(
+      ["spec.rate"],
+    );
+    const missing = await call(sb, "POST", path, { body: pump("p2", { mode: "a" }) });
+    expect((missing.json["details"] as { causes: { field: string }[] }).causes.map((c) => c.field)).toEqual([
+      "spec.rate",
+    ]);
+    expect(await items(path)).toEqual([]);
+    expect((await call(sb, "POST", path, { body: pump("p3", { rate: 2, mode: "b" }) })).status).toBe(201);
+  });
+
   it("reports a Deployment ready and a Job complete after the readiness delay", async () => {
     const d = await call(sb, "POST", "/apis/apps/v1/namespaces/occ/deployments", {
       body: {
