@@ -3,6 +3,7 @@
 // client and server do not share an event loop. There is no external peer: the figures are set against
 // the targets (at least 1,500 applies/s, a 10,000-object list under 300 ms).
 import https from "node:https";
+import os from "node:os";
 import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { createInterface } from "node:readline";
@@ -194,6 +195,8 @@ export async function run(args: readonly string[]): Promise<unknown> {
         listTargetVsMedian: Number((targets.listLatencyMs / Math.max(median, 1)).toFixed(2)),
       },
       node: process.version,
+      // The machine is shared: its load says how far these figures are from an idle machine's.
+      machine: { cpus: os.cpus().length, loadAverage1m: Number((os.loadavg()[0] ?? 0).toFixed(2)) },
     };
   } finally {
     child.kill("SIGTERM");

@@ -466,6 +466,16 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         });
         return;
       }
+      // The stored object's JSON is cached for lists and watches: make it once, here.
+      const stored = store.get(
+        `${def.group}/${def.resource}`,
+        def.namespaced ? ns : "",
+        text(metaOf(obj)["name"]),
+      );
+      if (stored?.obj === obj) {
+        sendRaw(res, code, jsonOf(stored));
+        return;
+      }
       sendJson(res, code, obj);
     };
 
