@@ -479,6 +479,29 @@ describe("deletion: finalizers, garbage collection, namespaces", () => {
     expect(meta(kept.json)["ownerReferences"]).toBeUndefined();
   });
 
+  it("deletes dependents first with foreground propagation, keeping those with another live owner", async () => {
+    const path = "/api/v1/namespaces/gc/configmaps";
+    const a = (await call(sb, "POST", path, { body: cm("gc", "fg-a") })).json;
+    const b = (await call(sb, "POST", path, { body: cm("gc", "fg-b") })).json;
+    const ref = (o: Record<string, unknown>) => ({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      name: meta(o)["name"],
+      uid: meta(o)["uid"],
+    });
+    await call(sb, "POST", path, {
+      body: cm("gc", "only-a", { metadata: { name: "only-a", ownerReferences: [ref(a)] } }),
+    });
+    await call(sb, "POST", path, {
+      body: cm("gc", "a-and-b", { metadata: { name: "a-and-b", ownerReferences: [ref(a), ref(b)] } }),
+    });
+    const del = await call(sb, "DELETE", `${path}/fg-a`, { body: { propagationPolicy: "Foreground" } });
+    expect(del.status).toBe(200);
+    expect((await call(sb, "GET", `${path}/only-a`)).status).toBe(404);
+    expect((await call(sb, "GET", `${path}/a-and-b`)).status).toBe(200);
+    expect((await call(sb, "GET", `${path}/fg-a`)).status).toBe(404);
+  });
+
   it("deletes a collection by label selector and leaves the rest", async () => {
     const path = "/api/v1/namespaces/gc/configmaps";
     for (const [name, app] of [
@@ -607,6 +630,60 @@ describe("CRDs and readiness", () => {
     ]);
     expect(await items(path)).toEqual([]);
     expect((await call(sb, "POST", path, { body: pump("p3", { rate: 2, mode: "b" }) })).status).toBe(201);
+  });
+
+  it("reports StatefulSets and DaemonSets ready, and lets a controller apply status through /status", async () => {
+    const template = {
+      metadata: { labels: { app: "s" } },
+      spec: { containers: [{ name: "s", image: "s:1" }] },
+    };
+    for (const [resource, extra] of [
+      ["statefulsets", { serviceName: "s", replicas: 3 }],
+      ["daemonsets", {}],
+    ] as const) {
+      const created = await call(sb, "POST", `/apis/apps/v1/namespaces/occ/${resource}`, {
+        body: {
+          metadata: { name: "s" },
+          spec: { ...extra, selector: { matchLabels: { app: "s" } }, template },
+        },
+      });
+      expect(created.status).toBe(201);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+    const sts = (await call(sb, "GET", "/apis/apps/v1/namespaces/occ/statefulsets/s")).json;
+    expect(sts["status"]).toMatchObject({ observedGeneration: 1, readyReplicas: 3, replicas: 3 });
+    const ds = (await call(sb, "GET", "/apis/apps/v1/namespaces/occ/daemonsets/s")).json;
+    expect(ds["status"]).toMatchObject({ observedGeneration: 1, numberReady: 1, desiredNumberScheduled: 1 });
+
+    const statusApply = (force: boolean) =>
+      call(
+        sb,
+        "PATCH",
+        `/apis/apps/v1/namespaces/occ/statefulsets/s/status?fieldManager=my-controller&force=${String(force)}`,
+        {
+          body: {
+            apiVersion: "apps/v1",
+            kind: "StatefulSet",
+            metadata: { name: "s" },
+            status: { replicas: 3, availableReplicas: 2 },
+          },
+          type: "application/apply-patch+yaml",
+        },
+      );
+    // The simulated controller owns availableReplicas (3): a different value conflicts, force takes it.
+    const refused = await statusApply(false);
+    expect(refused.status).toBe(409);
+    expect(String(refused.json["message"])).toContain(
+      'conflict with "kube-controller-manager" using apps/v1: .status.availableReplicas',
+    );
+    const applied = await statusApply(true);
+    expect(applied.status).toBe(200);
+    expect(applied.json["status"]).toMatchObject({ availableReplicas: 2 });
+    expect(meta(applied.json)["generation"]).toBe(1);
+    const entry = (meta(applied.json)["managedFields"] as { manager: string; subresource?: string }[]).find(
+      (m) => m.manager === "my-controller",
+    );
+    expect(entry?.subresource).toBe("status");
   });
 
   it("reports a Deployment ready and a Job complete after the readiness delay", async () => {
