@@ -157,28 +157,42 @@ export async function run_(args: readonly string[]): Promise<unknown> {
       },
     };
 
-    // gitward: first reconcile on a fresh sandbox, as gitward's own least-privilege identity.
-    const a = await startRemoteSandbox(dir, "a");
-    sandboxes.push(a);
-    await prepareCluster(a);
-    const adminA = ClusterClient.fromText(a.kubeconfig);
-    const operator = ClusterClient.fromText(
-      adminA.kubeconfigWithToken(await adminA.requestToken("gitward-system", "gitward"), "gitward"),
-    );
-    adminA.close();
-    const env: ReconcileEnv = {
-      cluster: operator,
-      state: new ConfigMapStateStore(operator),
-      cacheDir: path.join(dir, "cache"),
-      workDir: dir,
-      actor: { type: "user", name: "bench" },
-      // As the operator keeps it between passes.
-      revisionCache: new RevisionCache(),
+    // gitward: first reconcile on a fresh sandbox, as gitward's own least-privilege identity, once with
+    // each preflight (the default dry run of every object, and the access-review alternative).
+    const firstOn = async (preflight: "dry-run" | "access-review") => {
+      const sb = await startRemoteSandbox(dir, preflight);
+      sandboxes.push(sb);
+      await prepareCluster(sb);
+      const admin = ClusterClient.fromText(sb.kubeconfig);
+      const operator = ClusterClient.fromText(
+        admin.kubeconfigWithToken(await admin.requestToken("gitward-system", "gitward"), "gitward"),
+      );
+      admin.close();
+      const env: ReconcileEnv = {
+        cluster: operator,
+        state: new ConfigMapStateStore(operator),
+        cacheDir: path.join(dir, `cache-${preflight}`),
+        workDir: dir,
+        actor: { type: "user", name: "bench" },
+        preflight,
+        // As the operator keeps it between passes.
+        revisionCache: new RevisionCache(),
+      };
+      const started = performance.now();
+      const report = await reconcileApplication(app, trust, env);
+      const ms = performance.now() - started;
+      if (report.result !== "applied") throw new Error(`first reconcile: ${report.result} ${report.message}`);
+      return { ms, report, env, operator };
     };
-    let t = performance.now();
-    const first = await reconcileApplication(app, trust, env);
-    const firstMs = performance.now() - t;
-    if (first.result !== "applied") throw new Error(`first reconcile: ${first.result} ${first.message}`);
+    // The default goes first, on a cold process: the conservative figure.
+    const dry = await firstOn("dry-run");
+    const reviewed = await firstOn("access-review");
+    reviewed.operator.close();
+    const first = dry.report;
+    const firstMs = dry.ms;
+    const env = dry.env;
+    const operator = dry.operator;
+    let t: number;
 
     // kubectl: the same rendered objects, server-side apply, on another fresh sandbox.
     const b = await startRemoteSandbox(dir, "b");
@@ -215,15 +229,17 @@ export async function run_(args: readonly string[]): Promise<unknown> {
     const round = (x: number) => Math.round(x);
     return {
       objects: n,
-      steps: { first: first.timings, noop: noop.timings },
+      steps: { first: first.timings, firstAccessReview: reviewed.report.timings, noop: noop.timings },
       gitward: {
         firstReconcileMs: round(firstMs),
+        firstReconcileAccessReviewMs: round(reviewed.ms),
         noopReconcileMs: round(noopMs),
         applied: first.applied.length,
       },
       kubectl: { serverSideApplyMs: round(kubectlMs) },
       ratios: {
         firstReconcileVsKubectl: Number((firstMs / kubectlMs).toFixed(3)),
+        firstReconcileAccessReviewVsKubectl: Number((reviewed.ms / kubectlMs).toFixed(3)),
         noopVsFirst: Number((noopMs / firstMs).toFixed(3)),
       },
       targets: { firstReconcileVsKubectl: "<= 1.0", noopVsFirst: "< 0.05" },

@@ -141,6 +141,67 @@ export async function dryRun(
   return results.filter((p): p is ApplyProblem => p !== undefined);
 }
 
+/**
+ * The cheaper preflight: one SelfSubjectAccessReview, made as the application's account, per distinct
+ * group, resource, namespace and verb the changes need ("create" for new objects, "patch" for existing
+ * ones). It proves RBAC before any write, but not what only a dry run shows (validation, admission).
+ */
+export async function accessReview(
+  cluster: ClusterClient,
+  objects: readonly DesiredObject[],
+  live: ReadonlyMap<string, KubeObject>,
+  impersonate: string,
+): Promise<ApplyProblem[]> {
+  const checks = new Map<
+    string,
+    { group: string; resource: string; namespace?: string; verb: string; objects: DesiredObject[] }
+  >();
+  for (const d of objects) {
+    const info = await cluster.resource(d.object.apiVersion, d.object.kind);
+    const group = d.object.apiVersion.includes("/") ? (d.object.apiVersion.split("/")[0] ?? "") : "";
+    const namespace = info.namespaced ? d.object.metadata.namespace : undefined;
+    const verb = live.has(keyOf(refOf(d.object))) ? "patch" : "create";
+    const k = [group, info.plural, namespace ?? "", verb].join("\u0000");
+    const c = checks.get(k) ?? {
+      group,
+      resource: info.plural,
+      verb,
+      objects: [],
+      ...(namespace === undefined ? {} : { namespace }),
+    };
+    c.objects.push(d);
+    checks.set(k, c);
+  }
+  const problems: ApplyProblem[] = [];
+  await mapLimit([...checks.values()], 8, async (c) => {
+    const review = await cluster.create(
+      {
+        apiVersion: "authorization.k8s.io/v1",
+        kind: "SelfSubjectAccessReview",
+        metadata: { name: "gitward" },
+        spec: {
+          resourceAttributes: {
+            group: c.group,
+            resource: c.resource,
+            verb: c.verb,
+            ...(c.namespace === undefined ? {} : { namespace: c.namespace }),
+          },
+        },
+      },
+      { impersonate },
+    );
+    if ((review["status"] as { allowed?: unknown } | undefined)?.allowed === true) return;
+    for (const d of c.objects) {
+      problems.push({
+        ref: refOf(d.object),
+        code: ClusterErrorCode.Forbidden,
+        message: `${d.origin.file}:${d.origin.line}: ${describeRef(refOf(d.object))}: ${impersonate} may not ${c.verb} ${c.resource}${c.namespace === undefined ? "" : ` in namespace ${c.namespace}`}`,
+      });
+    }
+  });
+  return problems;
+}
+
 export interface ApplyOutcome {
   /** Objects applied, with the uid the server gave them. */
   readonly applied: { desired: DesiredObject; uid: string | undefined }[];

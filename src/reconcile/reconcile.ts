@@ -27,7 +27,17 @@ import { verifyCommitRange } from "../trust/commit/range.js";
 import type { RangeVerdict } from "../trust/commit/verdict.js";
 import { imagesOf, pinnedFrom, pinPodTemplateImages } from "../trust/image/pin.js";
 import { verifyImages } from "../trust/image/verify.js";
-import { applyAll, dryRun, isFoundation, isWorkload, plan, prune, waitHealthy, type Plan } from "./apply.js";
+import {
+  accessReview,
+  applyAll,
+  dryRun,
+  isFoundation,
+  isWorkload,
+  plan,
+  prune,
+  waitHealthy,
+  type Plan,
+} from "./apply.js";
 import { checkoutCommit } from "./checkout.js";
 import { hashOf } from "./compare.js";
 import { appIdOf, crdScopes, prepareDesired, type DesiredObject, type Scope } from "./desired.js";
@@ -61,6 +71,13 @@ export interface ReconcileEnv {
   readonly restore?: boolean;
   /** Progress lines for people (the demo and the CLI); never given secrets. */
   readonly log?: (line: string) => void;
+  /**
+   * How writes are proven before the first one: "dry-run" (default) applies every changed object with
+   * dryRun=All as the application's account, so RBAC, validation and admission refusals all stop the
+   * revision; "access-review" asks one SelfSubjectAccessReview per resource, namespace and verb, which
+   * proves RBAC at a fraction of the requests but leaves validation errors to the apply itself.
+   */
+  readonly preflight?: "dry-run" | "access-review";
   /** Kept across reconciles by a long-running process: skips render and checks of a revision already checked. */
   readonly revisionCache?: RevisionCache;
 }
@@ -463,7 +480,10 @@ const planStep: Step<Run> = {
       p.changes.filter((d) => d.object.kind === "Namespace").map((d) => d.object.metadata.name),
     );
     const now = p.changes.filter((d) => !deferred(d, newNamespaces, run));
-    const problems = await dryRun(run.env.cluster, now, run.sa, concurrency);
+    const problems =
+      run.env.preflight === "access-review"
+        ? await accessReview(run.env.cluster, now, p.live, run.sa)
+        : await dryRun(run.env.cluster, now, run.sa, concurrency);
     if (problems.length > 0) return refusedByServer(run, problems);
     return undefined;
   },
@@ -524,7 +544,10 @@ const applyStep: Step<Run> = {
         foundations.filter((d) => d.object.kind === "Namespace").map((d) => d.object.metadata.name),
       );
       const late = rest.filter((d) => deferred(d, newNamespaces, run));
-      const problems = await dryRun(cluster, late, run.sa, concurrency);
+      const problems =
+        run.env.preflight === "access-review"
+          ? await accessReview(cluster, late, p.live, run.sa)
+          : await dryRun(cluster, late, run.sa, concurrency);
       if (problems.length > 0) return { ...refusedByServer(run, problems), result: "failed" };
     }
     const second = await applyAll(cluster, rest, run.sa, concurrency);

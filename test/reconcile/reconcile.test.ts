@@ -202,6 +202,25 @@ subjects: [{ kind: ServiceAccount, name: default, namespace: shop }]
   });
 });
 
+describe("the access-review preflight", () => {
+  it("refuses what RBAC forbids before any write, and applies what it allows", async () => {
+    await w.commit({
+      "apps/shop/config.yaml": configMap("settings", { color: "green" }),
+      "apps/shop/elsewhere.yaml": configMap("elsewhere", { a: "1" }, "other"),
+    });
+    const before = await w.snapshot();
+    const r = await w.reconcile(w.app({}, { allowedNamespaces: ["other"] }), { preflight: "access-review" });
+    expect(r.result).toBe("refused");
+    expect(r.reason).toBe("FORBIDDEN");
+    expect(r.details.join("\n")).toContain("ConfigMap other/elsewhere");
+    expect(await w.snapshot()).toBe(before);
+    await w.repo.setBranch(good);
+    const ok = await w.reconcile(w.app(), { preflight: "access-review" });
+    expect(["applied", "unchanged"]).toContain(ok.result);
+    expect(ok.status.lastAppliedRevision).toBe(good);
+  });
+});
+
 describe("prune", () => {
   it("deletes only what the inventory owns", async () => {
     // Back to the good revision (it may have been left on a refused one).
