@@ -604,7 +604,8 @@ export class Api {
       meta["uid"] = randomUUID();
       meta["creationTimestamp"] = now();
       if (!noGeneration.has(`${def.group}/${def.kind}`)) meta["generation"] = 1;
-      if (hasStatus && sub !== "status" && def.kind !== "Namespace") delete next["status"];
+      if (hasStatus && sub !== "status") delete next["status"];
+      if (def.group === "" && def.kind === "Namespace") next["status"] = { phase: "Active" };
     } else {
       const oldMeta = metaOf(old);
       if (sub === "status") {

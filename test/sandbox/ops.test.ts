@@ -32,6 +32,23 @@ describe("persistence", () => {
       })
     ).json;
     const bob = first.mintToken("bob");
+    await call(first, "POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", {
+      body: {
+        metadata: { name: "notes.example.net" },
+        spec: {
+          group: "example.net",
+          scope: "Namespaced",
+          names: { plural: "notes", singular: "note", kind: "Note" },
+          versions: [
+            { name: "v1", served: true, storage: true, schema: { openAPIV3Schema: { type: "object" } } },
+          ],
+        },
+      },
+    });
+    const note = { apiVersion: "example.net/v1", kind: "Note", metadata: { name: "n" }, text: "hi" };
+    expect(
+      (await call(first, "POST", "/apis/example.net/v1/namespaces/kept/notes", { body: note })).status,
+    ).toBe(201);
     await first.stop();
     expect((await stat(path.join(dataDir, "admin-token"))).mode & 0o077).toBe(0);
 
@@ -41,6 +58,8 @@ describe("persistence", () => {
     const again = await call(second, "GET", "/api/v1/namespaces/kept/configmaps/c");
     expect(again.json).toEqual(created);
     expect((await call(second, "GET", "/api/v1/namespaces", { token: bob })).status).toBe(403);
+    const noteAgain = await call(second, "GET", "/apis/example.net/v1/namespaces/kept/notes/n");
+    expect([noteAgain.status, noteAgain.json["text"]]).toEqual([200, "hi"]);
     const next = (
       await call(second, "POST", "/api/v1/namespaces/kept/configmaps", { body: { metadata: { name: "d" } } })
     ).json;
