@@ -8,6 +8,7 @@ import {
   KubernetesObjectApi,
   PatchStrategy,
   Watch,
+  makeInformer,
   V1ConfigMap,
   V1ObjectMeta,
   type KubernetesObject,
@@ -141,6 +142,36 @@ describe("@kubernetes/client-node against the sandbox", () => {
     expect(seen).toEqual([
       ["ADDED", "extra"],
       ["DELETED", "extra"],
+    ]);
+  });
+
+  it("feeds an informer (list, then watch from its resourceVersion) that sees adds, updates and deletes", async () => {
+    const informer = makeInformer(kc, "/api/v1/namespaces/shop/configmaps", () =>
+      core.listNamespacedConfigMap({ namespace: "shop" }),
+    );
+    const seen: string[] = [];
+    informer.on("add", (o) => seen.push(`add ${o.metadata?.name ?? ""}`));
+    informer.on("update", (o) => seen.push(`update ${o.metadata?.name ?? ""}`));
+    informer.on("delete", (o) => seen.push(`delete ${o.metadata?.name ?? ""}`));
+    await informer.start();
+    const body = Object.assign(new V1ConfigMap(), {
+      metadata: Object.assign(new V1ObjectMeta(), { name: "informed" }),
+      data: { a: "1" },
+    });
+    await core.createNamespacedConfigMap({ namespace: "shop", body });
+    await core.patchNamespacedConfigMap({
+      name: "informed",
+      namespace: "shop",
+      body: [{ op: "replace", path: "/data/a", value: "2" }],
+    });
+    await core.deleteNamespacedConfigMap({ name: "informed", namespace: "shop" });
+    for (let i = 0; i < 100 && !seen.includes("delete informed"); i++)
+      await new Promise((r) => setTimeout(r, 20));
+    await informer.stop();
+    expect(seen.filter((e) => e.endsWith("informed"))).toEqual([
+      "add informed",
+      "update informed",
+      "delete informed",
     ]);
   });
 
