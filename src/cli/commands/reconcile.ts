@@ -1,7 +1,7 @@
 // `gitward reconcile --config gitward.yaml [--kubeconfig FILE] [--once] [-o json]` and
 // `gitward restore --config gitward.yaml`: one pass over every Application (restore: applying every object
 // whatever the cluster holds), a report per Application; exit 1 when any was refused or failed.
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { reconcileConfig } from "../../reconcile/run-config.js";
 import { formatReport } from "../../reconcile/format.js";
 import type { ReconcileReport } from "../../reconcile/reconcile.js";
@@ -14,6 +14,7 @@ interface Flags {
   once?: boolean;
   cacheDir?: string;
   auditLog?: string;
+  preflight: "dry-run" | "access-review";
   output: OutputFormat;
 }
 
@@ -23,6 +24,15 @@ function addCommon(cmd: Command): Command {
     .option("--kubeconfig <file>", "kubeconfig (default: $KUBECONFIG, ~/.kube/config or in-cluster)")
     .option("--cache-dir <dir>", "git mirror cache (default <config dir>/.gitward/cache)")
     .option("--audit-log <file>", "audit log to append to (default <config dir>/.gitward/audit.jsonl)")
+    .addOption(
+      new Option(
+        "--preflight <mode>",
+        "how writes are proven before the first one: a server-side dry run of every object, or one " +
+          "access review per resource, namespace and verb (RBAC only, fewer requests)",
+      )
+        .choices(["dry-run", "access-review"])
+        .default("dry-run"),
+    )
     .addOption(outputOption());
 }
 
@@ -33,6 +43,7 @@ async function runPass(flags: Flags, restore: boolean): Promise<void> {
     ...(flags.cacheDir === undefined ? {} : { cacheDir: flags.cacheDir }),
     ...(flags.auditLog === undefined ? {} : { auditPath: flags.auditLog }),
     restore,
+    env: { preflight: flags.preflight },
     log: (line) => process.stderr.write(`gitward: ${line}\n`),
   });
   print(reports, flags.output);
