@@ -39,7 +39,7 @@ function objectLabel(f: Finding): string {
 export function formatText(g: GateResult): string {
   const out: string[] = [];
   if (g.renderErrors.length > 0) {
-    out.push("Render errors (nothing was checked):");
+    out.push("Render errors (no object was checked; the revision fails):");
     for (const e of g.renderErrors) out.push(`  [${e.code}] ${e.message}`);
     out.push("");
   }
