@@ -39,7 +39,7 @@ export interface World {
   ): Application;
   trust(): TrustPolicy;
   commit(files: FileChanges, signer?: Signer | null, message?: string): Promise<string>;
-  reconcile(app?: Application, env?: Partial<ReconcileEnv>): Promise<ReconcileReport>;
+  reconcile(app?: Application, env?: Partial<ReconcileEnv>, trust?: TrustPolicy): Promise<ReconcileReport>;
   /** Every object of the kinds tests use, outside gitward-system, as canonical text. */
   snapshot(): Promise<string>;
   stop(): Promise<void>;
@@ -162,8 +162,8 @@ export async function startWorld(sandbox: SandboxOptions = {}): Promise<World> {
     commit(files, by = signer, message = "change") {
       return repo.commitFiles(files, by === null ? { message } : { signer: by, message });
     },
-    reconcile(app = world.app(), env = {}) {
-      return reconcileApplication(app, world.trust(), {
+    reconcile(app = world.app(), env = {}, trust = world.trust()) {
+      return reconcileApplication(app, trust, {
         cluster: operator,
         state: new ConfigMapStateStore(operator),
         cacheDir,
