@@ -39,6 +39,8 @@ function httpsAgent(ca: string | undefined): HttpsAgent {
 /** One request; resolves with any status (callers decide), rejects with RegistryError on transport faults. */
 export function send(req: HttpRequest): Promise<HttpResponse> {
   const secure = req.url.protocol === "https:";
+  // Messages name the URL without its query: redirect targets carry signed tokens there.
+  const where = `${req.url.origin}${req.url.pathname}`;
   const headers: Record<string, string> = { "user-agent": "gitward", ...req.headers };
   if (req.body !== undefined) headers["content-length"] = String(req.body.length);
   return new Promise((resolve, reject) => {
@@ -55,7 +57,7 @@ export function send(req: HttpRequest): Promise<HttpResponse> {
         reject(
           new RegistryError(
             RegistryErrorCode.TOO_LARGE,
-            `${req.url.href}: answer of ${declared} bytes exceeds ${req.maxBytes}`,
+            `${where}: answer of ${declared} bytes exceeds ${req.maxBytes}`,
           ),
         );
         return;
@@ -67,10 +69,7 @@ export function send(req: HttpRequest): Promise<HttpResponse> {
         if (size > req.maxBytes) {
           res.destroy();
           reject(
-            new RegistryError(
-              RegistryErrorCode.TOO_LARGE,
-              `${req.url.href}: answer exceeds ${req.maxBytes} bytes`,
-            ),
+            new RegistryError(RegistryErrorCode.TOO_LARGE, `${where}: answer exceeds ${req.maxBytes} bytes`),
           );
           return;
         }
@@ -80,7 +79,7 @@ export function send(req: HttpRequest): Promise<HttpResponse> {
         resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) });
       });
       res.on("error", (err) => {
-        reject(new RegistryError(RegistryErrorCode.UNREACHABLE, `${req.url.href}: ${err.message}`));
+        reject(new RegistryError(RegistryErrorCode.UNREACHABLE, `${where}: ${err.message}`));
       });
     };
     const r = secure ? httpsRequest(req.url, options, onResponse) : httpRequest(req.url, options, onResponse);
