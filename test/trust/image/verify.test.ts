@@ -20,6 +20,7 @@ import {
   signLegacyWithOpenssl,
   simpleSigningPayload,
   COSIGN_SIGN_PREDICATE,
+  type LegacyLayer,
   type OpensslKey,
 } from "../../support/oci-cosign.js";
 import {
@@ -187,7 +188,7 @@ describe("signatures in the legacy format (cosign 1.x/2.x .sig tag)", () => {
     const img = await image();
     const payload = simpleSigningPayload(`${registry.host}/${img.repo}`, img.digest);
     const junk = await opensslSign(stranger, payload);
-    const layers = Array.from({ length: 64 }, (_, i) => ({
+    const layers: LegacyLayer[] = Array.from({ length: 64 }, (_, i) => ({
       payload: Buffer.concat([payload, Buffer.from(" ".repeat(i))]),
       signature: junk,
     }));
