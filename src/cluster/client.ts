@@ -30,6 +30,23 @@ export interface KubeObject {
   [key: string]: unknown;
 }
 
+/** One line of a watch stream. ERROR carries a Status object (410 Gone: the resourceVersion is too old). */
+export interface WatchEvent {
+  readonly type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
+  readonly object: KubeObject;
+}
+
+function isWatchEvent(v: unknown): v is WatchEvent {
+  if (typeof v !== "object" || v === null) return false;
+  const e = v as { type?: unknown; object?: unknown };
+  return (
+    typeof e.type === "string" &&
+    ["ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"].includes(e.type) &&
+    typeof e.object === "object" &&
+    e.object !== null
+  );
+}
+
 export interface ObjectRef {
   readonly apiVersion: string;
   readonly kind: string;
@@ -93,6 +110,7 @@ function statusMessage(body: unknown, fallback: string): string {
 export class ClusterClient {
   private readonly server: URL;
   private readonly agent: http.Agent;
+  private readonly watchAgent: http.Agent;
   private readonly discovery = new Map<string, Promise<Map<string, ResourceInfo>>>();
   private readonly backoff: BackoffOptions;
   private readonly timeoutMs: number;
@@ -107,6 +125,10 @@ export class ClusterClient {
     const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 16 };
     this.agent =
       this.server.protocol === "http:" ? new http.Agent(agentOptions) : new https.Agent(agentOptions);
+    this.watchAgent =
+      this.server.protocol === "http:"
+        ? new http.Agent({ keepAlive: false })
+        : new https.Agent({ keepAlive: false });
     this.backoff = options.backoff ?? {};
     this.timeoutMs = options.timeoutMs ?? 30_000;
   }
@@ -133,6 +155,7 @@ export class ClusterClient {
 
   close(): void {
     this.agent.destroy();
+    this.watchAgent.destroy();
   }
 
   // ---- discovery ----------------------------------------------------------------------------------
@@ -306,6 +329,147 @@ export class ClusterClient {
       this.ensureOk(reply, `update of ${describeRef(ref)}`);
       return reply.body as KubeObject;
     }
+  }
+
+  /**
+   * Replaces an object with PUT, under optimistic concurrency: `obj.metadata.resourceVersion` must be the
+   * one stored, or the server answers 409 and this throws ClusterError CONFLICT (never retried here, so a
+   * caller such as leader election learns that someone else wrote first).
+   */
+  async replace(obj: KubeObject, opts: CallOptions & { subresource?: "status" } = {}): Promise<KubeObject> {
+    const ref = refOf(obj);
+    const path = (await this.pathOf(ref)) + (opts.subresource === undefined ? "" : `/${opts.subresource}`);
+    const reply = await this.send("PUT", path, { ...opts, body: JSON.stringify(obj) });
+    this.ensureOk(reply, `update of ${describeRef(ref)}`);
+    return reply.body as KubeObject;
+  }
+
+  /** A JSON merge patch (RFC 7386) of an object or its status subresource. */
+  async mergePatch(
+    ref: ObjectRef,
+    patch: Record<string, unknown>,
+    opts: CallOptions & { subresource?: "status" } = {},
+  ): Promise<KubeObject> {
+    const path = (await this.pathOf(ref)) + (opts.subresource === undefined ? "" : `/${opts.subresource}`);
+    const reply = await this.send("PATCH", path, {
+      ...opts,
+      body: JSON.stringify(patch),
+      contentType: "application/merge-patch+json",
+    });
+    this.ensureOk(reply, `patch of ${describeRef(ref)}`);
+    return reply.body as KubeObject;
+  }
+
+  /**
+   * A list of one kind with the collection's resourceVersion, the point a watch starts from. One page of
+   * at most `limit` objects per request, all pages read.
+   */
+  async listWithVersion(
+    apiVersion: string,
+    kind: string,
+    opts: CallOptions & { namespace?: string; labelSelector?: string } = {},
+  ): Promise<{ items: KubeObject[]; resourceVersion: string }> {
+    const base = await this.pathOf({
+      apiVersion,
+      kind,
+      ...(opts.namespace === undefined ? {} : { namespace: opts.namespace }),
+    });
+    const items: KubeObject[] = [];
+    let cont: string | undefined;
+    let resourceVersion = "";
+    do {
+      const q = new URLSearchParams({ limit: "1000" });
+      if (opts.labelSelector !== undefined) q.set("labelSelector", opts.labelSelector);
+      if (cont !== undefined) q.set("continue", cont);
+      const reply = await this.send("GET", `${base}?${q.toString()}`, opts);
+      this.ensureOk(reply, `list of ${kind} ${apiVersion}`);
+      const body = reply.body as {
+        items?: KubeObject[];
+        metadata?: { continue?: string; resourceVersion?: string };
+      };
+      for (const item of body.items ?? []) items.push({ ...item, apiVersion, kind });
+      resourceVersion = body.metadata?.resourceVersion ?? resourceVersion;
+      cont = body.metadata?.continue === "" ? undefined : body.metadata?.continue;
+    } while (cont !== undefined);
+    return { items, resourceVersion };
+  }
+
+  /**
+   * Opens a watch of one kind from `resourceVersion` (with bookmarks) and calls `onEvent` for each event
+   * line, in order. Resolves when the server ends the stream, `signal` aborts it, or it fails; a watch
+   * that the server refuses (410 Gone included) resolves with that HTTP status so the caller can relist.
+   * Watches use their own agent: they are long-lived and must not take the pooled sockets of the apply.
+   */
+  async watch(
+    apiVersion: string,
+    kind: string,
+    opts: CallOptions & {
+      namespace?: string;
+      labelSelector?: string;
+      resourceVersion: string;
+      signal: AbortSignal;
+      onEvent: (event: WatchEvent) => void;
+    },
+  ): Promise<{ status: number }> {
+    const base = await this.pathOf({
+      apiVersion,
+      kind,
+      ...(opts.namespace === undefined ? {} : { namespace: opts.namespace }),
+    });
+    const q = new URLSearchParams({
+      watch: "1",
+      allowWatchBookmarks: "true",
+      resourceVersion: opts.resourceVersion,
+    });
+    if (opts.labelSelector !== undefined) q.set("labelSelector", opts.labelSelector);
+    const req: https.RequestOptions = { method: "GET", headers: {} };
+    await this.kc.applyToHTTPSOptions(req);
+    req.agent = this.watchAgent;
+    const headers = req.headers as Record<string, string>;
+    headers["Accept"] = "application/json";
+    if (opts.impersonate !== undefined) headers["Impersonate-User"] = opts.impersonate;
+    const url = new URL(this.server.pathname.replace(/\/$/, "") + `${base}?${q.toString()}`, this.server);
+    const mod = url.protocol === "http:" ? http : https;
+    return new Promise((resolve) => {
+      if (opts.signal.aborted) {
+        resolve({ status: 0 });
+        return;
+      }
+      const r = mod.request(url, { ...req, signal: opts.signal }, (res) => {
+        const status = res.statusCode ?? 0;
+        if (status !== 200) {
+          res.resume();
+          res.on("end", () => resolve({ status }));
+          res.on("error", () => resolve({ status }));
+          return;
+        }
+        let buffered = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => {
+          buffered += chunk;
+          let nl: number;
+          while ((nl = buffered.indexOf("\n")) >= 0) {
+            const line = buffered.slice(0, nl).trim();
+            buffered = buffered.slice(nl + 1);
+            if (line === "") continue;
+            let ev: unknown;
+            try {
+              ev = JSON.parse(line);
+            } catch {
+              // A line that is not JSON ends the watch: the caller relists rather than guess.
+              r.destroy();
+              return;
+            }
+            if (isWatchEvent(ev)) opts.onEvent(ev);
+          }
+        });
+        res.on("end", () => resolve({ status }));
+        res.on("error", () => resolve({ status }));
+        res.on("close", () => resolve({ status }));
+      });
+      r.on("error", () => resolve({ status: 0 }));
+      r.end();
+    });
   }
 
   /** A token for a service account from the TokenRequest API (what the operator's own pods mount). */
