@@ -439,8 +439,12 @@ export class ClusterClient {
         const status = res.statusCode ?? 0;
         if (status !== 200) {
           res.resume();
-          res.on("end", () => resolve({ status }));
-          res.on("error", () => resolve({ status }));
+          res.on("end", () => {
+            resolve({ status });
+          });
+          res.on("error", () => {
+            resolve({ status });
+          });
           return;
         }
         let buffered = "";
@@ -463,11 +467,19 @@ export class ClusterClient {
             if (isWatchEvent(ev)) opts.onEvent(ev);
           }
         });
-        res.on("end", () => resolve({ status }));
-        res.on("error", () => resolve({ status }));
-        res.on("close", () => resolve({ status }));
+        res.on("end", () => {
+          resolve({ status });
+        });
+        res.on("error", () => {
+          resolve({ status });
+        });
+        res.on("close", () => {
+          resolve({ status });
+        });
       });
-      r.on("error", () => resolve({ status: 0 }));
+      r.on("error", () => {
+        resolve({ status: 0 });
+      });
       r.end();
     });
   }

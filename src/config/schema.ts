@@ -255,6 +255,21 @@ export const ApplicationDestinationSchema = strictObject({
   ),
 });
 
+const ENV_NAME = "^[A-Za-z_][A-Za-z0-9_]*$";
+
+export const SecretValueSourceSchema = Type.Union(
+  [
+    strictObject({
+      env: Type.String({ pattern: ENV_NAME, ...expected("an environment variable name") }),
+    }),
+    strictObject({ file: { ...NonEmpty, description: "Path of a file holding the value." } }),
+    strictObject({
+      secretRef: strictObject({ name: Name, key: NonEmpty }, "A key of a Secret in the sink's namespace."),
+    }),
+  ],
+  expected("exactly one of {env: NAME}, {file: PATH} or {secretRef: {name, key}}"),
+);
+
 export const DriftModeSchema = Type.Union([Type.Literal("alert"), Type.Literal("revert")], {
   default: DEFAULTS.drift,
 });
@@ -274,6 +289,18 @@ export const ApplicationSpecSchema = strictObject({
   ),
   prune: Type.Optional(Type.Boolean({ default: DEFAULTS.prune })),
   drift: Type.Optional(DriftModeSchema),
+  webhook: Type.Optional(
+    strictObject(
+      {
+        secret: {
+          ...SecretValueSourceSchema,
+          description:
+            "The git host's webhook secret (GitHub/Gitea HMAC key, GitLab token) for POST /hooks/<name>.",
+        },
+      },
+      "Push webhooks that trigger a reconcile at once; unverified calls are refused with 401.",
+    ),
+  ),
 });
 
 export const ApplicationMetaSchema = strictObject({
@@ -306,21 +333,6 @@ export const ALERT_EVENT_KINDS = [
   "history-rewritten",
 ] as const;
 export const ALERT_SEVERITIES = ["info", "warning", "critical"] as const;
-
-const ENV_NAME = "^[A-Za-z_][A-Za-z0-9_]*$";
-
-export const SecretValueSourceSchema = Type.Union(
-  [
-    strictObject({
-      env: Type.String({ pattern: ENV_NAME, ...expected("an environment variable name") }),
-    }),
-    strictObject({ file: { ...NonEmpty, description: "Path of a file holding the value." } }),
-    strictObject({
-      secretRef: strictObject({ name: Name, key: NonEmpty }, "A key of a Secret in the sink's namespace."),
-    }),
-  ],
-  expected("exactly one of {env: NAME}, {file: PATH} or {secretRef: {name, key}}"),
-);
 
 export const AlertSinkSpecSchema = strictObject({
   type: Type.Union([Type.Literal("webhook"), Type.Literal("slack")]),
@@ -372,6 +384,13 @@ export const ApplicationStatusSchema = Type.Object(
     objectsPruned: Type.Optional(Type.Integer({ minimum: 0 })),
     lastReconcileTime: Type.Optional(Type.String({ format: "date-time" })),
     lastAuditRecord: Type.Optional(Type.String()),
+    driftedObjects: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description: "Managed objects that differ from git, left as drift: alert.",
+      }),
+    ),
+    lastDriftTime: Type.Optional(Type.String({ format: "date-time" })),
   },
   // The reconcile issue may add fields (e.g. the inventory); the CRD keeps unknown status fields.
   { additionalProperties: true },

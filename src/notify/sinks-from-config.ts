@@ -24,11 +24,16 @@ export async function resolveAlertSinks(
   const out: SinkConfig[] = [];
   for (const sink of sinks) {
     const label = `AlertSink ${sink.metadata.namespace}/${sink.metadata.name}`;
-    const url = await resolveValue(sink.spec.url, sink.metadata.namespace, `${label} spec.url`, sources);
+    const url = await resolveSecretValue(
+      sink.spec.url,
+      sink.metadata.namespace,
+      `${label} spec.url`,
+      sources,
+    );
     const secret =
       sink.spec.hmacSecret === undefined
         ? undefined
-        : await resolveValue(
+        : await resolveSecretValue(
             sink.spec.hmacSecret,
             sink.metadata.namespace,
             `${label} spec.hmacSecret`,
@@ -46,7 +51,8 @@ export async function resolveAlertSinks(
   return out;
 }
 
-async function resolveValue(
+/** Reads one secret value (a URL, an HMAC key) from where the configuration points; errors name the source. */
+export async function resolveSecretValue(
   source: SecretValueSource,
   namespace: string,
   where: string,

@@ -11,6 +11,7 @@ import {
 } from "../cluster/client.js";
 import { ClusterError, ClusterErrorCode } from "../cluster/errors.js";
 import { liveMatches } from "./compare.js";
+import { findDrift, type DriftFinding } from "./drift.js";
 import type { DesiredObject } from "./desired.js";
 import { isOwnedBy, keyOf, type AppId, type InventoryEntry } from "./inventory.js";
 
@@ -47,6 +48,11 @@ export interface Plan {
   readonly unchanged: number;
   /** Live objects by key, as read (owned by the application). */
   readonly live: ReadonlyMap<string, KubeObject>;
+  /**
+   * Objects that git did not change since the last apply (same hash in the inventory) but that differ
+   * live or are gone: drift. They are in `changes` too, unless the plan was asked to keep drift.
+   */
+  readonly drift: DriftFinding[];
 }
 
 /**
@@ -60,7 +66,13 @@ export async function plan(
   app: AppId,
   desired: readonly DesiredObject[],
   previous: ReadonlyMap<string, InventoryEntry>,
-  opts: { selector: string; force: boolean; impersonate: string },
+  opts: {
+    selector: string;
+    force: boolean;
+    impersonate: string;
+    /** Leave drifted objects as they are (drift: alert in the operator): report them, do not apply. */
+    keepDrift?: boolean;
+  },
 ): Promise<Plan> {
   const lists = new Map<string, { apiVersion: string; kind: string; namespace?: string }>();
   for (const d of desired) {
@@ -93,21 +105,32 @@ export async function plan(
     for (const item of items) if (isOwnedBy(item, app)) live.set(keyOf(refOf(item)), item);
   });
   const changes: DesiredObject[] = [];
+  const drift: DriftFinding[] = [];
   let unchanged = 0;
   for (const d of desired) {
     const key = keyOf(refOf(d.object));
     const l = live.get(key);
+    const before = previous.get(key);
     const same =
       !opts.force &&
       l !== undefined &&
-      previous.get(key)?.hash === d.hash &&
-      previous.get(key)?.uid === l.metadata.uid &&
+      before?.hash === d.hash &&
+      before.uid === l.metadata.uid &&
       liveMatches(d.object, l);
-    if (same) unchanged++;
-    else changes.push(d);
+    if (same) {
+      unchanged++;
+      continue;
+    }
+    // Git says the same as when it was applied, yet the cluster differs: someone else changed it.
+    const drifted = !opts.force && before?.hash === d.hash ? findDrift(d, l) : undefined;
+    if (drifted !== undefined) {
+      drift.push(drifted);
+      if (opts.keepDrift === true) continue;
+    }
+    changes.push(d);
   }
   changes.sort((a, b) => Number(isFoundation(b.object)) - Number(isFoundation(a.object)));
-  return { changes, unchanged, live };
+  return { changes, unchanged, live, drift };
 }
 
 export interface ApplyProblem {

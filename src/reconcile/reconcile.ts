@@ -14,7 +14,13 @@ import {
 } from "../cluster/client.js";
 import { ClusterError, ClusterErrorCode } from "../cluster/errors.js";
 import { realSleep } from "../cluster/backoff.js";
-import type { AuditActor, AuditEntry, AuditObjectRef, FindingsSummary } from "../audit/record.js";
+import type {
+  AuditActor,
+  AuditEntry,
+  AuditObjectRef,
+  DriftChange,
+  FindingsSummary,
+} from "../audit/record.js";
 import { objectDigest } from "../audit/record.js";
 import type { AuditLog } from "../audit/writer.js";
 import { RegistryClient } from "../images/client.js";
@@ -45,6 +51,7 @@ import { OWNER_LABEL, keyOf, ownerLabelValue, type AppId, type InventoryEntry } 
 import { ConditionType, runSteps, type ConditionState, type Step, type StepFailure } from "./steps.js";
 import type { AppState, StateStore } from "./state.js";
 import { emitEvent } from "./events.js";
+import type { DriftFinding } from "./drift.js";
 
 export interface ReconcileEnv {
   readonly cluster: ClusterClient;
@@ -80,6 +87,22 @@ export interface ReconcileEnv {
   readonly preflight?: "dry-run" | "access-review";
   /** Kept across reconciles by a long-running process: skips render and checks of a revision already checked. */
   readonly revisionCache?: RevisionCache;
+  /**
+   * The operator honours the Application's `drift` mode: under "alert" a drifted object is reported and
+   * left as it is. Without this (a one-shot `gitward reconcile`, restore) every difference is applied.
+   */
+  readonly honorDriftMode?: boolean;
+  /**
+   * Handed the objects of the revision in force after every pass that applied or confirmed it, so the
+   * operator's drift watch knows what each managed object should hold. Kept in memory only: a Secret
+   * opened from a SealedSecret is among them.
+   */
+  readonly onDesired?: (app: AppId, desired: readonly DesiredObject[]) => void;
+  /**
+   * A fence checked right before the first write: false (this replica lost its leader lease) stops the
+   * revision with NOT_LEADER and nothing written, so two replicas never write the same objects at once.
+   */
+  readonly mayWrite?: () => boolean;
 }
 
 interface CachedRevision {
@@ -132,6 +155,10 @@ export interface ReconcileReport {
   readonly applied: readonly string[];
   readonly unchanged: number;
   readonly pruned: readonly string[];
+  /** Managed objects found changed or deleted in the cluster although git did not change them. */
+  readonly drift: readonly DriftFinding[];
+  /** Whether the drift was applied over (revert, or a one-shot reconcile) or left (drift: alert). */
+  readonly driftReverted: boolean;
   readonly status: ApplicationStatus;
   /** Id of the audit record written for this run, if any. */
   readonly auditRecord?: string;
@@ -472,6 +499,7 @@ const planStep: Step<Run> = {
       selector: `${OWNER_LABEL}=${ownerLabelValue(run.id)}`,
       force: run.env.restore === true,
       impersonate: run.sa,
+      keepDrift: keepsDrift(run),
     });
     run.plan = p;
     // Objects in namespaces this revision creates, or of kinds its CRDs define, cannot be dry-run before
@@ -488,6 +516,10 @@ const planStep: Step<Run> = {
     return undefined;
   },
 };
+
+function keepsDrift(run: Run): boolean {
+  return run.env.honorDriftMode === true && (run.app.spec.drift ?? "alert") === "alert";
+}
 
 function deferred(d: DesiredObject, newNamespaces: ReadonlySet<string>, run: Run): boolean {
   if (isFoundation(d.object)) return false;
@@ -516,6 +548,13 @@ const applyStep: Step<Run> = {
   async run(run) {
     const p = run.plan as Plan;
     if (p.changes.length === 0) return undefined;
+    if (run.env.mayWrite?.() === false) {
+      return refuse(
+        ConditionType.Ready,
+        "NOT_LEADER",
+        "this replica no longer holds the leader lease; nothing was written, the leader applies",
+      );
+    }
     const { cluster } = run.env;
     const concurrency = run.env.concurrency ?? 16;
     // Write-ahead inventory: every object about to be applied is listed first, so a crash in the middle
@@ -709,6 +748,7 @@ export async function reconcileApplication(
   }
   const head = run.fetched?.head;
   const failure = outcome.failure;
+  if (failure === undefined && run.desired !== undefined) env.onDesired?.(id, run.desired);
   const changedSomething = run.applied.length > 0 || run.pruned.length > 0;
   const result: ReconcileResult =
     failure !== undefined ? failure.result : changedSomething ? "applied" : "unchanged";
@@ -734,12 +774,15 @@ export async function reconcileApplication(
   const signer = failure === undefined ? signerOf(run) : prevStatus.lastAppliedSigner;
 
   // The no-op: the same revision, nothing to write, nothing wrong, status already saying so.
+  const drift = run.plan?.drift ?? [];
+  const driftLeft = keepsDrift(run) ? drift.length : 0;
   const noop =
     failure === undefined &&
     !changedSomething &&
     prevStatus.lastAppliedRevision === head &&
     prevStatus.conditions?.every((c) => c.status === "True") === true &&
-    run.inventory.size === prevInventory.size;
+    run.inventory.size === prevInventory.size &&
+    (prevStatus.driftedObjects ?? 0) === driftLeft;
 
   const status: ApplicationStatus & { images?: Record<string, string> } = {
     ...prevStatus,
@@ -752,6 +795,8 @@ export async function reconcileApplication(
     objectsPruned: run.pruned.length,
     lastReconcileTime: now,
     ...(Object.keys(run.resolvedImages).length > 0 ? { images: run.resolvedImages } : {}),
+    driftedObjects: failure === undefined ? driftLeft : (prevStatus.driftedObjects ?? 0),
+    ...(drift.length > 0 ? { lastDriftTime: now } : {}),
   };
 
   let auditRecord: string | undefined;
@@ -771,6 +816,7 @@ export async function reconcileApplication(
           digest: (e.hash ?? "").startsWith("sha256:") ? (e.hash as string) : objectDigest({ ...e }),
         })),
         result,
+        ...(drift.length === 0 ? {} : { drift: drift.slice(0, 200).map(auditDrift) }),
         ...(failure === undefined || !CODE_PATTERN.test(failure.reason)
           ? {}
           : { reason: failure.reason.slice(0, 128) }),
@@ -804,9 +850,25 @@ export async function reconcileApplication(
     applied: run.applied.map((a) => describeRef(refOf(a.desired.object))),
     unchanged: run.plan?.unchanged ?? 0,
     pruned: run.pruned.map((e) => describeRef(e)),
+    drift,
+    driftReverted: drift.length > 0 && !keepsDrift(run),
     status: noop ? prevStatus : status,
     ...(auditRecord === undefined ? {} : { auditRecord }),
     timings: outcome.timings,
+  };
+}
+
+/** A drift finding as the audit log keeps it: the object, field paths (never values) and the manager. */
+export function auditDrift(f: DriftFinding): DriftChange {
+  return {
+    object: {
+      apiVersion: f.object.apiVersion,
+      kind: f.object.kind,
+      name: f.object.name,
+      ...(f.object.namespace === undefined ? {} : { namespace: f.object.namespace }),
+    },
+    fields: f.fields.slice(0, 200).map((p) => p.slice(0, 512)),
+    manager: f.manager,
   };
 }
 

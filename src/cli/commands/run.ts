@@ -1,6 +1,112 @@
-// `gitward run`: not built yet; registers nothing until its issue lands.
+// `gitward run`: the long-running operator (continuous reconcile, drift watch, alerts, metrics, leader
+// election), until SIGTERM or SIGINT, which stop it gracefully: the apply in progress finishes, the lease
+// is released. Logs are JSON lines on stdout.
 import type { Command } from "commander";
+import { ConfigError } from "../../config/errors.js";
+import { parseDuration } from "../../config/duration.js";
+import { createLogger } from "../../observe/logger.js";
+import { startOperator } from "../../reconcile/run-operator.js";
 
-export function registerRun(_program: Command): void {
-  // Intentionally empty.
+interface Flags {
+  config?: string;
+  inCluster?: boolean;
+  kubeconfig?: string;
+  metricsAddr: string;
+  cacheDir?: string;
+  auditLog?: string;
+  systemNamespace: string;
+  leaderElect: boolean;
+  leaseDuration: string;
+  identity?: string;
+  logLevel: string;
+  healthTimeout: string;
+}
+
+/** "HOST:PORT" or "[IPv6]:PORT". */
+export function parseListen(value: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):(\d{1,5})$/.exec(value);
+  const port = Number(m?.[3]);
+  if (m === null || !Number.isInteger(port) || port > 65535) {
+    throw new ConfigError(`--metrics-addr ${value}: expected HOST:PORT, e.g. 127.0.0.1:9090`, "gitward run");
+  }
+  return { host: m[1] ?? m[2] ?? "127.0.0.1", port };
+}
+
+function durationFlag(name: string, value: string): number {
+  const ms = parseDuration(value);
+  if (ms === undefined || ms <= 0) {
+    throw new ConfigError(`${name} ${value}: expected a duration such as 15s or 1m`, "gitward run");
+  }
+  return ms;
+}
+
+export function registerRun(program: Command): void {
+  program
+    .command("run")
+    .description(
+      "Run the operator: reconcile every Application on its interval (with jitter) and at once on a " +
+        "verified git push webhook (POST /hooks/<name>), watch managed objects for drift (reported within " +
+        "a second; reverted under drift: revert), send signed alerts, and serve /metrics, /healthz and " +
+        "/readyz. With leader election (default) only one replica reconciles. Stops gracefully on " +
+        "SIGTERM/SIGINT. Logs are JSON lines on stdout.\n" +
+        "Exit 0 after a graceful stop, 2 on a usage or configuration error.",
+    )
+    .option("--config <file>", "gitward.yaml with TrustPolicy, Application and AlertSink documents")
+    .option(
+      "--in-cluster",
+      "read Applications, TrustPolicies and AlertSinks from the cluster's CRDs, watched",
+    )
+    .option(
+      "--kubeconfig <file>",
+      "kubeconfig (default: the in-cluster service account, then $KUBECONFIG, then ~/.kube/config)",
+    )
+    .option(
+      "--metrics-addr <host:port>",
+      "address of /metrics, /healthz, /readyz and /hooks/",
+      "127.0.0.1:9090",
+    )
+    .option("--cache-dir <dir>", "git mirror cache (default <config dir>/.gitward/cache)")
+    .option("--audit-log <file>", "audit log to append to (default <config dir>/.gitward/audit.jsonl)")
+    .option("--system-namespace <ns>", "namespace of the sealing keys and the leader lease", "gitward-system")
+    .option("--no-leader-elect", "reconcile without a leader lease (only for a single replica)")
+    .option("--lease-duration <duration>", "how long a leader's lease lasts without renewal", "15s")
+    .option("--identity <name>", "this replica's name in the lease (default host name and pid)")
+    .option("--health-timeout <duration>", "how long to wait for workloads to become ready", "60s")
+    .option("--log-level <level>", "debug, info, warn or error", "info")
+    .action(async (flags: Flags) => {
+      if ((flags.config === undefined) === (flags.inCluster !== true)) {
+        throw new ConfigError("give exactly one of --config FILE or --in-cluster", "gitward run");
+      }
+      const listen = parseListen(flags.metricsAddr);
+      const leaseDurationMs = durationFlag("--lease-duration", flags.leaseDuration);
+      const healthTimeoutMs = durationFlag("--health-timeout", flags.healthTimeout);
+      const logger = createLogger({ level: flags.logLevel, name: "gitward" });
+      const running = await startOperator({
+        ...(flags.config === undefined ? {} : { configPath: flags.config }),
+        ...(flags.inCluster === true ? { inCluster: true } : {}),
+        ...(flags.kubeconfig === undefined ? {} : { kubeconfig: flags.kubeconfig }),
+        listen,
+        ...(flags.cacheDir === undefined ? {} : { cacheDir: flags.cacheDir }),
+        ...(flags.auditLog === undefined ? {} : { auditPath: flags.auditLog }),
+        systemNamespace: flags.systemNamespace,
+        leaderElection: flags.leaderElect
+          ? { leaseDurationMs, ...(flags.identity === undefined ? {} : { identity: flags.identity }) }
+          : false,
+        logger,
+        env: { healthTimeoutMs },
+      });
+      await new Promise<void>((resolve) => {
+        const onSignal = (signal: NodeJS.Signals): void => {
+          logger.info({ signal }, "signal received");
+          process.off("SIGTERM", onSignal);
+          process.off("SIGINT", onSignal);
+          void running.stop().then(resolve, (err: unknown) => {
+            logger.error({ error: err instanceof Error ? err.message : String(err) }, "stop failed");
+            resolve();
+          });
+        };
+        process.on("SIGTERM", onSignal);
+        process.on("SIGINT", onSignal);
+      });
+    });
 }

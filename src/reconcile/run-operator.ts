@@ -1,0 +1,246 @@
+// Puts `gitward run` together: the config (a gitward.yaml, or the CRDs in the cluster, watched), the
+// cluster client, the audit log, alert sinks, metrics and the HTTP endpoints, the leader lease, and the
+// Operator itself. Returns a handle whose stop() is the graceful shutdown that SIGTERM asks for.
+import os from "node:os";
+import path from "node:path";
+import { mkdir } from "node:fs/promises";
+import { loadConfig, type ConfigSet } from "../config/load.js";
+import { ConfigError } from "../config/errors.js";
+import type { Application } from "../config/types.js";
+import { ClusterClient } from "../cluster/client.js";
+import { AuditLog } from "../audit/writer.js";
+import { Notifier } from "../notify/notifier.js";
+import { resolveAlertSinks, resolveSecretValue, type SecretSources } from "../notify/sinks-from-config.js";
+import type { Logger } from "../observe/logger.js";
+import { OperatorMetrics } from "../observe/metrics.js";
+import { startOperatorServer, type OperatorServer } from "../observe/server.js";
+import { LeaderElector } from "./leader.js";
+import { Operator, type LogFn } from "./operator.js";
+import { loadSealingKeys, sourceCredentials } from "./run-config.js";
+import { ConfigMapStateStore } from "./state.js";
+import { watchClusterConfig, CrdStateStore, type ClusterConfigWatch } from "./cluster-config.js";
+import type { ReconcileEnv } from "./reconcile.js";
+
+export interface RunOptions {
+  /** A gitward.yaml; or, with inCluster, the Applications, TrustPolicies and AlertSinks of the cluster. */
+  readonly configPath?: string;
+  readonly inCluster?: boolean;
+  readonly kubeconfig?: string;
+  readonly kubeconfigText?: string;
+  /** host:port of /metrics, /healthz, /readyz and /hooks/ (default 127.0.0.1:9090). */
+  readonly listen?: { host: string; port: number };
+  readonly cacheDir?: string;
+  readonly auditPath?: string;
+  /** Namespace of the sealing keys and the leader lease (default gitward-system). */
+  readonly systemNamespace?: string;
+  /** Leader election (default on); `identity` defaults to host name and pid. */
+  readonly leaderElection?: false | { identity?: string; leaseDurationMs?: number; name?: string };
+  readonly logger: Logger;
+  readonly env?: Partial<ReconcileEnv>;
+  /** Environment for alert-sink and webhook secrets given as {env: NAME} (default process.env). */
+  readonly secretEnv?: Readonly<Record<string, string | undefined>>;
+}
+
+export interface RunningOperator {
+  readonly operator: Operator;
+  readonly server: OperatorServer;
+  readonly elector?: LeaderElector;
+  /** Graceful: stop taking work, let the apply in progress finish, release the lease, close. */
+  stop(): Promise<void>;
+}
+
+/** The default kubeconfig chain of the operator: in-cluster first, then $KUBECONFIG and ~/.kube/config. */
+function clusterFrom(opts: RunOptions): ClusterClient {
+  if (opts.kubeconfigText !== undefined) return ClusterClient.fromText(opts.kubeconfigText);
+  if (opts.kubeconfig !== undefined) return ClusterClient.fromFile(opts.kubeconfig);
+  return ClusterClient.fromFile(undefined);
+}
+
+export async function startOperator(opts: RunOptions): Promise<RunningOperator> {
+  if ((opts.configPath === undefined) === (opts.inCluster !== true)) {
+    throw new ConfigError("give exactly one of --config FILE or --in-cluster", "gitward run");
+  }
+  const log = opts.logger;
+  const logFn: LogFn = (level, message, fields) => {
+    log[level](fields ?? {}, message);
+  };
+  const systemNamespace = opts.systemNamespace ?? "gitward-system";
+  const base =
+    opts.configPath === undefined
+      ? path.join(os.homedir(), ".gitward")
+      : path.join(path.dirname(path.resolve(opts.configPath)), ".gitward");
+  const cacheDir = opts.cacheDir ?? path.join(base, "cache");
+  const auditPath = opts.auditPath ?? path.join(base, "audit.jsonl");
+  await mkdir(cacheDir, { recursive: true, mode: 0o700 });
+  await mkdir(path.dirname(auditPath), { recursive: true, mode: 0o700 });
+
+  const fileConfig: ConfigSet | undefined =
+    opts.configPath === undefined ? undefined : await loadConfig(opts.configPath);
+  const cluster = clusterFrom(opts);
+  const audit = await AuditLog.open({ path: auditPath });
+  const metrics = new OperatorMetrics();
+  const readSecret = async (namespace: string, name: string, key: string): Promise<string | undefined> => {
+    const s = await cluster.get({ apiVersion: "v1", kind: "Secret", namespace, name });
+    const v = (s?.["data"] as Record<string, string> | undefined)?.[key];
+    return v === undefined ? undefined : Buffer.from(v, "base64").toString("utf8");
+  };
+  const sources: SecretSources = {
+    ...(opts.secretEnv === undefined ? {} : { env: opts.secretEnv }),
+    ...(opts.configPath === undefined ? {} : { baseDir: path.dirname(path.resolve(opts.configPath)) }),
+    ...(opts.inCluster === true ? { readSecret } : {}),
+  };
+
+  let notifier: Notifier | undefined;
+  const setSinks = async (config: ConfigSet): Promise<void> => {
+    const sinks = await resolveAlertSinks(config.alertSinks, sources);
+    notifier = sinks.length === 0 ? undefined : new Notifier(sinks);
+  };
+  // Webhook secrets, read once per Application spec.
+  const hookSecrets = new Map<string, string>();
+  const setHookSecrets = async (apps: readonly Application[]): Promise<void> => {
+    hookSecrets.clear();
+    for (const a of apps) {
+      if (a.spec.webhook === undefined) continue;
+      hookSecrets.set(
+        `${a.metadata.namespace}/${a.metadata.name}`,
+        await resolveSecretValue(
+          a.spec.webhook.secret,
+          a.metadata.namespace,
+          `Application ${a.metadata.namespace}/${a.metadata.name} spec.webhook.secret`,
+          sources,
+        ),
+      );
+    }
+  };
+
+  let elector: LeaderElector | undefined;
+  const operator = new Operator({
+    cluster,
+    state:
+      opts.inCluster === true
+        ? new CrdStateStore(cluster, systemNamespace)
+        : new ConfigMapStateStore(cluster),
+    cacheDir,
+    audit,
+    actor: { type: "operator", name: "gitward" },
+    notifier: () => notifier,
+    metrics,
+    log: logFn,
+    ...(opts.configPath === undefined ? {} : { configDir: path.dirname(path.resolve(opts.configPath)) }),
+    sealingKeys: () => loadSealingKeys(cluster, systemNamespace),
+    credentials: (app) => sourceCredentials(cluster, app),
+    isLeader: () => elector?.isLeader ?? true,
+    ...(opts.env === undefined ? {} : { env: opts.env }),
+  });
+
+  let watch: ClusterConfigWatch | undefined;
+  if (fileConfig !== undefined) {
+    await setSinks(fileConfig);
+    await setHookSecrets(fileConfig.applications);
+    operator.setConfig(fileConfig.applications, fileConfig.trustPolicies);
+  } else {
+    watch = await watchClusterConfig(cluster, {
+      log: logFn,
+      onChange: async (config) => {
+        try {
+          await setSinks(config);
+          await setHookSecrets(config.applications);
+        } catch (err) {
+          logFn("error", "alert sinks or webhook secrets could not be read", {
+            error: err instanceof Error ? err.message : String(err),
+          });
+        }
+        operator.setConfig(config.applications, config.trustPolicies);
+      },
+    });
+  }
+
+  const listen = opts.listen ?? { host: "127.0.0.1", port: 9090 };
+  const server = await startOperatorServer({
+    host: listen.host,
+    port: listen.port,
+    metrics,
+    log,
+    ready: () => {
+      if (elector !== undefined && !elector.isLeader) return { ok: true, reason: "standby" };
+      return operator.synced ? { ok: true } : { ok: false, reason: "first reconcile not done" };
+    },
+    hooks: {
+      lookup(ref) {
+        const app = operator.find(ref);
+        if (app === undefined) return undefined;
+        const secret = hookSecrets.get(`${app.metadata.namespace}/${app.metadata.name}`);
+        if (secret === undefined) return undefined;
+        return {
+          secret,
+          trigger(verdict) {
+            operator.trigger(
+              { namespace: app.metadata.namespace, name: app.metadata.name },
+              `${verdict.provider} ${verdict.event}${verdict.ref === undefined ? "" : ` of ${verdict.ref}`}`,
+            );
+          },
+        };
+      },
+    },
+  });
+
+  if (opts.leaderElection !== false) {
+    const le = opts.leaderElection ?? {};
+    elector = new LeaderElector({
+      cluster,
+      namespace: systemNamespace,
+      name: le.name ?? "gitward-operator",
+      identity: le.identity ?? `${os.hostname()}-${process.pid}`,
+      ...(le.leaseDurationMs === undefined
+        ? {}
+        : {
+            leaseDurationMs: le.leaseDurationMs,
+            renewDeadlineMs: Math.round(le.leaseDurationMs * (2 / 3)),
+            retryPeriodMs: Math.max(100, Math.round(le.leaseDurationMs / 7.5)),
+          }),
+      log: (level, message, fields) => {
+        logFn(level, message, fields);
+      },
+    });
+    const e = elector;
+    e.onStartedLeading(() => {
+      metrics.setLeader(true);
+      logFn("info", "leading: this replica reconciles", { holder: e.observedHolder });
+      operator.triggerAll("became leader");
+    });
+    e.onStoppedLeading(() => {
+      metrics.setLeader(false);
+      logFn("warn", "stopped leading: no more writes from this replica");
+      void operator.pauseWatches();
+    });
+    e.start();
+  } else {
+    metrics.setLeader(true);
+  }
+  operator.start();
+  logFn("info", "gitward run started", {
+    listen: server.url,
+    applications: operator.snapshot().length,
+    leaderElection: elector !== undefined,
+  });
+
+  let stopped: Promise<void> | undefined;
+  return {
+    operator,
+    server,
+    ...(elector === undefined ? {} : { elector }),
+    stop() {
+      stopped ??= (async () => {
+        logFn("info", "stopping: finishing the work in progress");
+        await watch?.stop();
+        await operator.stop();
+        await elector?.stop({ release: true });
+        await server.close();
+        await audit.close();
+        cluster.close();
+        logFn("info", "stopped");
+      })();
+      return stopped;
+    },
+  };
+}
