@@ -1,6 +1,6 @@
 // Leader election among `gitward run` replicas over a coordination.k8s.io/v1 Lease, with client-go's
 // semantics: the holder renews every retry period, a follower takes the lease only after it has seen the
-// record unchanged for a whole lease duration by its own clock, and every write is guarded by resourceVersion.
+// record unchanged for a whole lease duration by its own clock, and every write carries a resourceVersion.
 //
 // `isLeader` is a fence, not a flag: it turns false as soon as the last successful renewal is older than the
 // renew deadline, which is shorter than the lease duration, so a leader that cannot reach the API server
@@ -187,7 +187,7 @@ export class LeaderElector {
     return holder === "" ? undefined : holder;
   }
 
-  /** Resolves true when this replica becomes leader, false if the elector is stopped or `signal` aborts first. */
+  /** Resolves true when this replica becomes leader; false if it is stopped or `signal` aborts first. */
   waitForLeadership(signal?: AbortSignal): Promise<boolean> {
     if (this.leading) return Promise.resolve(true);
     if (this.state === "stopped" || signal?.aborted === true) return Promise.resolve(false);
@@ -240,7 +240,8 @@ export class LeaderElector {
     while (!signal.aborted) {
       if (this.leading) await this.renewRound(signal);
       else await this.acquireRound(signal);
-      // (After a stop the sleep returns at once and the loop ends.) A leader never sleeps past its deadline, so losing it is noticed (and announced) on time.
+      // A leader never sleeps past its deadline, so a loss is noticed (and announced) on time. After a
+      // stop the sleep returns at once and the loop ends.
       const untilDeadline = this.lastRenewAt + this.renewDeadlineMs - this.now();
       await this.sleep(
         this.leading ? Math.max(0, Math.min(this.retryPeriodMs, untilDeadline)) : this.retryPeriodMs,
@@ -278,10 +279,10 @@ export class LeaderElector {
       this.loseLeadership(`no successful renewal within the renew deadline of ${this.renewDeadlineMs} ms`);
       return;
     }
-    // The client retries 5xx and network errors inside one call for longer than a deadline may be; the
-    // deadline timer does not wait for it.
-    // Ending the round (done, deadline or stop) also tells an attempt still reading not to write: once
-    // the fence is down, a late renewal would only make followers wait longer.
+    // The client retries 5xx and network errors inside one call for longer than a deadline may be, so
+    // the deadline is a timer that does not wait for it. Ending the round (done, deadline or stop) also
+    // tells an attempt still reading not to write: once the fence is down, a late renewal would only make
+    // followers wait longer.
     const round = new AbortController();
     const endRound = (): void => {
       round.abort();
@@ -324,7 +325,7 @@ export class LeaderElector {
     const startedAt = this.now();
     try {
       const live = await this.cluster.get(this.ref);
-      if (signal.aborted) return this.failure("stopped", undefined);
+      if (signal.aborted) return this.failure("the attempt was abandoned", undefined);
       if (live === undefined) return await this.create(startedAt);
       const old = this.observe(live);
       if (old.holderIdentity !== "" && old.holderIdentity !== this.identity && !this.expired(old))
@@ -523,7 +524,7 @@ export class LeaderElector {
   private fields(): Record<string, unknown> {
     return {
       lease: this.describe(),
-      identity: this.identity,
+      replica: this.identity,
       ...(this.observedHolder === undefined ? {} : { holder: this.observedHolder }),
     };
   }

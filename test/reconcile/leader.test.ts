@@ -159,7 +159,7 @@ describe("one leader at a time", () => {
 
   it("settles three replicas racing for a new Lease and for a vacant one with 409s", async () => {
     for (const [lease, prepare] of [
-      ["race-new", async (): Promise<void> => undefined],
+      ["race-new", (): Promise<void> => Promise.resolve()],
       [
         "race-vacant",
         async (): Promise<void> => {
@@ -279,7 +279,7 @@ describe("takeover", () => {
     expect((await leaseSpec("transitions"))["leaseTransitions"]).toBe(2);
   });
 
-  it("judges expiry by when it saw the record change, not by the holder's renewTime (clock skew)", async () => {
+  it("judges expiry from when it saw the record change, not the holder's renewTime (clock skew)", async () => {
     // Holders whose clocks are far ahead and far behind; neither renews again.
     for (const [name, renewTime] of [
       ["skew-ahead", "2999-01-01T00:00:00.000000Z"],

@@ -79,6 +79,9 @@ export function registerRun(program: Command): void {
       }
       const listen = parseListen(flags.metricsAddr);
       const leaseDurationMs = durationFlag("--lease-duration", flags.leaseDuration);
+      if (leaseDurationMs < 1_000) {
+        throw new ConfigError(`--lease-duration ${flags.leaseDuration}: at least 1s`, "gitward run");
+      }
       const healthTimeoutMs = durationFlag("--health-timeout", flags.healthTimeout);
       const logger = createLogger({ level: flags.logLevel, name: "gitward" });
       const running = await startOperator({
