@@ -56,13 +56,17 @@ function start(name: string): Proc {
     name,
     child,
     lines: [],
-    exit: new Promise((resolve) => child.on("exit", (code) => resolve(code))),
+    exit: new Promise((resolve) => {
+      child.on("exit", (code) => {
+        resolve(code);
+      });
+    }),
   };
-  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
     p.lines.push({ at: Date.now(), rec: { msg: `stderr: ${chunk}` } });
   });
   let buf = "";
-  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
+  child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
     buf += chunk;
     let nl: number;
     while ((nl = buf.indexOf("\n")) >= 0) {
