@@ -12,6 +12,7 @@ import { registerReconcile } from "./commands/reconcile.js";
 import { registerRun } from "./commands/run.js";
 import { registerSandbox } from "./commands/sandbox.js";
 import { registerSecrets } from "./commands/secrets.js";
+import { registerStatus } from "./commands/status.js";
 import { registerVerify } from "./commands/verify.js";
 
 export function buildProgram(): Command {
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
     registerSecrets,
     registerReconcile,
     registerRun,
+    registerStatus,
     registerAudit,
     registerDemo,
   ]) {

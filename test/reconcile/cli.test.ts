@@ -108,6 +108,31 @@ describe("gitward reconcile", () => {
     await w.repo.setBranch(good);
   });
 
+  it("gitward status shows the applied revision and signer, and Ready False with the reason (exit 1)", async () => {
+    const r = await cli(["status", "--config", configFile, "--kubeconfig", kubeconfig, "-o", "json"]);
+    expect(r.code, r.stderr).toBe(1);
+    const rows = (JSON.parse(r.stdout) as { applications: Record<string, unknown>[] }).applications;
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({
+      ready: "False",
+      reason: "UNSIGNED",
+      signer: "platform",
+      driftedObjects: 0,
+    });
+    expect(rows[0]?.["revision"]).toBe(await w.repo.git("rev-parse", "HEAD"));
+    const text = await cli(["status", "--config", configFile, "--kubeconfig", kubeconfig]);
+    expect(text.stdout).toMatch(
+      /^gitward-system\/shop {2}revision [0-9a-f]{12} {2}signer platform {2}Ready False \(UNSIGNED\)/,
+    );
+    // Once the good revision is reconciled again, it is Ready and status exits 0.
+    expect((await cli(["reconcile", "--config", configFile, "--kubeconfig", kubeconfig])).code).toBe(0);
+    const ok = await cli(["status", "--config", configFile, "--kubeconfig", kubeconfig, "-o", "json"]);
+    expect(ok.code).toBe(0);
+    expect((JSON.parse(ok.stdout) as { applications: { ready: string }[] }).applications[0]?.ready).toBe(
+      "True",
+    );
+  });
+
   it("exits 2 on a config that does not validate, naming file and line", async () => {
     const bad = path.join(w.dir, "bad.yaml");
     await writeFile(bad, "apiVersion: gitward.dev/v1alpha1\nkind: Application\nmetadata: { name: x }\n");
