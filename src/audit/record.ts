@@ -89,6 +89,12 @@ export const AuditEntrySchema = Type.Object(
     /** Verdict code when refused or failed (UNSIGNED, NOT_AUTHORIZED_FOR_PATH, POLICY, ...). */
     reason: Type.Optional(Code),
     drift: Type.Optional(Type.Array(DriftChangeSchema)),
+    /** Image tags resolved to digests in this reconcile ("registry/repo:tag" → "sha256:..."). */
+    images: Type.Optional(
+      Type.Array(Type.Object({ ref: Ident(), digest: Digest }, { additionalProperties: false }), {
+        maxItems: 1000,
+      }),
+    ),
     actor: AuditActorSchema,
   },
   { additionalProperties: false },

@@ -391,6 +391,12 @@ export const ApplicationStatusSchema = Type.Object(
       }),
     ),
     lastDriftTime: Type.Optional(Type.String({ format: "date-time" })),
+    images: Type.Optional(
+      Type.Record(Type.String(), Type.String(), {
+        description:
+          'Image tags resolved to digests for lastAttemptedRevision ("registry/repo:tag" → "sha256:..."); a tag that resolves differently for the same commit is TAG_MOVED.',
+      }),
+    ),
   },
   // The reconcile issue may add fields (e.g. the inventory); the CRD keeps unknown status fields.
   { additionalProperties: true },

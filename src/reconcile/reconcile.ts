@@ -198,6 +198,7 @@ const emptyFindings = (): FindingsSummary => ({
   codes: [],
 });
 
+const DIGEST = /^sha256:[0-9a-f]{64}$/;
 const CODE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_./:-]*$/;
 const short = (sha: string) => sha.slice(0, 12);
 
@@ -817,6 +818,14 @@ export async function reconcileApplication(
         })),
         result,
         ...(drift.length === 0 ? {} : { drift: drift.slice(0, 200).map(auditDrift) }),
+        ...(Object.keys(run.resolvedImages).length === 0
+          ? {}
+          : {
+              images: Object.entries(run.resolvedImages)
+                .filter(([ref, digest]) => DIGEST.test(digest) && ref.length <= 253)
+                .slice(0, 1000)
+                .map(([ref, digest]) => ({ ref, digest })),
+            }),
         ...(failure === undefined || !CODE_PATTERN.test(failure.reason)
           ? {}
           : { reason: failure.reason.slice(0, 128) }),

@@ -2,6 +2,7 @@
 // pushed by skopeo, signed in cosign's bundle format): a signed tag is applied pinned to its digest; an
 // unsigned image is refused with nothing written; a tag moved between two reconciles of the same commit
 // is refused as TAG_MOVED and the running pods keep the recorded digest.
+import { readFile } from "node:fs/promises";
 import { generateKeyPairSync } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TrustPolicy } from "../../src/config/types.js";
@@ -57,6 +58,17 @@ describe("images in the reconcile", () => {
     const r = await w.reconcile(w.app(), { registry: client }, trust());
     expect(r.result).toBe("applied");
     expect(await liveImage()).toBe(`${registry.host}/shop/web:v1@${digest}`);
+    // The tag → digest mapping is kept in the status and in the audit record of the apply.
+    expect((r.status as { images?: Record<string, string> }).images).toEqual({
+      [`${registry.host}/shop/web:v1`]: digest,
+    });
+    const records = (await readFile(w.auditPath, "utf8"))
+      .split("\n")
+      .filter((l) => l !== "")
+      .map((l) => JSON.parse(l) as { id: string; images?: { ref: string; digest: string }[] });
+    expect(records.find((x) => x.id === r.auditRecord)?.images).toEqual([
+      { ref: `${registry.host}/shop/web:v1`, digest },
+    ]);
   });
 
   it("refuses an unsigned image, writing nothing", async () => {
