@@ -1,0 +1,94 @@
+// `gitward run --in-cluster` put together (startOperator): the operator reads an Application and its
+// TrustPolicy from the CRDs, applies the signed revision as the application's account, writes the status
+// into the Application's status subresource, and picks up a new Application without a restart.
+import { readdir } from "node:fs/promises";
+import path from "node:path";
+import { Writable } from "node:stream";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createLogger } from "../../src/observe/logger.js";
+import { startOperator, type RunningOperator } from "../../src/reconcile/run-operator.js";
+import { repoRoot } from "../support/tools.js";
+import { configMap, readYamlObjects, startWorld, type World } from "./harness.js";
+
+let w: World;
+let running: RunningOperator | undefined;
+const lines: string[] = [];
+
+beforeAll(async () => {
+  w = await startWorld();
+  const crdDir = path.join(repoRoot, "deploy", "crds");
+  for (const file of (await readdir(crdDir)).filter((f) => f.endsWith(".yaml")).sort()) {
+    for (const o of await readYamlObjects(path.join(crdDir, file))) {
+      await w.admin.apply(o);
+      await w.admin.waitForCrdEstablished(o.metadata.name);
+    }
+  }
+  await w.commit({ "apps/shop/a.yaml": configMap("a", { x: "1" }) });
+});
+
+afterAll(async () => {
+  await running?.stop();
+  await w.stop();
+});
+
+async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${lines.slice(-5).join("")}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe("gitward run --in-cluster", () => {
+  it("reconciles Applications from the CRDs, status in the subresource, new ones without a restart", async () => {
+    const trust = w.trust();
+    await w.admin.apply({ ...trust, metadata: { name: trust.metadata.name } });
+    const app = w.app({ interval: "1h" });
+    await w.admin.apply({ ...app, metadata: { ...app.metadata } });
+    const destination = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(chunk.toString("utf8"));
+        done();
+      },
+    });
+    running = await startOperator({
+      inCluster: true,
+      kubeconfigText: w.sb.kubeconfigFor(w.sb.serviceAccountToken("gitward-system", "gitward"), "gitward"),
+      listen: { host: "127.0.0.1", port: 0 },
+      cacheDir: path.join(w.dir, "op-cache"),
+      auditPath: path.join(w.dir, "op-audit.jsonl"),
+      leaderElection: false,
+      logger: createLogger({ destination }),
+    });
+    const status = await until("the Application's status", async () => {
+      const live = await w.admin.get({
+        apiVersion: "gitward.dev/v1alpha1",
+        kind: "Application",
+        namespace: "gitward-system",
+        name: "shop",
+      });
+      const st = live?.["status"] as { lastAppliedRevision?: string; lastAppliedSigner?: string } | undefined;
+      return st?.lastAppliedRevision === undefined ? undefined : st;
+    });
+    expect(status.lastAppliedRevision).toBe(await w.repo.git("rev-parse", "HEAD"));
+    expect(status.lastAppliedSigner).toBe("platform");
+    expect(
+      (await w.admin.get({ apiVersion: "v1", kind: "ConfigMap", namespace: "shop", name: "a" }))?.["data"],
+    ).toEqual({
+      x: "1",
+    });
+    const ready = await fetch(`${running.server.url}/readyz`);
+    expect(ready.status).toBe(200);
+
+    // A second Application, created while the operator runs, is reconciled without a restart.
+    await w.commit({ "apps/more/b.yaml": configMap("b", { y: "2" }) });
+    const more = w.app({ interval: "1h", source: { ...app.spec.source, path: "apps/more" } });
+    await w.admin.apply({ ...more, metadata: { name: "more", namespace: "gitward-system" } });
+    const b = await until("the new Application's object", () =>
+      w.admin.get({ apiVersion: "v1", kind: "ConfigMap", namespace: "shop", name: "b" }),
+    );
+    expect(b["data"]).toEqual({ y: "2" });
+  });
+});
