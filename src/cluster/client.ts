@@ -249,27 +249,7 @@ export class ClusterClient {
     kind: string,
     opts: CallOptions & { namespace?: string; labelSelector?: string } = {},
   ): Promise<KubeObject[]> {
-    const base = await this.pathOf({
-      apiVersion,
-      kind,
-      ...(opts.namespace === undefined ? {} : { namespace: opts.namespace }),
-    });
-    const out: KubeObject[] = [];
-    let cont: string | undefined;
-    do {
-      const q = new URLSearchParams({ limit: "1000" });
-      if (opts.labelSelector !== undefined) q.set("labelSelector", opts.labelSelector);
-      if (cont !== undefined) q.set("continue", cont);
-      const reply = await this.send("GET", `${base}?${q.toString()}`, opts);
-      this.ensureOk(reply, `list of ${kind} ${apiVersion}`);
-      const body = reply.body as { items?: KubeObject[]; metadata?: { continue?: string } };
-      for (const item of body.items ?? []) {
-        // Lists leave out apiVersion/kind on items; put them back so items are whole objects.
-        out.push({ ...item, apiVersion, kind });
-      }
-      cont = body.metadata?.continue === "" ? undefined : body.metadata?.continue;
-    } while (cont !== undefined);
-    return out;
+    return (await this.listWithVersion(apiVersion, kind, opts)).items;
   }
 
   /**

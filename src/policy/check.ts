@@ -1,11 +1,15 @@
 // The policy stage's entry point: runs the selected built-in packs, the custom ValidatingAdmissionPolicy
 // rules and (with secrets-hygiene) the repository secret scanner over one rendered revision, applies the
-// annotation exemptions and returns a report. Never throws for expected failures.
+// annotation exemptions, adds the image trust and SealedSecret findings when asked, and returns a report.
+// Never throws for expected failures.
 import type { ImagePolicy } from "../config/types.js";
 import type { Manifest } from "../render/types.js";
+import type { ImageResult } from "../trust/image/verify.js";
 import { parseExemptions, EXEMPT_ANNOTATION } from "./exemptions.js";
+import { imageTrustFindings, imageTrustRules } from "./image-trust.js";
 import { builtinPack, isPackId, DEFAULT_PACKS } from "./packs.js";
 import { scanSecrets, type SecretAllowlist } from "./packs/secrets.js";
+import { SEALED_SECRET_RULES, sealedSecretFindings, type SealedSecretCheck } from "./sealed-secrets.js";
 import {
   atLeast,
   refOf,
@@ -33,6 +37,10 @@ export interface CheckOptions {
   readonly imagePolicy?: ImagePolicy;
   readonly destinationNamespace?: string;
   readonly secretsAllowlist?: SecretAllowlist;
+  /** Verdicts of image verification for the revision's images (trust/image); each failure is a finding. */
+  readonly imageVerdicts?: readonly ImageResult[];
+  /** When set, every SealedSecret of the revision is validated (sealed-secrets.ts). */
+  readonly sealedSecrets?: SealedSecretCheck;
 }
 
 /** The report; its JSON form is the documented stable schema of `gitward check -o json` (ADR 0004). */
@@ -156,6 +164,17 @@ export async function checkRevision(opts: CheckOptions): Promise<CheckReport> {
         suppressed: e.suppressed,
       });
   }
+  // Not exemptable: the reconcile refuses an untrusted image or a SealedSecret that does not open whatever
+  // the annotations say, so an exemption here would only pass a revision that cannot be deployed.
+  const ruleInfos = [...rules.values()].map((r) => ({ id: r.id, severity: r.severity, title: r.title }));
+  if (opts.imageVerdicts !== undefined) {
+    findings.push(...imageTrustFindings(opts.manifests, opts.imageVerdicts));
+    ruleInfos.push(...imageTrustRules(opts.imageVerdicts));
+  }
+  if (opts.sealedSecrets !== undefined) {
+    findings.push(...sealedSecretFindings(opts.manifests, opts.sealedSecrets));
+    for (const r of SEALED_SECRET_RULES) ruleInfos.push({ id: r.id, severity: r.severity, title: r.title });
+  }
   findings.sort(compareFindings);
   const bySeverity = Object.fromEntries(
     SEVERITIES.map((s) => [s, findings.filter((f) => f.severity === s).length]),
@@ -165,7 +184,7 @@ export async function checkRevision(opts: CheckOptions): Promise<CheckReport> {
     findings,
     exemptions,
     packs: packIds.filter(isPackId),
-    rules: [...rules.values()].map((r) => ({ id: r.id, severity: r.severity, title: r.title })),
+    rules: ruleInfos,
     errors,
     summary: {
       objects: opts.manifests.length,

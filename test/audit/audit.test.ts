@@ -189,6 +189,30 @@ describe("audit records never carry secret values", () => {
     visit(AuditEntrySchema, "entry");
     expect(strings).toContain("entry.reason");
     expect(strings).toContain("entry.applied[].name");
+    expect(strings).toContain("entry.images[].ref");
+  });
+
+  it("records the tag → digest mapping of a reconcile, and only as references and digests", async () => {
+    const file = freshPath();
+    const log = await AuditLog.open({ path: file });
+    const digest = "sha256:" + "b".repeat(64);
+    const written = await log.append(
+      entry(1, { images: [{ ref: "registry.example.com/team/app:v1", digest }] }),
+    );
+    expect(written.images).toEqual([{ ref: "registry.example.com/team/app:v1", digest }]);
+    const bad = [
+      [{ ref: "registry.example.com/team/app:v1", digest: "latest" }],
+      [{ ref: "registry.example.com/team/app:v1", digest, note: "password=hunter2" }],
+      [{ ref: "", digest }],
+      Array.from({ length: 1001 }, (_, i) => ({ ref: `r/app:${i}`, digest })),
+    ];
+    for (const images of bad)
+      await expect(log.append({ ...entry(2), images })).rejects.toMatchObject({
+        code: "AUDIT_INVALID_ENTRY",
+      });
+    await log.close();
+    expect(await readFile(file, "utf8")).not.toContain("hunter2");
+    expect(await verifyAuditLog(file)).toMatchObject({ ok: true, records: 1 });
   });
 
   it("digests a Secret by its key names only, so its values cannot be guessed from the log", () => {

@@ -1,15 +1,24 @@
 // `gitward check` end to end through the built CLI: exit codes, text grouped by file, the JSON schema,
-// SARIF validated against the official SARIF 2.1.0 schema, and a hostile repository that leaks nothing.
+// SARIF validated against the official SARIF 2.1.0 schema, a hostile repository that leaks nothing, image
+// trust against a real registry (openssl signatures), and the SealedSecrets of a revision.
 import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 // ajv-draft-04 is CommonJS; under NodeNext its class is the `default` property of the default import.
 import AjvDraft04 from "ajv-draft-04";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { certificatePem, generateSealingKey, type SealingKey } from "../../src/secrets/keys.js";
+import { sealSecret } from "../../src/secrets/seal.js";
+import type { SealedSecret } from "../../src/secrets/types.js";
+import { makeOpensslKey, signBundleWithOpenssl, type OpensslKey } from "../support/oci-cosign.js";
+import { pushTestImage, startRegistry, type TestRegistry } from "../support/registry.js";
 import { cliEntry } from "../support/tools.js";
 import { deployment, denyAll } from "../policy/support.js";
+import { expectNoPlaintextIn, plainSecret, withValue } from "../secrets/support.js";
 
 const run = promisify(execFile);
 let repo: string;
@@ -26,10 +35,24 @@ async function gitward(...args: string[]): Promise<{ code: number; stdout: strin
   }
 }
 
-async function put(rel: string, value: unknown): Promise<void> {
-  const p = path.join(repo, rel);
+async function put(rel: string, value: unknown, root = repo): Promise<void> {
+  const p = path.join(root, rel);
   await mkdir(path.dirname(p), { recursive: true });
   await writeFile(p, typeof value === "string" ? value : JSON.stringify(value, null, 2));
+}
+
+/** A TrustPolicy YAML: a commit signer (unused by check) and the given lines of its spec. */
+function trustPolicy(specLines: string[]): string {
+  return [
+    "apiVersion: gitward.dev/v1alpha1",
+    "kind: TrustPolicy",
+    "metadata: { name: prod }",
+    "spec:",
+    "  commits:",
+    "    signers: [{ name: a, ssh: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl a'], paths: ['**'] }]",
+    ...specLines,
+    "",
+  ].join("\n");
 }
 
 beforeAll(async () => {
@@ -198,19 +221,7 @@ describe("gitward check", () => {
 
   it("--trust applies the TrustPolicy's packs and failOn", async () => {
     const trust = path.join(repo, "trust.yaml");
-    await writeFile(
-      trust,
-      [
-        "apiVersion: gitward.dev/v1alpha1",
-        "kind: TrustPolicy",
-        "metadata: { name: prod }",
-        "spec:",
-        "  commits:",
-        "    signers: [{ name: a, ssh: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl a'], paths: ['**'] }]",
-        "  policy: { packs: [supply-chain], failOn: critical }",
-        "",
-      ].join("\n"),
-    );
+    await writeFile(trust, trustPolicy(["  policy: { packs: [supply-chain], failOn: critical }"]));
     const r = await gitward("check", path.join(repo, "apps/bad"), "--trust", trust, "-o", "json");
     expect(r.stderr).toBe("");
     const j = JSON.parse(r.stdout) as { failOn: string; report: { packs: string[] } };
@@ -232,8 +243,311 @@ describe("gitward check", () => {
       "--policy",
       path.join(repo, "policies/broken.yaml"),
     );
-    expect(r.code).toBe(2);
+    expect(r.code, r.stdout + r.stderr).toBe(2);
     expect(r.stderr).toContain("BAD_EXPRESSION");
     expect((await gitward("check", path.join(repo, "apps/clean"), "--packs", "nope")).code).toBe(2);
+  });
+});
+
+interface JsonGate {
+  passed: boolean;
+  report: {
+    findings: { ruleId: string; severity: string; message: string; object?: unknown; origin: unknown }[];
+    rules: { id: string }[];
+  };
+}
+
+/** A TrustPolicy YAML with an image section; signers are cosign public keys by name. */
+function trustWithImages(images: { registries: string[]; signers?: Record<string, string> }): string {
+  const lines = ["  images:", `    registries: [${images.registries.map((r) => `'${r}'`).join(", ")}]`];
+  if (images.signers !== undefined) {
+    lines.push("    signers:");
+    for (const [name, pem] of Object.entries(images.signers)) {
+      lines.push(
+        `      - name: ${name}`,
+        "        cosign: |",
+        ...pem
+          .trim()
+          .split("\n")
+          .map((l) => `          ${l}`),
+      );
+    }
+  }
+  return trustPolicy(lines);
+}
+
+describe("gitward check verifies the images of the revision (TrustPolicy spec.images)", () => {
+  let registry: TestRegistry;
+  let key: OpensslKey;
+  let dir: string;
+  let imgRepo: string;
+  let trust: string;
+  // A loopback server that counts every request, to prove when no registry is contacted.
+  let counter: Server;
+  let counted = 0;
+  let counterHost: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), "gitward-check-images-"));
+    imgRepo = path.join(dir, "repo");
+    await mkdir(path.join(imgRepo, ".git"), { recursive: true });
+    [registry, key] = await Promise.all([startRegistry(), makeOpensslKey(dir)]);
+    const [signed, unsigned] = await Promise.all([
+      pushTestImage(registry, "team/signed", "v1", "check signed"),
+      pushTestImage(registry, "team/unsigned", "v1", "check unsigned"),
+    ]);
+    // Signed by openssl in cosign v3's bundle format, not by gitward.
+    await signBundleWithOpenssl(registry, "team/signed", signed, key);
+    const withImage = (image: string) =>
+      deployment("web", (p) => ((p["containers"] as { image: string }[])[0]!.image = image));
+    await put("apps/signed/deploy.json", withImage(`${registry.host}/team/signed:v1@${signed}`), imgRepo);
+    await put("apps/signed/netpol.json", denyAll(), imgRepo);
+    await put(
+      "apps/unsigned/deploy.json",
+      withImage(`${registry.host}/team/unsigned:v1@${unsigned}`),
+      imgRepo,
+    );
+    await put("apps/unsigned/netpol.json", denyAll(), imgRepo);
+    trust = path.join(dir, "trust.yaml");
+    await writeFile(
+      trust,
+      trustWithImages({ registries: [`${registry.host}/team/`], signers: { ci: key.publicKeyPem } }),
+    );
+
+    counter = createServer((req, res) => {
+      counted++;
+      req.resume();
+      res.writeHead(404, { "content-type": "application/json" }).end('{"errors":[]}');
+    });
+    await new Promise<void>((resolve) => counter.listen(0, "127.0.0.1", resolve));
+    counterHost = `127.0.0.1:${(counter.address() as AddressInfo).port}`;
+    await put(
+      "apps/counted/deploy.json",
+      withImage(`${counterHost}/team/app:v1@sha256:${"c".repeat(64)}`),
+      imgRepo,
+    );
+    await put("apps/counted/netpol.json", denyAll(), imgRepo);
+  });
+
+  afterAll(async () => {
+    await new Promise((resolve) => counter.close(resolve));
+    await registry.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("an image signed by a trusted key passes (exit 0)", async () => {
+    const r = await gitward(
+      "check",
+      path.join(imgRepo, "apps/signed"),
+      "--trust",
+      trust,
+      "--plain-http",
+      "-o",
+      "json",
+    );
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout) as JsonGate;
+    expect(j.passed).toBe(true);
+    expect(j.report.findings).toEqual([]);
+  });
+
+  it("an unsigned image is a critical finding on the object that uses it, with file:line (exit 1)", async () => {
+    const target = path.join(imgRepo, "apps/unsigned");
+    const r = await gitward("check", target, "--trust", trust, "--plain-http", "-o", "json");
+    expect(r.code).toBe(1);
+    const j = JSON.parse(r.stdout) as JsonGate;
+    expect(j.passed).toBe(false);
+    expect(j.report.findings).toEqual([
+      {
+        ruleId: "images/unsigned",
+        severity: "critical",
+        message: expect.stringMatching(
+          /^container "app" uses 127\.0\.0\.1:\d+\/team\/unsigned:v1@sha256:[0-9a-f]{64}: .*has no cosign signature/,
+        ) as unknown,
+        remediation: expect.stringContaining("gitward images sign") as unknown,
+        object: { apiVersion: "apps/v1", kind: "Deployment", namespace: "shop", name: "web" },
+        origin: { file: "apps/unsigned/deploy.json", line: 1 },
+      },
+    ]);
+    expect(j.report.rules.map((x) => x.id)).toContain("images/unsigned");
+    // Critical: no --fail-on lets it through.
+    expect(
+      (await gitward("check", target, "--trust", trust, "--plain-http", "--fail-on", "critical")).code,
+    ).toBe(1);
+    const text = await gitward("check", target, "--trust", trust, "--plain-http");
+    expect(text.stdout).toContain(
+      "apps/unsigned/deploy.json:1  CRITICAL  images/unsigned  Deployment shop/web",
+    );
+    const schema = JSON.parse(
+      await readFile(path.join(import.meta.dirname, "../fixtures/check/sarif-schema-2.1.0.json"), "utf8"),
+    ) as object;
+    const validate = new AjvDraft04.default({ allErrors: true, strict: false }).compile(schema);
+    const sarif = JSON.parse(
+      (await gitward("check", target, "--trust", trust, "--plain-http", "-o", "sarif")).stdout,
+    ) as {
+      runs: { results: { ruleId: string }[] }[];
+    };
+    expect(validate(sarif), JSON.stringify(validate.errors)).toBe(true);
+    expect(sarif.runs[0]!.results.map((x) => x.ruleId)).toEqual(["images/unsigned"]);
+  });
+
+  it("a registry it cannot reach fails closed (exit 1), never passes", async () => {
+    // Without --plain-http the client speaks TLS to a plain HTTP registry: no answer it can trust.
+    const r = await gitward("check", path.join(imgRepo, "apps/signed"), "--trust", trust, "-o", "json");
+    expect(r.code).toBe(1);
+    const j = JSON.parse(r.stdout) as JsonGate;
+    expect(j.report.findings.map((f) => [f.ruleId, f.severity])).toEqual([
+      ["images/registry-error", "critical"],
+    ]);
+  });
+
+  it("contacts no registry without --trust, or with a TrustPolicy that needs none", async () => {
+    const target = path.join(imgRepo, "apps/counted");
+    const registriesOnly = path.join(dir, "registries-only.yaml");
+    await writeFile(registriesOnly, trustWithImages({ registries: [`${counterHost}/team/`] }));
+    counted = 0;
+    expect((await gitward("check", target, "--plain-http")).code).toBe(0);
+    expect((await gitward("check", target, "--trust", registriesOnly, "--plain-http")).code).toBe(0);
+    expect(counted).toBe(0);
+    // The counter does see a check that needs the registry: the test above is not vacuous.
+    const withSigners = path.join(dir, "with-signers.yaml");
+    await writeFile(
+      withSigners,
+      trustWithImages({ registries: [`${counterHost}/team/`], signers: { ci: key.publicKeyPem } }),
+    );
+    const r = await gitward("check", target, "--trust", withSigners, "--plain-http", "-o", "json");
+    expect(counted).toBeGreaterThan(0);
+    expect(r.code).toBe(1);
+    expect((JSON.parse(r.stdout) as JsonGate).report.findings.map((f) => f.ruleId)).toEqual([
+      "images/image-not-found",
+    ]);
+  });
+
+  it("registry flag errors and an unusable image policy are configuration errors (exit 2)", async () => {
+    const target = path.join(imgRepo, "apps/signed");
+    const missing = path.join(dir, "no-such-file");
+    expect((await gitward("check", target, "--trust", trust, "--docker-config", missing)).code).toBe(2);
+    expect((await gitward("check", target, "--trust", trust, "--ca", missing)).code).toBe(2);
+    const badKey = path.join(dir, "bad-key.yaml");
+    await writeFile(
+      badKey,
+      trustWithImages({
+        registries: [`${registry.host}/team/`],
+        signers: { ci: "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----" },
+      }),
+    );
+    const r = await gitward("check", target, "--trust", badKey, "--plain-http");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/ci/);
+  });
+});
+
+describe("gitward check validates the SealedSecrets of the revision", () => {
+  let dir: string;
+  let sealRepo: string;
+  let ours: SealingKey;
+  let other: SealingKey;
+  let ourCert: string;
+  let otherCert: string;
+
+  const seal = (key: SealingKey): SealedSecret => {
+    const r = sealSecret(plainSecret("shop", "db"), key.publicKey);
+    if (!r.ok) throw new Error(r.message);
+    return r.sealed;
+  };
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), "gitward-check-sealed-"));
+    sealRepo = path.join(dir, "repo");
+    await mkdir(path.join(sealRepo, ".git"), { recursive: true });
+    // Different sizes: with certificates only, a key is told apart by the size of its RSA block.
+    [ours, other] = await Promise.all([
+      generateSealingKey({ modulusLength: 2048 }),
+      generateSealingKey({ modulusLength: 3072 }),
+    ]);
+    ourCert = path.join(dir, "ours.pem");
+    otherCert = path.join(dir, "other.pem");
+    await writeFile(ourCert, certificatePem(ours)!);
+    await writeFile(otherCert, certificatePem(other)!);
+    const good = seal(ours);
+    await put("sealed/good/db.json", good, sealRepo);
+    await put("sealed/truncated/db.json", withValue(good, "token", "AQA="), sealRepo);
+    await put(
+      "sealed/malformed/db.json",
+      { ...good, spec: { ...good.spec, encryptedData: { token: 42 } } },
+      sealRepo,
+    );
+    await put("sealed/other/db.json", seal(other), sealRepo);
+  });
+
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const check = async (folder: string, ...args: string[]) => {
+    const r = await gitward("check", path.join(sealRepo, folder), ...args, "-o", "json");
+    expectNoPlaintextIn([r.stdout, r.stderr]);
+    return { ...r, gate: r.code === 2 ? undefined : (JSON.parse(r.stdout) as JsonGate) };
+  };
+
+  it("a well-formed SealedSecret sealed to a known certificate passes (exit 0)", async () => {
+    const r = await check("sealed/good", "--cert", ourCert);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.gate?.report.findings).toEqual([]);
+    expect(r.gate?.report.rules.map((x) => x.id)).toEqual(
+      expect.arrayContaining(["secrets/sealed-secret-invalid", "secrets/sealed-secret-unknown-cert"]),
+    );
+  });
+
+  it("a malformed or truncated SealedSecret is secrets/sealed-secret-invalid (exit 1), with or without --cert", async () => {
+    for (const [folder, code] of [
+      ["sealed/malformed", "MALFORMED"],
+      ["sealed/truncated", "TRUNCATED"],
+    ] as const) {
+      for (const args of [["--cert", ourCert], []]) {
+        const r = await check(folder, ...args);
+        expect(r.code, folder).toBe(1);
+        expect(r.gate?.report.findings).toEqual([
+          {
+            ruleId: "secrets/sealed-secret-invalid",
+            severity: "high",
+            message: expect.stringContaining(`(${code})`) as unknown,
+            remediation: expect.stringContaining("gitward secrets seal") as unknown,
+            object: {
+              apiVersion: "bitnami.com/v1alpha1",
+              kind: "SealedSecret",
+              namespace: "shop",
+              name: "db",
+            },
+            origin: { file: `${folder}/db.json`, line: 1 },
+          },
+        ]);
+      }
+    }
+  });
+
+  it("a SealedSecret sealed to another certificate is secrets/sealed-secret-unknown-cert (exit 1)", async () => {
+    const r = await check("sealed/other", "--cert", ourCert);
+    expect(r.code).toBe(1);
+    const findings = r.gate?.report.findings ?? [];
+    // One per value: password, token and binary.
+    expect(findings.map((f) => [f.ruleId, f.severity])).toEqual(
+      Array.from({ length: 3 }, () => ["secrets/sealed-secret-unknown-cert", "high"]),
+    );
+    expect(findings[0]?.message).toMatch(/fits none of the known certificates \(UNKNOWN_KEY\)$/);
+    // Any of several certificates will do (rotation: old and new), and without one only the form is checked.
+    expect((await check("sealed/other", "--cert", ourCert, "--cert", otherCert)).code).toBe(0);
+    expect((await check("sealed/other")).code).toBe(0);
+  });
+
+  it("an unreadable or invalid --cert is a configuration error (exit 2)", async () => {
+    expect((await check("sealed/good", "--cert", path.join(dir, "no-such.pem"))).code).toBe(2);
+    const notACert = path.join(dir, "not-a-cert.pem");
+    await writeFile(notACert, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
+    const r = await check("sealed/good", "--cert", notACert);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("not a PEM or DER X.509 certificate");
   });
 });

@@ -126,6 +126,15 @@ const CASES: Case[] = [
     good: pod("a", (p) => (p["securityContext"].sysctls = [{ name: "net.ipv4.tcp_syncookies", value: "1" }])),
   },
   {
+    rule: "pod-security/host-probes",
+    bad: pod(
+      "a",
+      (p) =>
+        (c0(p)["livenessProbe"] = { httpGet: { path: "/healthz", port: 8080, host: "169.254.169.254" } }),
+    ),
+    good: pod("a", (p) => (c0(p)["livenessProbe"] = { httpGet: { path: "/healthz", port: 8080, host: "" } })),
+  },
+  {
     rule: "pod-security/volume-types",
     bad: pod("a", (p) => p["volumes"].push({ name: "n", nfs: { server: "x", path: "/" } })),
     good: pod("a", (p) => p["volumes"].push({ name: "p", persistentVolumeClaim: { claimName: "x" } })),
@@ -373,6 +382,50 @@ describe("built-in rules", () => {
       ).toEqual([]);
     });
   }
+
+  it("pod-security/host-probes covers every probe and hook, httpGet and tcpSocket, in every container list", async () => {
+    const handler = (kind: "httpGet" | "tcpSocket", host?: unknown): Record<string, unknown> => ({
+      [kind]: { port: 8080, ...(host === undefined ? {} : { host }) },
+    });
+    const placements: [string, (c: Record<string, any>, h: Record<string, unknown>) => void][] = [
+      ["livenessProbe", (c, h) => (c["livenessProbe"] = h)],
+      ["readinessProbe", (c, h) => (c["readinessProbe"] = h)],
+      ["startupProbe", (c, h) => (c["startupProbe"] = h)],
+      ["lifecycle.postStart", (c, h) => (c["lifecycle"] = { postStart: h })],
+      ["lifecycle.preStop", (c, h) => (c["lifecycle"] = { preStop: h })],
+    ];
+    const lists = ["containers", "initContainers", "ephemeralContainers"] as const;
+    for (const list of lists) {
+      for (const [where, place] of placements) {
+        for (const kind of ["httpGet", "tcpSocket"] as const) {
+          const messages = async (host?: unknown): Promise<string[]> => {
+            const d = deployment("a", (p) => {
+              const c = { ...c0(p), name: "probe" };
+              place(c, handler(kind, host));
+              if (list === "containers") p["containers"] = [c];
+              else p[list] = [c];
+            });
+            const report = await checkRevision({ manifests: [mf(d)], packs: ["pod-security-baseline"] });
+            return report.findings
+              .filter((f) => f.ruleId === "pod-security/host-probes")
+              .map((f) => f.message);
+          };
+          expect(await messages("10.0.0.1"), `${list} ${where}.${kind}`).toEqual([
+            `${list.replace(/s$/, "")} "probe" sets ${where}.${kind}.host 10.0.0.1`,
+          ]);
+          // Unset, empty or null all mean "the pod's IP", which the standard allows.
+          for (const allowed of [undefined, "", null])
+            expect(await messages(allowed), `${list} ${where}.${kind} ${String(allowed)}`).toEqual([]);
+        }
+      }
+    }
+    // Restricted includes every Baseline control.
+    const restricted = await checkRevision({
+      manifests: [mf(deployment("a", (p) => (c0(p)["startupProbe"] = handler("tcpSocket", "node"))))],
+      packs: ["pod-security-restricted"],
+    });
+    expect(restricted.findings.map((f) => f.ruleId)).toContain("pod-security/host-probes");
+  });
 
   it("finds the pod template of every workload kind", async () => {
     const spec = (

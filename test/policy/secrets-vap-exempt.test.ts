@@ -6,7 +6,7 @@ import { mkdtemp, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { checkRevision } from "../../src/policy/check.js";
+import { checkRevision, failsAt } from "../../src/policy/check.js";
 import { scanSecrets, scanText } from "../../src/policy/packs/secrets.js";
 import { loadPolicies } from "../../src/policy/vap.js";
 import { deployment, denyAll, mf } from "./support.js";
@@ -65,6 +65,119 @@ describe("secret scanner", () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+/** A temporary repository folder with the given files, removed after `body`. */
+async function withRepo(files: Record<string, string>, body: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "gitward-scan-"));
+  try {
+    for (const [rel, text] of Object.entries(files)) {
+      await mkdir(path.dirname(path.join(dir, rel)), { recursive: true });
+      await writeFile(path.join(dir, rel), text);
+    }
+    await body(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+describe("secret scanner: files it cannot scan", () => {
+  it("reports a file above the size limit as secrets/unscanned-file, without reading its secret", async () => {
+    const token = SECRETS["a GitHub token"]!;
+    const big = `token: ${token}\n${"x".repeat(2048)}\n`;
+    await withRepo({ "big.txt": big, "small.txt": "nothing here\n" }, async (dir) => {
+      const found = await scanSecrets(dir, { maxFileBytes: 1024 });
+      expect(found).toEqual([
+        {
+          ruleId: "secrets/unscanned-file",
+          severity: "low",
+          message: "big.txt is larger than 1024 bytes and was not scanned for secrets",
+          remediation: expect.stringContaining(".gitward/secrets-allowlist") as unknown,
+          origin: { file: "big.txt", line: 1 },
+        },
+      ]);
+      expect(JSON.stringify(found)).not.toContain(token);
+      // The same file under the limit is scanned, and its token found.
+      expect((await scanSecrets(dir, { maxFileBytes: 4096 })).map((f) => f.ruleId)).toEqual([
+        "secrets/token",
+      ]);
+    });
+  });
+
+  it("the default limit is 4 MiB; the finding is low, and an allowlisted large file is not reported", async () => {
+    const limit = 4 * 1024 * 1024;
+    await withRepo({ "exact.txt": "a".repeat(limit), "over.txt": "a".repeat(limit + 1) }, async (dir) => {
+      const found = await scanSecrets(dir);
+      expect(found.map((f) => [f.ruleId, f.origin.file])).toEqual([["secrets/unscanned-file", "over.txt"]]);
+      const report = await checkRevision({ manifests: [], repoRoot: dir, packs: ["secrets-hygiene"] });
+      expect(report.findings.map((f) => [f.ruleId, f.severity])).toEqual([["secrets/unscanned-file", "low"]]);
+      expect([failsAt(report, "high"), failsAt(report, "low")]).toEqual([false, true]);
+      await writeFile(path.join(dir, "allow"), "over.txt\n");
+      expect(await scanSecrets(dir, { allowlistFile: "allow" })).toEqual([]);
+    });
+  });
+});
+
+describe("secret scanner: re: lines of the allowlist", () => {
+  const github = SECRETS["a GitHub token"]!;
+  const aws = SECRETS["an AWS access key id"]!;
+
+  it("a re: line allows the found text it matches, and nothing else", async () => {
+    await withRepo(
+      {
+        "app.env": `GITHUB=${github}\nAWS=${aws}\n`,
+        ".gitward/secrets-allowlist": "# the public CI token of the example\nre: ^ghp_a1B2c3\n\n",
+      },
+      async (dir) => {
+        const found = await scanSecrets(dir);
+        expect(found.map((f) => [f.ruleId, f.message])).toEqual([
+          ["secrets/token", "app.env:2 contains an AWS access key id"],
+        ]);
+      },
+    );
+  });
+
+  it("a re: line is matched against the found text, not the whole line", async () => {
+    // The line holds "GITHUB=", but the detector's match starts at "ghp_": an anchored pattern on the
+    // line's start must not allow it.
+    await withRepo(
+      { "app.env": `GITHUB=${github}\n`, ".gitward/secrets-allowlist": "re:^GITHUB=\n" },
+      async (dir) => {
+        expect((await scanSecrets(dir)).map((f) => f.ruleId)).toEqual(["secrets/token"]);
+      },
+    );
+  });
+
+  it("a re: line also allows a high-entropy value it matches", async () => {
+    const line = 'db_password: "q8Zt3Lw9Xv2Rk7Pm4Hn6Bj1"\n';
+    await withRepo({ "a.env": line }, async (dir) => {
+      expect((await scanSecrets(dir)).map((f) => f.ruleId)).toEqual(["secrets/high-entropy"]);
+      await writeFile(path.join(dir, "allow"), "re:^q8Zt3Lw9\n");
+      expect(await scanSecrets(dir, { allowlistFile: "allow" })).toEqual([]);
+    });
+  });
+
+  it("regexes given in the options work like re: lines", async () => {
+    await withRepo({ "app.env": `GITHUB=${github}\nAWS=${aws}\n` }, async (dir) => {
+      const found = await scanSecrets(dir, { allowlist: { regexes: ["^AKIA"] } });
+      expect(found.map((f) => f.origin.line)).toEqual([1]);
+    });
+  });
+
+  it("a re: line that does not compile allows nothing and is a finding naming its line", async () => {
+    await withRepo(
+      { "app.env": `GITHUB=${github}\n`, ".gitward/secrets-allowlist": "docs/**\nre:([a-z\n" },
+      async (dir) => {
+        const found = await scanSecrets(dir);
+        expect(found.map((f) => [f.ruleId, f.severity, f.origin])).toEqual([
+          ["secrets/invalid-allowlist", "high", { file: ".gitward/secrets-allowlist", line: 2 }],
+          ["secrets/token", "high", { file: "app.env", line: 1 }],
+        ]);
+        const report = await checkRevision({ manifests: [], repoRoot: dir, packs: ["secrets-hygiene"] });
+        expect(report.findings.map((f) => f.ruleId)).toContain("secrets/invalid-allowlist");
+      },
+    );
   });
 });
 

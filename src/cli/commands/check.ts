@@ -1,6 +1,8 @@
 // `gitward check PATH`: renders a folder of a config repository (directory, kustomize or helm) without
-// reading outside the repository, runs the policy packs and custom rules over it, and prints text, JSON or
+// reading outside the repository, runs the policy packs and custom rules over it, verifies its images
+// against the TrustPolicy in their registry and validates its SealedSecrets, and prints text, JSON or
 // SARIF. Exit 0 no finding at or above --fail-on, 1 findings or an unrenderable revision, 2 usage/config.
+import type { KeyObject } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readFile, realpath, stat } from "node:fs/promises";
 import path from "node:path";
@@ -9,12 +11,17 @@ import { Option, type Command } from "commander";
 import { ConfigError } from "../../config/errors.js";
 import { loadTrustPolicy } from "../../config/load.js";
 import type { ImagePolicy, Severity } from "../../config/types.js";
+import { RegistryClient } from "../../images/client.js";
 import { checkRevision, type CustomPolicy } from "../../policy/check.js";
+import { needsRegistry, revisionImages } from "../../policy/image-trust.js";
 import { DEFAULT_PACKS } from "../../policy/packs.js";
 import { formatText, gatePassed, toSarif, type GateResult } from "../../policy/report.js";
 import { render, type RenderType } from "../../render/render.js";
 import type { Manifest, RenderError } from "../../render/types.js";
+import { parseCertificate } from "../../secrets/keys.js";
+import { verifyImages, type ImageResult } from "../../trust/image/verify.js";
 import { ExitCode } from "../exit.js";
+import { credentials } from "./images.js";
 import { outputOption, printJson, type OutputFormat } from "../output.js";
 
 const VERSION = "0.1.0";
@@ -31,6 +38,10 @@ interface CheckFlags {
   repoRoot?: string;
   kubectl?: string;
   helm?: string;
+  plainHttp?: boolean;
+  dockerConfig?: string;
+  ca?: string;
+  cert: string[];
   output: OutputFormat;
 }
 
@@ -54,7 +65,8 @@ export function registerCheck(program: Command): void {
     .option("--policy <file>", "ValidatingAdmissionPolicy file with custom rules (repeatable)", collect, [])
     .option(
       "--trust <file>",
-      "TrustPolicy file: its policy packs, custom rules, failOn and image policy apply",
+      "TrustPolicy file: its policy packs, custom rules, failOn and image policy apply; with image " +
+        "signers, attestations or base images, every image is verified in its registry",
     )
     .addOption(
       new Option("--fail-on <severity>", "lowest severity that fails the check (default high)").choices([
@@ -71,6 +83,19 @@ export function registerCheck(program: Command): void {
     .option("--repo-root <dir>", "repository root (default: the nearest folder with .git above PATH)")
     .option("--kubectl <bin>", "kubectl binary for kustomize (default .tools/bin/kubectl, else PATH)")
     .option("--helm <bin>", "helm binary (default .tools/bin/helm, else PATH)")
+    // The registry flags of `gitward images verify`, with the same names and meaning.
+    .option("--plain-http", "talk plain HTTP to loopback registries (refused for any other host)")
+    .option(
+      "--docker-config <file>",
+      "docker config JSON with registry credentials (default ~/.docker/config.json)",
+    )
+    .option("--ca <file>", "PEM CA bundle trusted for registry TLS")
+    .option(
+      "--cert <file>",
+      "sealing certificate (PEM, `gitward secrets cert`) SealedSecrets must be sealed to (repeatable)",
+      collect,
+      [],
+    )
     .addOption(outputOption(["text", "json", "sarif"]))
     .action(async (target: string, flags: CheckFlags) => {
       process.exitCode = await runCheck(target, flags);
@@ -113,6 +138,7 @@ async function runCheck(target: string, flags: CheckFlags): Promise<number> {
     customPolicies.push({ file: f, text });
   }
   const imagePolicy: ImagePolicy | undefined = trust?.spec.images;
+  const certificates = await readCertificates(flags.cert);
 
   const rendered = await render({
     repoRoot: root,
@@ -127,6 +153,10 @@ async function runCheck(target: string, flags: CheckFlags): Promise<number> {
   });
   const manifests: readonly Manifest[] = rendered.ok ? rendered.manifests : [];
   const renderErrors: readonly RenderError[] = rendered.ok ? [] : rendered.errors;
+  const imageVerdicts =
+    imagePolicy !== undefined && needsRegistry(imagePolicy)
+      ? await verifyRevisionImages(manifests, imagePolicy, flags)
+      : undefined;
   const report = await checkRevision({
     manifests,
     repoRoot: root,
@@ -134,6 +164,11 @@ async function runCheck(target: string, flags: CheckFlags): Promise<number> {
     customPolicies,
     ...(imagePolicy === undefined ? {} : { imagePolicy }),
     ...(flags.namespace === undefined ? {} : { destinationNamespace: flags.namespace }),
+    ...(imageVerdicts === undefined ? {} : { imageVerdicts }),
+    sealedSecrets: {
+      certificates,
+      ...(flags.namespace === undefined ? {} : { namespace: flags.namespace }),
+    },
   });
   if (report.errors.length > 0) {
     throw new ConfigError(report.errors.map((e) => `[${e.code}] ${e.message}`).join("\n  "), "policy");
@@ -151,6 +186,47 @@ async function runCheck(target: string, flags: CheckFlags): Promise<number> {
   else if (flags.output === "sarif") printJson(toSarif(gate));
   else process.stdout.write(formatText(gate));
   return gate.passed ? ExitCode.Ok : ExitCode.Findings;
+}
+
+/** The public keys of the --cert files; an unreadable, non-RSA or expired certificate is a usage error. */
+async function readCertificates(files: readonly string[]): Promise<KeyObject[]> {
+  const keys: KeyObject[] = [];
+  for (const file of files) {
+    const text = await readFile(file).catch(() => {
+      throw new ConfigError("cannot read the sealing certificate file", file);
+    });
+    const cert = parseCertificate(text, file);
+    if (!cert.ok) throw new ConfigError(cert.message);
+    keys.push(cert.publicKey);
+  }
+  return keys;
+}
+
+/**
+ * Verifies every image of the revision as the reconcile's check step does, with the registry flags of
+ * `gitward images verify`. No digest is recorded in CI, so a moved tag cannot be seen here; the reconcile
+ * sees it.
+ */
+async function verifyRevisionImages(
+  manifests: readonly Manifest[],
+  policy: ImagePolicy,
+  flags: CheckFlags,
+): Promise<ImageResult[]> {
+  const ca =
+    flags.ca === undefined
+      ? undefined
+      : await readFile(flags.ca, "utf8").catch(() => {
+          throw new ConfigError("cannot read CA file", flags.ca);
+        });
+  const client = new RegistryClient({
+    credentials: await credentials(flags.dockerConfig),
+    plainHTTP: flags.plainHttp === true,
+    hosts: policy.registryOptions ?? [],
+    ...(ca === undefined ? {} : { defaultCa: ca }),
+  });
+  const out = await verifyImages({ images: revisionImages(manifests), policy, client });
+  if (out.policyErrors !== undefined) throw new ConfigError(out.policyErrors.join("; "), flags.trust);
+  return out.results;
 }
 
 /** The nearest folder at or above `dir` that holds `.git`; `dir` itself when there is none. */

@@ -32,7 +32,7 @@ async function readText(file: string, what: string): Promise<string> {
 }
 
 /** The docker config: --docker-config, else $DOCKER_CONFIG/config.json, else ~/.docker/config.json if present. */
-async function credentials(flag: string | undefined): Promise<CredentialStore> {
+export async function credentials(flag: string | undefined): Promise<CredentialStore> {
   const explicit =
     flag ??
     (process.env.DOCKER_CONFIG === undefined

@@ -231,6 +231,37 @@ export const seLinux = podRule(
   },
 );
 
+const PROBES = ["livenessProbe", "readinessProbe", "startupProbe"] as const;
+const LIFECYCLE_HOOKS = ["postStart", "preStop"] as const;
+const NETWORK_HANDLERS = ["httpGet", "tcpSocket"] as const;
+
+export const hostProbes = podRule(
+  {
+    id: "pod-security/host-probes",
+    severity: "high",
+    title: "Probes and lifecycle hooks may not set a host",
+    remediation:
+      "Remove .host from the probe or lifecycle hook's httpGet/tcpSocket (or set it to \"\"), so it targets the pod's own IP.",
+  },
+  function* (t) {
+    // A set host lets the kubelet, from the node's network, reach any address on the pod's behalf
+    // (Baseline since Kubernetes v1.34, KEP-4940).
+    for (const c of containers(t.spec)) {
+      const handlers = [
+        ...PROBES.map((p) => ({ where: p, handler: c.c[p] })),
+        ...LIFECYCLE_HOOKS.map((h) => ({ where: `lifecycle.${h}`, handler: field(c.c, "lifecycle", h) })),
+      ];
+      for (const { where, handler } of handlers) {
+        for (const kind of NETWORK_HANDLERS) {
+          const host = field(handler, kind, "host");
+          if (host !== undefined && host !== null && host !== "")
+            yield `${describeContainer(c)} sets ${where}.${kind}.host ${show(host)}`;
+        }
+      }
+    }
+  },
+);
+
 export const procMount = podRule(
   {
     id: "pod-security/proc-mount",
@@ -396,6 +427,7 @@ const BASELINE_RULES = [
   procMount,
   seccompBaseline,
   sysctls,
+  hostProbes,
 ];
 
 export const podSecurityBaseline: Pack = {

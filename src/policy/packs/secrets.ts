@@ -160,21 +160,43 @@ export interface ScanOptions {
 
 export const DEFAULT_ALLOWLIST_FILE = ".gitward/secrets-allowlist";
 
+interface AllowlistFile {
+  readonly paths: string[];
+  readonly regexes: RegExp[];
+  /** Lines whose regular expression does not compile: they allow nothing and are findings. */
+  readonly invalid: Finding[];
+}
+
 /** Reads `.gitward/secrets-allowlist`: one glob per line, `re:` before a regular expression, # comments. */
-async function readAllowlistFile(root: string, rel: string): Promise<SecretAllowlist> {
+async function readAllowlistFile(root: string, rel: string): Promise<AllowlistFile> {
   // The allowlist is itself a repository file: confined like every other read.
   const c = await confine(root, root, rel);
   const read = c.ok ? await readConfined(root, c.real, 1024 * 1024) : undefined;
   const text = read?.ok === true ? read.text : "";
   const paths: string[] = [];
-  const regexes: string[] = [];
-  for (const raw of text.split("\n")) {
+  const regexes: RegExp[] = [];
+  const invalid: Finding[] = [];
+  text.split("\n").forEach((raw, i) => {
     const line = raw.trim();
-    if (line === "" || line.startsWith("#")) continue;
-    if (line.startsWith("re:")) regexes.push(line.slice(3).trim());
-    else paths.push(line);
-  }
-  return { paths, regexes };
+    if (line === "" || line.startsWith("#")) return;
+    if (!line.startsWith("re:")) {
+      paths.push(line);
+      return;
+    }
+    try {
+      regexes.push(new RegExp(line.slice(3).trim()));
+    } catch {
+      // A repository file must not be able to crash the gate; the line is dropped, so it allows nothing.
+      invalid.push({
+        ruleId: "secrets/invalid-allowlist",
+        severity: "high",
+        message: `${rel}:${i + 1} is not a valid regular expression; it allows nothing`,
+        remediation: `Fix the regular expression after "re:" (JavaScript syntax), or remove the line.`,
+        origin: { file: rel, line: i + 1 },
+      });
+    }
+  });
+  return { paths, regexes, invalid };
 }
 
 function lineFinding(
@@ -231,12 +253,12 @@ export function scanText(text: string, file: string, regexes: readonly RegExp[] 
 /** Scans every file below `root` (a real path), skipping `.git`, binary files and allowlisted paths. */
 export async function scanSecrets(root: string, opts: ScanOptions = {}): Promise<Finding[]> {
   const fromFile = await readAllowlistFile(root, opts.allowlistFile ?? DEFAULT_ALLOWLIST_FILE);
-  const globs = [...(opts.allowlist?.paths ?? []), ...(fromFile.paths ?? [])];
-  const regexes = [...(opts.allowlist?.regexes ?? []), ...(fromFile.regexes ?? [])].map((r) => new RegExp(r));
+  const globs = [...(opts.allowlist?.paths ?? []), ...fromFile.paths];
+  const regexes = [...(opts.allowlist?.regexes ?? []).map((r) => new RegExp(r)), ...fromFile.regexes];
   const skip = globs.length > 0 ? picomatch(globs, { dot: true }) : () => false;
   const maxBytes = opts.maxFileBytes ?? 4 * 1024 * 1024;
   const { files } = await walk(root, root, () => true);
-  const findings: Finding[] = [];
+  const findings: Finding[] = [...fromFile.invalid];
   for (const f of files) {
     const rel = relToRoot(root, f);
     if (skip(rel)) continue;
