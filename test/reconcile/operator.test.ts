@@ -219,13 +219,16 @@ describe("drift: revert", () => {
         3_000,
       );
       expect(back["data"]).toEqual({ a: "1" });
-      // The inventory follows the new uid, so a later prune still owns the object.
-      const state = await new ConfigMapStateStore(w.admin).load({
-        namespace: "gitward-system",
-        name: "shop",
-      });
-      expect(state?.inventory.find((e) => e.kind === "ConfigMap" && e.name === "extra")?.uid).toBe(
-        back.metadata.uid,
+      // The inventory follows the new uid (saved right after the re-apply), so a later prune still owns it.
+      const store = new ConfigMapStateStore(w.admin);
+      await until(
+        "the inventory to follow the new uid",
+        async () => {
+          const state = await store.load({ namespace: "gitward-system", name: "shop" });
+          const uid = state?.inventory.find((e) => e.kind === "ConfigMap" && e.name === "extra")?.uid;
+          return uid === back.metadata.uid ? true : undefined;
+        },
+        3_000,
       );
     } finally {
       await op.stop();
