@@ -6,43 +6,98 @@ import canonicalize from "canonicalize";
 
 type Json = unknown;
 
+/** One step of a field path: a map key, or a list element (named by its `name` when it has one). */
+export type Segment = { readonly key: string } | { readonly item: string; readonly match: Json };
+
+/** A path as a chain to its parent, so walking a large object copies no arrays until a difference. */
+interface Path {
+  readonly parent: Path | undefined;
+  readonly seg: Segment;
+}
+
 function isPlainObject(v: Json): v is Record<string, Json> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-/** True when every field of `desired` is present in `live` with the same value (recursively). */
-export function isSubset(desired: Json, live: Json): boolean {
-  if (isPlainObject(desired)) {
-    if (!isPlainObject(live)) return false;
-    return Object.entries(desired).every(([k, v]) => v === null || isSubset(v, live[k]));
-  }
-  if (Array.isArray(desired)) {
-    // Lists must match element by element: the server may default fields inside elements, never add
-    // or reorder elements of a list gitward owns.
-    return (
-      Array.isArray(live) && live.length === desired.length && desired.every((v, i) => isSubset(v, live[i]))
-    );
-  }
-  return desired === live;
+function segments(path: Path | undefined): Segment[] {
+  const out: Segment[] = [];
+  for (let p = path; p !== undefined; p = p.parent) out.unshift(p.seg);
+  return out;
+}
+
+/** A list element is named by its `name` (containers, env, volumes, ports) when it has one. */
+function itemSegment(v: Json, i: number): Segment {
+  const n = isPlainObject(v) ? v["name"] : undefined;
+  return typeof n === "string" && n !== "" ? { item: n, match: n } : { item: String(i), match: undefined };
 }
 
 /**
- * True when the live object already holds the desired one: metadata labels and annotations, and every
- * other top-level field but status (which the API server and controllers own).
+ * Collects (up to `limit`) the paths where `desired` is not a subset of `live`: every field of desired
+ * present live with the same value, recursively. Lists must match element by element: the server may
+ * default fields inside elements, never add or reorder elements of a list gitward owns.
  */
-export function liveMatches(desired: Record<string, Json>, live: Record<string, Json>): boolean {
+function walk(desired: Json, live: Json, path: Path | undefined, out: Segment[][], limit: number): void {
+  if (out.length >= limit) return;
+  if (isPlainObject(desired)) {
+    if (!isPlainObject(live)) {
+      out.push(segments(path));
+      return;
+    }
+    for (const [k, v] of Object.entries(desired)) {
+      if (v === null) continue;
+      walk(v, live[k], { parent: path, seg: { key: k } }, out, limit);
+    }
+    return;
+  }
+  if (Array.isArray(desired)) {
+    if (!Array.isArray(live) || live.length !== desired.length) {
+      out.push(segments(path));
+      return;
+    }
+    desired.forEach((v, i) => {
+      walk(v, live[i], { parent: path, seg: itemSegment(v, i) }, out, limit);
+    });
+    return;
+  }
+  if (desired !== live) out.push(segments(path));
+}
+
+/** True when every field of `desired` is present in `live` with the same value (recursively). */
+export function isSubset(desired: Json, live: Json): boolean {
+  const out: Segment[][] = [];
+  walk(desired, live, undefined, out, 1);
+  return out.length === 0;
+}
+
+/**
+ * The paths (at most `limit`) where the live object does not hold the desired one: metadata labels and
+ * annotations, and every other top-level field but status (which the API server and controllers own).
+ */
+export function liveDifferences(
+  desired: Record<string, Json>,
+  live: Record<string, Json>,
+  limit: number,
+): Segment[][] {
+  const out: Segment[][] = [];
   for (const [k, v] of Object.entries(desired)) {
     if (k === "status" || k === "apiVersion" || k === "kind") continue;
     if (k === "metadata") {
-      const dm = isPlainObject(v) ? v : {};
-      const lm = isPlainObject(live["metadata"]) ? live["metadata"] : {};
-      if (!isSubset(dm["labels"] ?? {}, lm["labels"] ?? {})) return false;
-      if (!isSubset(dm["annotations"] ?? {}, lm["annotations"] ?? {})) return false;
+      const dm: Record<string, Json> = isPlainObject(v) ? v : {};
+      const lm: Record<string, Json> = isPlainObject(live["metadata"]) ? live["metadata"] : {};
+      const meta: Path = { parent: undefined, seg: { key: "metadata" } };
+      for (const part of ["labels", "annotations"] as const) {
+        walk(dm[part] ?? {}, lm[part] ?? {}, { parent: meta, seg: { key: part } }, out, limit);
+      }
       continue;
     }
-    if (!isSubset(v, live[k])) return false;
+    walk(v, live[k], { parent: undefined, seg: { key: k } }, out, limit);
   }
-  return true;
+  return out;
+}
+
+/** True when the live object already holds the desired one (no difference at all). */
+export function liveMatches(desired: Record<string, Json>, live: Record<string, Json>): boolean {
+  return liveDifferences(desired, live, 1).length === 0;
 }
 
 /** sha256 of the RFC 8785 canonical JSON of a value. */

@@ -2,6 +2,7 @@
 // functions say which fields differ (paths only, never values, so a Secret's drift report carries no
 // secret) and which field manager made the change, read from the object's managedFields.
 import { FIELD_MANAGER, refOf, type KubeObject, type ObjectRef } from "../cluster/client.js";
+import { liveDifferences, type Segment } from "./compare.js";
 import type { DesiredObject } from "./desired.js";
 
 export interface DriftFinding {
@@ -17,19 +18,9 @@ export const MAX_DRIFT_FIELDS = 50;
 export const DELETED = "deleted";
 
 type Json = unknown;
-type Segment = { readonly key: string } | { readonly item: string; readonly match: Json };
 
 function isPlainObject(v: Json): v is Record<string, Json> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-/** A list element is named by its `name` (containers, env, volumes, ports) when it has one. */
-function itemLabel(v: Json, i: number): string {
-  if (isPlainObject(v)) {
-    const n = v["name"];
-    if (typeof n === "string" && n !== "") return n;
-  }
-  return String(i);
 }
 
 function render(path: readonly Segment[]): string {
@@ -48,53 +39,9 @@ function render(path: readonly Segment[]): string {
   return out;
 }
 
-/** Walks desired against live the way compare.ts's isSubset does, collecting the paths that differ. */
-function walk(desired: Json, live: Json, path: Segment[], out: Segment[][]): void {
-  if (out.length >= MAX_DRIFT_FIELDS) return;
-  if (isPlainObject(desired)) {
-    if (!isPlainObject(live)) {
-      out.push([...path]);
-      return;
-    }
-    for (const [k, v] of Object.entries(desired)) {
-      if (v === null) continue;
-      walk(v, live[k], [...path, { key: k }], out);
-    }
-    return;
-  }
-  if (Array.isArray(desired)) {
-    if (!Array.isArray(live) || live.length !== desired.length) {
-      out.push([...path]);
-      return;
-    }
-    desired.forEach((v, i) => {
-      walk(
-        v,
-        live[i],
-        [...path, { item: itemLabel(v, i), match: isPlainObject(v) ? v["name"] : undefined }],
-        out,
-      );
-    });
-    return;
-  }
-  if (desired !== live) out.push([...path]);
-}
-
+/** The same comparison as the no-op check (compare.ts), so drift and "unchanged" can never disagree. */
 function driftedPaths(desired: KubeObject, live: KubeObject): Segment[][] {
-  const out: Segment[][] = [];
-  for (const [k, v] of Object.entries(desired)) {
-    if (k === "status" || k === "apiVersion" || k === "kind") continue;
-    if (k === "metadata") {
-      const dm: Record<string, Json> = isPlainObject(v) ? v : {};
-      const lm: Record<string, Json> = isPlainObject(live.metadata) ? live.metadata : {};
-      for (const part of ["labels", "annotations"] as const) {
-        walk(dm[part] ?? {}, lm[part] ?? {}, [{ key: "metadata" }, { key: part }], out);
-      }
-      continue;
-    }
-    walk(v, live[k], [{ key: k }], out);
-  }
-  return out;
+  return liveDifferences(desired, live, MAX_DRIFT_FIELDS);
 }
 
 /** The paths of the fields gitward sets whose live value differs from git, at most MAX_DRIFT_FIELDS. */
