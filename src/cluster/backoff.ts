@@ -1,5 +1,6 @@
 // Exponential backoff with full jitter for retried API calls. The sleep and the random source are
 // injectable so tests can run the schedule without waiting.
+import { setTimeout as delay } from "node:timers/promises";
 
 export interface BackoffOptions {
   /** Attempts in all, the first included (default 8). */
@@ -13,6 +14,14 @@ export interface BackoffOptions {
 }
 
 export const BACKOFF_DEFAULTS = { attempts: 8, baseMs: 100, maxMs: 5_000 } as const;
+
+/** Waits `ms`, or less when `signal` aborts first; never rejects (a stop is not an error). */
+export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return delay(Math.max(0, ms), undefined, { signal }).then(
+    () => undefined,
+    () => undefined,
+  );
+}
 
 export const realSleep = (ms: number): Promise<void> =>
   new Promise((resolve) => {

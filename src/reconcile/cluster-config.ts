@@ -3,7 +3,7 @@
 // and a StateStore that keeps an Application's status in its status subresource and its inventory beside it.
 import { createHash } from "node:crypto";
 import { isDeepStrictEqual } from "node:util";
-import { backoffDelay } from "../cluster/backoff.js";
+import { abortableSleep, backoffDelay } from "../cluster/backoff.js";
 import type { ClusterClient, KubeObject, ObjectRef, WatchEvent } from "../cluster/client.js";
 import { ClusterError, ClusterErrorCode } from "../cluster/errors.js";
 import { ConfigError } from "../config/errors.js";
@@ -111,22 +111,6 @@ function firstProblem(err: unknown): string {
     return first === undefined ? err.message : `${first.where}: ${first.message}`;
   }
   return errorText(err);
-}
-
-function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) {
-      resolve();
-      return;
-    }
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
 
 /**
@@ -278,7 +262,7 @@ class ConfigWatcher {
       baseMs: WATCH_DEFAULTS.retryBaseMs,
       maxMs: WATCH_DEFAULTS.retryMaxMs,
     });
-    return sleepUnlessAborted(ms, signal);
+    return abortableSleep(ms, signal);
   }
 
   private namespaceOf(kind: ConfigKind, obj: KubeObject): string | undefined {

@@ -6,6 +6,7 @@
 // renew deadline, which is shorter than the lease duration, so a leader that cannot reach the API server
 // stops writing before any follower may start.
 import type { ClusterClient, KubeObject, ObjectRef } from "../cluster/client.js";
+import { abortableSleep } from "../cluster/backoff.js";
 import { ClusterError, ClusterErrorCode } from "../cluster/errors.js";
 
 export const LEADER_ELECTION_DEFAULTS = {
@@ -86,21 +87,6 @@ function specOf(record: LeaseRecord): Record<string, unknown> {
     leaseTransitions: record.leaseTransitions,
   };
 }
-
-const abortableSleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    if (signal.aborted) {
-      resolve();
-      return;
-    }
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, Math.max(0, ms));
-    signal.addEventListener("abort", done, { once: true });
-  });
 
 function isConflict(err: unknown): boolean {
   return err instanceof ClusterError && err.code === ClusterErrorCode.Conflict;
