@@ -2,7 +2,7 @@
 // (by gitward's ownership label, as the application's own service account), judging every change against
 // what the revision in force says. A drift is reported once until the object holds what git says again;
 // a missed event is caught by the relist after a broken or expired watch, and by the interval reconcile.
-import { realSleep } from "../cluster/backoff.js";
+import { abortableSleep } from "../cluster/backoff.js";
 import { refOf, type ClusterClient, type KubeObject, type WatchEvent } from "../cluster/client.js";
 import type { DesiredObject } from "./desired.js";
 import { driftSignature, findDrift, type DriftFinding } from "./drift.js";
@@ -16,7 +16,8 @@ export interface DriftWatchOptions {
   /** Called once for each new drift, in the order seen. */
   readonly onDrift: (finding: DriftFinding, desired: DesiredObject) => void;
   readonly log?: (level: "info" | "warn", message: string, fields?: Record<string, unknown>) => void;
-  readonly sleep?: (ms: number) => Promise<void>;
+  /** Waits between retries; must return early when the signal aborts, so stop() never waits out a backoff. */
+  readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
 interface Group {
@@ -42,11 +43,11 @@ export class DriftWatcher {
   private readonly pending = new Set<string>();
   private stopped = false;
   private readonly selector: string;
-  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
 
   constructor(private readonly opts: DriftWatchOptions) {
     this.selector = `${OWNER_LABEL}=${ownerLabelValue(opts.app)}`;
-    this.sleep = opts.sleep ?? realSleep;
+    this.sleep = opts.sleep ?? abortableSleep;
   }
 
   /** How many managed objects are drifted now, as far as this watch knows. */
@@ -233,7 +234,7 @@ export class DriftWatcher {
         if (failures === 1 || failures % 10 === 0) {
           this.warn(`drift watch of ${g.kind} ${g.namespace ?? ""} failed; retrying`, err);
         }
-        await this.sleep(Math.min(MAX_RETRY_MS, 250 * 2 ** Math.min(failures, 7)));
+        await this.sleep(Math.min(MAX_RETRY_MS, 250 * 2 ** Math.min(failures, 7)), signal);
       }
     }
   }
