@@ -402,14 +402,7 @@ export class ClusterClient {
       resourceVersion: opts.resourceVersion,
     });
     if (opts.labelSelector !== undefined) q.set("labelSelector", opts.labelSelector);
-    const req: https.RequestOptions = { method: "GET", headers: {} };
-    await this.kc.applyToHTTPSOptions(req);
-    req.agent = this.watchAgent;
-    const headers = req.headers as Record<string, string>;
-    headers["Accept"] = "application/json";
-    if (opts.impersonate !== undefined) headers["Impersonate-User"] = opts.impersonate;
-    const url = new URL(this.server.pathname.replace(/\/$/, "") + `${base}?${q.toString()}`, this.server);
-    const mod = url.protocol === "http:" ? http : https;
+    const { req, url, mod } = await this.request("GET", `${base}?${q.toString()}`, this.watchAgent, opts);
     return new Promise((resolve) => {
       if (opts.signal.aborted) {
         resolve({ status: 0 });
@@ -559,25 +552,36 @@ export class ClusterClient {
     );
   }
 
+  /** Request options for `path`: the kubeconfig's credentials and TLS, `agent`, JSON, impersonation. */
+  private async request(
+    method: string,
+    path: string,
+    agent: http.Agent,
+    opts: CallOptions,
+  ): Promise<{ req: https.RequestOptions; url: URL; mod: typeof http | typeof https }> {
+    const req: https.RequestOptions = { method, headers: {} };
+    await this.kc.applyToHTTPSOptions(req);
+    // applyToHTTPSOptions puts a fresh agent on every request (a TLS handshake each time, ten times
+    // slower here); the TLS options it set stay on the request, and our own agents pool by them.
+    req.agent = agent;
+    const headers = req.headers as Record<string, string>;
+    headers["Accept"] = "application/json";
+    if (opts.impersonate !== undefined) headers["Impersonate-User"] = opts.impersonate;
+    const url = new URL(this.server.pathname.replace(/\/$/, "") + path, this.server);
+    return { req, url, mod: url.protocol === "http:" ? http : https };
+  }
+
   private async once(
     method: string,
     path: string,
     opts: CallOptions & { body?: string; contentType?: string },
   ): Promise<Reply> {
-    const req: https.RequestOptions = { method, agent: this.agent, headers: {} };
-    await this.kc.applyToHTTPSOptions(req);
-    // applyToHTTPSOptions puts a fresh agent on every request (a TLS handshake each time, ten times
-    // slower here); the TLS options it set stay on the request, and our keep-alive agent pools by them.
-    req.agent = this.agent;
-    const headers = req.headers as Record<string, string>;
-    headers["Accept"] = "application/json";
-    if (opts.impersonate !== undefined) headers["Impersonate-User"] = opts.impersonate;
+    const { req, url, mod } = await this.request(method, path, this.agent, opts);
     if (opts.body !== undefined) {
+      const headers = req.headers as Record<string, string>;
       headers["Content-Type"] = opts.contentType ?? "application/json";
       headers["Content-Length"] = String(Buffer.byteLength(opts.body));
     }
-    const url = new URL(this.server.pathname.replace(/\/$/, "") + path, this.server);
-    const mod = url.protocol === "http:" ? http : https;
     return new Promise<Reply>((resolve, reject) => {
       const r = mod.request(url, req, (res) => {
         const chunks: Buffer[] = [];
