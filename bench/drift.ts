@@ -2,14 +2,14 @@
 // drift (the time from another client's change to gitward's drift report, over N drift events on an
 // Application of N objects), how long its interval pass takes, and its resident memory with many managed
 // objects. The peer, Flux, finds drift only on its reconcile interval (10 minutes by default).
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import https from "node:https";
 import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
-import { parse, parseAllDocuments, stringify } from "yaml";
+import { parse, stringify } from "yaml";
 import { API_VERSION, type Application, type TrustPolicy } from "../src/config/types.js";
 import { ClusterClient, type KubeObject } from "../src/cluster/client.js";
 import { AuditLog } from "../src/audit/writer.js";
@@ -18,10 +18,14 @@ import { ConfigMapStateStore } from "../src/reconcile/state.js";
 import { SealingKeyRing } from "../src/secrets/keys.js";
 import { git } from "../src/source/git.js";
 import { commitSigned, generateSshSigningKey } from "../src/source/signed-commit.js";
+import {
+  installOperatorIdentity,
+  startSandboxProcess,
+  stopChild,
+  type SandboxProcess,
+} from "./support/sandbox-process.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, "../..");
-const cli = path.join(root, "dist", "src", "cli", "main.js");
 
 const DEFAULTS = { objects: 2000, events: 200, memoryObjects: 10_000 } as const;
 const TARGETS = { p99Ms: 1000, rssMB: 250 } as const;
@@ -129,49 +133,6 @@ function applicationFor(name: string, repo: string): Application {
 
 // ---- the sandbox, in its own process ----------------------------------------------------------------
 
-interface Sandbox {
-  readonly child: ChildProcess;
-  /** The admin kubeconfig (system:masters). */
-  readonly kubeconfig: string;
-}
-
-/** `gitward sandbox` as a separate process, so its work is neither timed nor counted in this process's memory. */
-async function startSandbox(dir: string): Promise<Sandbox> {
-  const file = path.join(dir, "sandbox.kubeconfig");
-  const child = spawn(
-    process.execPath,
-    [cli, "sandbox", "--port", "0", "--write-kubeconfig", file, "-o", "json"],
-    { stdio: ["ignore", "pipe", "inherit"] },
-  );
-  let out = "";
-  await new Promise<void>((resolve, reject) => {
-    child.stdout.on("data", (c: Buffer) => {
-      out += c.toString("utf8");
-      try {
-        JSON.parse(out);
-        resolve();
-      } catch {
-        // Not the whole JSON document yet.
-      }
-    });
-    child.on("exit", (code) => {
-      reject(new Error(`gitward sandbox exited with ${String(code)}`));
-    });
-  });
-  return { child, kubeconfig: await readFile(file, "utf8") };
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => {
-    child.once("exit", () => {
-      resolve();
-    });
-  });
-  child.kill("SIGTERM");
-  await exited;
-}
-
 /**
  * gitward's own least-privilege identity (deploy/install) and the shop namespace's grant to it
  * (deploy/examples); returns the kubeconfig of gitward's service account, as the operator runs.
@@ -179,13 +140,7 @@ async function stopChild(child: ChildProcess): Promise<void> {
 async function prepareCluster(adminKubeconfig: string): Promise<string> {
   const admin = ClusterClient.fromText(adminKubeconfig);
   try {
-    await admin.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: "shop" } });
-    for (const file of ["deploy/install/operator.yaml", "deploy/examples/application-rbac.yaml"]) {
-      for (const d of parseAllDocuments(await readFile(path.join(root, file), "utf8"))) {
-        const o = d.toJS() as KubeObject | null;
-        if (o !== null) await admin.apply(o);
-      }
-    }
+    await installOperatorIdentity(admin);
     return admin.kubeconfigWithToken(await admin.requestToken("gitward-system", "gitward"), "gitward");
   } finally {
     admin.close();
@@ -389,7 +344,7 @@ function percentile(sorted: readonly number[], p: number): number {
 async function driftLatency(
   o: Options,
   dir: string,
-  sandbox: Sandbox,
+  sandbox: SandboxProcess,
   kubeconfig: string,
   stack: (() => Promise<void>)[],
 ) {
@@ -557,7 +512,7 @@ async function memoryChild(jobFile: string): Promise<MemoryResult> {
 async function residentMemory(
   o: Options,
   dir: string,
-  sandbox: Sandbox,
+  sandbox: SandboxProcess,
   kubeconfig: string,
   stack: (() => Promise<void>)[],
 ): Promise<MemoryResult> {
@@ -602,7 +557,7 @@ export async function run(args: readonly string[]): Promise<unknown> {
   // Undone last first, on success and failure alike.
   const stack: (() => Promise<void>)[] = [() => rm(dir, { recursive: true, force: true })];
   try {
-    const sandbox = await startSandbox(dir);
+    const sandbox = await startSandboxProcess(dir, "sandbox");
     stack.push(() => stopChild(sandbox.child));
     const kubeconfig = await prepareCluster(sandbox.kubeconfig);
 

@@ -4,19 +4,24 @@
 // fresh sandbox, then gitward's no-op reconcile of the same revision. Targets: first/kubectl <= 1.0, and
 // no-op under 5% of the first.
 import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { parseAllDocuments, stringify } from "yaml";
+import { stringify } from "yaml";
 import { API_VERSION, type Application, type TrustPolicy } from "../src/config/types.js";
 import { ClusterClient, type KubeObject } from "../src/cluster/client.js";
 import { reconcileApplication, RevisionCache, type ReconcileEnv } from "../src/reconcile/reconcile.js";
 import { ConfigMapStateStore } from "../src/reconcile/state.js";
-import { spawn, type ChildProcess } from "node:child_process";
 import { git } from "../src/source/git.js";
 import { commitSigned, generateSshSigningKey } from "../src/source/signed-commit.js";
+import {
+  installOperatorIdentity,
+  startSandboxProcess,
+  stopChild,
+  type SandboxProcess,
+} from "./support/sandbox-process.js";
 
 const run = promisify(execFile);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -44,70 +49,10 @@ function objectsFor(n: number): KubeObject[] {
   return out;
 }
 
-interface RemoteSandbox {
-  readonly kubeconfig: string;
-  readonly child: ChildProcess;
-}
-
-/**
- * The sandbox in its own process (`gitward sandbox`), as a real API server would be: neither gitward nor
- * kubectl then shares a thread with the server it talks to.
- */
-async function startRemoteSandbox(dir: string, name: string): Promise<RemoteSandbox> {
-  const kubeconfig = path.join(dir, `${name}.kubeconfig`);
-  const child = spawn(
-    process.execPath,
-    [
-      path.join(root, "dist", "src", "cli", "main.js"),
-      "sandbox",
-      "--port",
-      "0",
-      "--write-kubeconfig",
-      kubeconfig,
-      "-o",
-      "json",
-    ],
-    { stdio: ["ignore", "pipe", "inherit"] },
-  );
-  let out = "";
-  await new Promise<void>((resolve, reject) => {
-    child.stdout.on("data", (c: Buffer) => {
-      out += c.toString("utf8");
-      try {
-        JSON.parse(out);
-        resolve();
-      } catch {
-        // Not the whole JSON document yet.
-      }
-    });
-    child.on("exit", (code) => {
-      reject(new Error(`gitward sandbox exited with ${String(code)}`));
-    });
-  });
-  return { kubeconfig: await readFile(kubeconfig, "utf8"), child };
-}
-
-async function stopRemote(sb: RemoteSandbox): Promise<void> {
-  const exited = new Promise<void>((resolve) => {
-    sb.child.on("exit", () => {
-      resolve();
-    });
-  });
-  sb.child.kill("SIGTERM");
-  await exited;
-}
-
-async function prepareCluster(sb: RemoteSandbox): Promise<void> {
+async function prepareCluster(sb: SandboxProcess): Promise<void> {
   const admin = ClusterClient.fromText(sb.kubeconfig);
   try {
-    await admin.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: "shop" } });
-    for (const file of ["deploy/install/operator.yaml", "deploy/examples/application-rbac.yaml"]) {
-      const text = await readFile(path.join(root, file), "utf8");
-      for (const d of parseAllDocuments(text)) {
-        const o = d.toJS() as KubeObject | null;
-        if (o !== null) await admin.apply(o);
-      }
-    }
+    await installOperatorIdentity(admin);
   } finally {
     admin.close();
   }
@@ -117,7 +62,7 @@ export async function run_(args: readonly string[]): Promise<unknown> {
   const i = args.indexOf("--objects");
   const n = i >= 0 ? Number(args[i + 1]) : 2000;
   const dir = await mkdtemp(path.join(os.tmpdir(), "gitward-bench-reconcile-"));
-  const sandboxes: RemoteSandbox[] = [];
+  const sandboxes: SandboxProcess[] = [];
   try {
     // The config repository: 100 objects per file, one signed commit.
     const repo = path.join(dir, "repo");
@@ -162,7 +107,7 @@ export async function run_(args: readonly string[]): Promise<unknown> {
     let runs = 0;
     const firstOn = async (preflight: "dry-run" | "access-review") => {
       const name = `${preflight}-${String(runs++)}`;
-      const sb = await startRemoteSandbox(dir, name);
+      const sb = await startSandboxProcess(dir, name);
       sandboxes.push(sb);
       await prepareCluster(sb);
       const admin = ClusterClient.fromText(sb.kubeconfig);
@@ -200,7 +145,7 @@ export async function run_(args: readonly string[]): Promise<unknown> {
     let t: number;
 
     // kubectl: the same rendered objects, server-side apply, on another fresh sandbox.
-    const b = await startRemoteSandbox(dir, "b");
+    const b = await startSandboxProcess(dir, "b");
     sandboxes.push(b);
     await prepareCluster(b);
     const kubeconfig = path.join(dir, "kubeconfig");
@@ -255,7 +200,7 @@ export async function run_(args: readonly string[]): Promise<unknown> {
         "and the apply, all impersonating the application's service account; kubectl only applies.",
     };
   } finally {
-    for (const sb of sandboxes) await stopRemote(sb);
+    for (const sb of sandboxes) await stopChild(sb.child);
     await rm(dir, { recursive: true, force: true });
   }
 }
