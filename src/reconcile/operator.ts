@@ -70,18 +70,9 @@ const CODE = /^[A-Za-z0-9][A-Za-z0-9_./:-]{0,127}$/;
 /** Runs tasks of one application one after another. */
 class SerialQueue {
   private tail: Promise<void> = Promise.resolve();
-  private depth = 0;
-
-  get busy(): boolean {
-    return this.depth > 0;
-  }
 
   push(task: () => Promise<void>, onError: (err: unknown) => void): Promise<void> {
-    this.depth++;
-    const next = this.tail.then(task).catch(onError);
-    this.tail = next.finally(() => {
-      this.depth--;
-    });
+    this.tail = this.tail.then(task).catch(onError);
     return this.tail;
   }
 
@@ -328,7 +319,11 @@ export class Operator {
     this.alertFor(w, report);
     for (const f of report.drift) {
       if (!w.watcher.accept(f) && !report.driftReverted) continue;
-      this.reportDrift(w, f, report.driftReverted ? "reverted" : "detected", report.auditRecord);
+      const action = report.driftReverted ? "reverted" : "detected";
+      this.logDrift(w, f, action, report.auditRecord);
+      // A pass that wrote nothing has no audit record of its own: the drift gets one.
+      if (report.auditRecord === undefined && action === "detected") this.auditThenAlert(w, f);
+      else this.alertDrift(w, f, action, report.auditRecord);
       if (report.driftReverted) w.watcher.resolved(keyOf(f.object));
     }
     await w.watcher.resume();
@@ -400,7 +395,8 @@ export class Operator {
   /** A drift the watch found: reported at once; under `drift: revert` put back by the next task. */
   driftSeen(w: AppWorker, finding: DriftFinding, desired: DesiredObject): void {
     if (this.stopping || !this.leader()) return;
-    this.reportDrift(w, finding, "detected");
+    this.logDrift(w, finding, "detected");
+    this.auditThenAlert(w, finding);
     if ((w.app.spec.drift ?? "alert") !== "revert") {
       this.saveDriftStatus(w);
       return;
@@ -444,15 +440,16 @@ export class Operator {
         digest: objectDigest(desired.object),
       },
     ]);
-    this.reportDrift(w, finding, "reverted", rec, false);
+    this.logDrift(w, finding, "reverted", rec);
+    this.alertDrift(w, finding, "reverted", rec);
   }
 
-  private reportDrift(
+  /** The report itself, at once: log line and metric. */
+  private logDrift(
     w: AppWorker,
     f: DriftFinding,
     action: "detected" | "reverted",
     auditRecord?: string,
-    writeAudit = auditRecord === undefined && action === "detected",
   ): void {
     const application = appKey(w.id);
     this.opts.metrics?.driftEvent(application, action);
@@ -469,30 +466,45 @@ export class Operator {
         ...(auditRecord === undefined ? {} : { auditRecord }),
       },
     );
-    const send = (record: string | undefined): void => {
-      this.notify({
-        kind: action === "detected" ? "drift-detected" : "drift-reverted",
-        severity: DEFAULT_SEVERITY[action === "detected" ? "drift-detected" : "drift-reverted"],
-        time: new Date().toISOString(),
-        application: { namespace: w.id.namespace, name: w.id.name },
-        ...(record === undefined ? {} : { auditRecord: record }),
-        object:
-          f.object.namespace === undefined
-            ? { apiVersion: f.object.apiVersion, kind: f.object.kind, name: f.object.name }
-            : { ...f.object },
-        fields: f.fields.slice(0, 50).map((p) => p.slice(0, 512)),
-        manager: f.manager,
-      });
-    };
-    if (!writeAudit) {
-      send(auditRecord);
-      return;
-    }
+  }
+
+  private alertDrift(
+    w: AppWorker,
+    f: DriftFinding,
+    action: "detected" | "reverted",
+    auditRecord?: string,
+  ): void {
+    const kind = action === "detected" ? "drift-detected" : "drift-reverted";
+    this.notify({
+      kind,
+      severity: DEFAULT_SEVERITY[kind],
+      time: new Date().toISOString(),
+      application: { namespace: w.id.namespace, name: w.id.name },
+      ...(auditRecord === undefined ? {} : { auditRecord }),
+      object:
+        f.object.namespace === undefined
+          ? { apiVersion: f.object.apiVersion, kind: f.object.kind, name: f.object.name }
+          : { ...f.object },
+      fields: f.fields.slice(0, 50).map((p) => p.slice(0, 512)),
+      manager: f.manager,
+    });
+  }
+
+  /** A drift-detected audit record, then the alert naming it (without it, should the write fail). */
+  private auditThenAlert(w: AppWorker, f: DriftFinding): void {
     this.track(
-      this.auditDrift(w, f, "drift-detected", []).then(send, (err: unknown) => {
-        this.opts.log("error", "audit record for drift not written", { application, error: errText(err) });
-        send(undefined);
-      }),
+      this.auditDrift(w, f, "drift-detected", []).then(
+        (rec) => {
+          this.alertDrift(w, f, "detected", rec);
+        },
+        (err: unknown) => {
+          this.opts.log("error", "audit record for drift not written", {
+            application: appKey(w.id),
+            error: errText(err),
+          });
+          this.alertDrift(w, f, "detected");
+        },
+      ),
     );
   }
 
