@@ -410,7 +410,7 @@ const check: Step<Run> = {
       if (images.length > 0) {
         const recorded =
           run.previous?.status.lastAttemptedRevision === run.fetched?.head
-            ? ((run.previous?.status as { images?: Record<string, string> } | undefined)?.images ?? {})
+            ? (run.previous?.status.images ?? {})
             : {};
         const result = await verifyImages({
           images,
@@ -785,7 +785,7 @@ export async function reconcileApplication(
     run.inventory.size === prevInventory.size &&
     (prevStatus.driftedObjects ?? 0) === driftLeft;
 
-  const status: ApplicationStatus & { images?: Record<string, string> } = {
+  const status: ApplicationStatus = {
     ...prevStatus,
     conditions: conditionList(conditions, prevStatus.conditions, now),
     ...(head === undefined ? {} : { lastAttemptedRevision: head }),

@@ -59,7 +59,7 @@ describe("images in the reconcile", () => {
     expect(r.result).toBe("applied");
     expect(await liveImage()).toBe(`${registry.host}/shop/web:v1@${digest}`);
     // The tag → digest mapping is kept in the status and in the audit record of the apply.
-    expect((r.status as { images?: Record<string, string> }).images).toEqual({
+    expect(r.status.images).toEqual({
       [`${registry.host}/shop/web:v1`]: digest,
     });
     const records = (await readFile(w.auditPath, "utf8"))
