@@ -52,6 +52,17 @@ function text(data: Record<string, string>, key: string): string | undefined {
   return v === undefined ? undefined : Buffer.from(v, "base64").toString("utf8");
 }
 
+/** One key of a Secret, decoded; undefined when the Secret or the key is missing. */
+export async function secretValue(
+  cluster: ClusterClient,
+  namespace: string,
+  name: string,
+  key: string,
+): Promise<string | undefined> {
+  const secret = await cluster.get({ apiVersion: "v1", kind: "Secret", namespace, name });
+  return text((secret?.["data"] ?? {}) as Record<string, string>, key);
+}
+
 /** Git credentials from the Secret an Application's source names (in the Application's namespace). */
 export async function sourceCredentials(
   cluster: ClusterClient,

@@ -16,7 +16,7 @@ import { OperatorMetrics } from "../observe/metrics.js";
 import { startOperatorServer, type OperatorServer } from "../observe/server.js";
 import { LeaderElector } from "./leader.js";
 import { Operator, type LogFn } from "./operator.js";
-import { loadSealingKeys, sourceCredentials } from "./run-config.js";
+import { loadSealingKeys, secretValue, sourceCredentials } from "./run-config.js";
 import { ConfigMapStateStore } from "./state.js";
 import { watchClusterConfig, CrdStateStore, type ClusterConfigWatch } from "./cluster-config.js";
 import type { ReconcileEnv } from "./reconcile.js";
@@ -79,11 +79,8 @@ export async function startOperator(opts: RunOptions): Promise<RunningOperator> 
   const cluster = clusterFrom(opts);
   const audit = await AuditLog.open({ path: auditPath });
   const metrics = new OperatorMetrics();
-  const readSecret = async (namespace: string, name: string, key: string): Promise<string | undefined> => {
-    const s = await cluster.get({ apiVersion: "v1", kind: "Secret", namespace, name });
-    const v = (s?.["data"] as Record<string, string> | undefined)?.[key];
-    return v === undefined ? undefined : Buffer.from(v, "base64").toString("utf8");
-  };
+  const readSecret = (namespace: string, name: string, key: string): Promise<string | undefined> =>
+    secretValue(cluster, namespace, name, key);
   const sources: SecretSources = {
     ...(opts.secretEnv === undefined ? {} : { env: opts.secretEnv }),
     ...(opts.configPath === undefined ? {} : { baseDir: path.dirname(path.resolve(opts.configPath)) }),
