@@ -121,16 +121,20 @@ export class DriftWatcher {
     this.pending.clear();
     for (const key of keys) {
       const d = this.desired.get(key);
-      if (d === undefined) continue;
-      let live: KubeObject | undefined;
-      try {
-        live = await this.opts.cluster.get(refOf(d.object), { impersonate: this.opts.impersonate });
-      } catch (err) {
-        this.warn("drift watch: reading an object changed during a reconcile failed", err);
-        continue;
-      }
-      this.judge(key, d, live);
+      if (d !== undefined) await this.rereadAndJudge(key, d, "an object changed during a reconcile");
     }
+  }
+
+  /** Reads the object as the application's account and judges it; a failed read is logged, not judged. */
+  private async rereadAndJudge(key: string, d: DesiredObject, what: string): Promise<void> {
+    let live: KubeObject | undefined;
+    try {
+      live = await this.opts.cluster.get(refOf(d.object), { impersonate: this.opts.impersonate });
+    } catch (err) {
+      this.warn(`drift watch: reading ${what} failed`, err);
+      return;
+    }
+    this.judge(key, d, live);
   }
 
   /** Ends the streams (this replica stopped leading); the next setDesired starts them again. */
@@ -248,13 +252,6 @@ export class DriftWatcher {
       return;
     }
     // Gone from the watch: deleted, or its ownership label was taken off. Read it to tell which.
-    let live: KubeObject | undefined;
-    try {
-      live = await this.opts.cluster.get(refOf(d.object), { impersonate: this.opts.impersonate });
-    } catch (err) {
-      this.warn("drift watch: reading a removed object failed", err);
-      return;
-    }
-    this.judge(key, d, live);
+    await this.rereadAndJudge(key, d, "a removed object");
   }
 }

@@ -89,6 +89,11 @@ const drift = (lines: Line[], action: string, name: string) =>
       l.fields["action"] === action && (l.fields["object"] as { name?: string } | undefined)?.name === name,
   );
 
+/** A change by another field manager (kubectl-patch), as a person would make it. */
+function patchSettings(patch: string) {
+  return kubectl.run(["-n", "shop", "patch", "configmap", "settings", "-p", patch]);
+}
+
 async function live(kind: "ConfigMap" | "Deployment", name: string): Promise<KubeObject | undefined> {
   return w.admin.get({ apiVersion: kind === "ConfigMap" ? "v1" : "apps/v1", kind, namespace: "shop", name });
 }
@@ -112,15 +117,7 @@ describe("drift: alert", () => {
     try {
       await synced(op);
       const t0 = performance.now();
-      const r = await kubectl.run([
-        "-n",
-        "shop",
-        "patch",
-        "configmap",
-        "settings",
-        "-p",
-        '{"data":{"mode":"red"}}',
-      ]);
+      const r = await patchSettings('{"data":{"mode":"red"}}');
       expect(r.code, r.stderr).toBe(0);
       const seen = await until("the drift report", () => drift(lines, "detected", "settings"), 5_000);
       expect(seen.at - t0).toBeLessThan(1_000);
@@ -236,15 +233,7 @@ describe("drift: revert", () => {
   });
 
   it("catches drift on the interval pass when no watch saw it (operator stopped meanwhile)", async () => {
-    const patched = await kubectl.run([
-      "-n",
-      "shop",
-      "patch",
-      "configmap",
-      "settings",
-      "-p",
-      '{"data":{"size":"9"}}',
-    ]);
+    const patched = await patchSettings('{"data":{"size":"9"}}');
     expect(patched.code, patched.stderr).toBe(0);
     const lines: Line[] = [];
     const { op } = makeOperator(w.app({ interval: "1h", drift: "revert" }), lines);
