@@ -2,15 +2,21 @@
 // not), server-side apply as field manager `gitward`, get/list/delete with uid preconditions, dry runs,
 // impersonation of an application's service account, and retries with backoff and jitter on 429/5xx.
 //
-// @kubernetes/client-node's KubeConfig does the authentication and TLS (every kubeconfig form it
-// supports); the requests themselves go through node:https here because its generated API classes offer
-// no per-request impersonation header, no retries and no pooled concurrency, all of which a reconcile of
-// thousands of objects needs.
+// kubeconfig.ts reads the authentication and TLS settings; the requests go through node:https here
+// because @kubernetes/client-node's generated API classes offer no per-request impersonation header, no
+// retries and no pooled concurrency, all of which a reconcile of thousands of objects needs (and the
+// package alone costs about 90 MB of memory).
 import http from "node:http";
 import https from "node:https";
-import { KubeConfig } from "@kubernetes/client-node";
+import { stringify } from "yaml";
 import { BACKOFF_DEFAULTS, backoffDelay, realSleep, type BackoffOptions } from "./backoff.js";
 import { ClusterError, ClusterErrorCode, codeForStatus, isRetryable } from "./errors.js";
+import {
+  kubeconfigFromText,
+  loadKubeconfig,
+  type LoadOptions,
+  type ResolvedKubeconfig,
+} from "./kubeconfig.js";
 
 export const FIELD_MANAGER = "gitward";
 
@@ -116,12 +122,10 @@ export class ClusterClient {
   private readonly timeoutMs: number;
 
   private constructor(
-    private readonly kc: KubeConfig,
+    private readonly kc: ResolvedKubeconfig,
     options: ClusterClientOptions,
   ) {
-    const cluster = kc.getCurrentCluster();
-    if (cluster === null) throw new ClusterError(ClusterErrorCode.Invalid, "the kubeconfig names no cluster");
-    this.server = new URL(cluster.server);
+    this.server = kc.server;
     const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 16 };
     this.agent =
       this.server.protocol === "http:" ? new http.Agent(agentOptions) : new https.Agent(agentOptions);
@@ -133,18 +137,25 @@ export class ClusterClient {
     this.timeoutMs = options.timeoutMs ?? 30_000;
   }
 
-  /** A client for a kubeconfig file, or the default chain ($KUBECONFIG, ~/.kube/config, in-cluster). */
-  static fromFile(file: string | undefined, options: ClusterClientOptions = {}): ClusterClient {
-    const kc = new KubeConfig();
-    if (file === undefined) kc.loadFromDefault();
-    else kc.loadFromFile(file);
-    return new ClusterClient(kc, options);
+  /**
+   * A client for a kubeconfig file, or the default chain ($KUBECONFIG, ~/.kube/config, in-cluster; the
+   * in-cluster account first with `lookup.preferInCluster`).
+   */
+  static fromFile(
+    file: string | undefined,
+    options: ClusterClientOptions = {},
+    lookup: LoadOptions = {},
+  ): ClusterClient {
+    return new ClusterClient(loadKubeconfig(file, lookup), options);
   }
 
   /** A client for kubeconfig YAML text. */
   static fromText(text: string, options: ClusterClientOptions = {}): ClusterClient {
-    const kc = new KubeConfig();
-    kc.loadFromString(text);
+    return new ClusterClient(kubeconfigFromText(text), options);
+  }
+
+  /** A client for an already read kubeconfig. */
+  static fromResolved(kc: ResolvedKubeconfig, options: ClusterClientOptions = {}): ClusterClient {
     return new ClusterClient(kc, options);
   }
 
@@ -476,16 +487,19 @@ export class ClusterClient {
 
   /** A kubeconfig (JSON) for the same server and TLS settings, authenticating with `token` instead. */
   kubeconfigWithToken(token: string, user = "token-user"): string {
-    const cluster = this.kc.getCurrentCluster();
-    if (cluster === null) throw new ClusterError(ClusterErrorCode.Invalid, "the kubeconfig names no cluster");
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [cluster],
-      users: [{ name: user, token }],
-      contexts: [{ name: "default", cluster: cluster.name, user }],
-      currentContext: "default",
+    const { tls } = this.kc;
+    const cluster: Record<string, unknown> = { server: this.server.href.replace(/\/$/, "") };
+    if (tls.ca !== undefined) cluster["certificate-authority-data"] = tls.ca.toString("base64");
+    if (!tls.rejectUnauthorized) cluster["insecure-skip-tls-verify"] = true;
+    if (tls.servername !== undefined) cluster["tls-server-name"] = tls.servername;
+    return stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [{ name: "cluster", cluster }],
+      users: [{ name: user, user: { token } }],
+      contexts: [{ name: "default", context: { cluster: "cluster", user } }],
+      "current-context": "default",
     });
-    return kc.exportConfig();
   }
 
   /** Waits until a CustomResourceDefinition reports Established (then forgets discovery). */
@@ -533,13 +547,21 @@ export class ClusterClient {
     const sleep = this.backoff.sleep ?? realSleep;
     let last: Reply | undefined;
     let lastError: unknown;
+    let renewed = false;
     for (let i = 0; i < attempts; i++) {
       if (i > 0) await sleep(backoffDelay(i - 1, this.backoff, last?.retryAfterMs));
       try {
         last = await this.once(method, path, opts);
         lastError = undefined;
+        // A 401 may mean a rotated token or an expired plugin credential: get a fresh one, once.
+        if (last.status === 401 && !renewed && this.kc.credentials.invalidate()) {
+          renewed = true;
+          last = await this.once(method, path, opts);
+        }
         if (!isRetryable(last.status)) return last;
       } catch (err) {
+        // Credentials that cannot be read (a missing token file, a failing plugin) do not get better.
+        if (err instanceof ClusterError) throw err;
         last = undefined;
         lastError = err;
       }
@@ -559,13 +581,21 @@ export class ClusterClient {
     agent: http.Agent,
     opts: CallOptions,
   ): Promise<{ req: https.RequestOptions; url: URL; mod: typeof http | typeof https }> {
-    const req: https.RequestOptions = { method, headers: {} };
-    await this.kc.applyToHTTPSOptions(req);
-    // applyToHTTPSOptions puts a fresh agent on every request (a TLS handshake each time, ten times
-    // slower here); the TLS options it set stay on the request, and our own agents pool by them.
-    req.agent = agent;
-    const headers = req.headers as Record<string, string>;
-    headers["Accept"] = "application/json";
+    const { tls } = this.kc;
+    const creds = await this.kc.credentials.current();
+    const headers: Record<string, string> = { ...creds.headers, Accept: "application/json" };
+    // The agents pool connections by these TLS options, so a plugin's new client certificate gets its own.
+    const req: https.RequestOptions = {
+      method,
+      headers,
+      agent,
+      rejectUnauthorized: tls.rejectUnauthorized,
+      ...(tls.ca === undefined ? {} : { ca: tls.ca }),
+      ...(tls.servername === undefined ? {} : { servername: tls.servername }),
+      ...((creds.cert ?? tls.cert) !== undefined
+        ? { cert: creds.cert ?? tls.cert, key: creds.key ?? tls.key }
+        : {}),
+    };
     if (opts.impersonate !== undefined) headers["Impersonate-User"] = opts.impersonate;
     const url = new URL(this.server.pathname.replace(/\/$/, "") + path, this.server);
     return { req, url, mod: url.protocol === "http:" ? http : https };

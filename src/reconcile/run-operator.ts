@@ -52,8 +52,7 @@ export interface RunningOperator {
 /** The default kubeconfig chain of the operator: in-cluster first, then $KUBECONFIG and ~/.kube/config. */
 function clusterFrom(opts: RunOptions): ClusterClient {
   if (opts.kubeconfigText !== undefined) return ClusterClient.fromText(opts.kubeconfigText);
-  if (opts.kubeconfig !== undefined) return ClusterClient.fromFile(opts.kubeconfig);
-  return ClusterClient.fromFile(undefined);
+  return ClusterClient.fromFile(opts.kubeconfig, {}, { preferInCluster: true });
 }
 
 export async function startOperator(opts: RunOptions): Promise<RunningOperator> {

@@ -10,6 +10,8 @@ import {
   sealingKeyToSecret,
   type SealingKey,
 } from "./keys.js";
+import { ClusterClient, type KubeObject } from "../cluster/client.js";
+import { ClusterError } from "../cluster/errors.js";
 import { fail, SecretsErrorCode, type SecretObject, type SecretsResult } from "./types.js";
 
 export const DEFAULT_NAMESPACE = "gitward-system";
@@ -20,33 +22,24 @@ export interface SecretApi {
   create(namespace: string, secret: SecretObject): Promise<void>;
 }
 
-/**
- * A SecretApi over @kubernetes/client-node, from a kubeconfig file or the default lookup. The client is
- * imported on first use so commands that never talk to a cluster do not load it.
- */
-export async function kubernetesSecretApi(kubeconfig?: string): Promise<SecretApi> {
-  const { CoreV1Api, KubeConfig, V1Secret } = await import("@kubernetes/client-node");
-  const config = new KubeConfig();
-  if (kubeconfig === undefined) config.loadFromDefault();
-  else config.loadFromFile(kubeconfig);
-  const core = config.makeApiClient(CoreV1Api);
-  return {
+/** A SecretApi over gitward's cluster client, from a kubeconfig file or the default lookup. */
+export function kubernetesSecretApi(kubeconfig?: string): Promise<SecretApi> {
+  // Throws a ClusterError naming the file when the kubeconfig cannot be read.
+  const client = ClusterClient.fromFile(kubeconfig, { timeoutMs: 60_000 });
+  return Promise.resolve({
     async list(namespace, labelSelector) {
-      const list = await core.listNamespacedSecret({ namespace, labelSelector });
-      return list.items;
+      return client.list("v1", "Secret", { namespace, labelSelector });
     },
     async create(namespace, secret) {
-      const body = Object.assign(new V1Secret(), secret);
-      await core.createNamespacedSecret({ namespace, body });
+      await client.create({ ...secret, metadata: { ...secret.metadata, namespace } } as KubeObject);
     },
-  };
+  });
 }
 
 /** What went wrong talking to the API server, without echoing request or response bodies. */
 export function describeApiError(err: unknown): string {
-  // client-node's ApiException carries the HTTP status as a numeric `code`; its message holds the body.
-  const code = (err as { code?: unknown } | undefined)?.code;
-  if (typeof code === "number") {
+  if (err instanceof ClusterError && err.status !== undefined) {
+    const code = err.status;
     if (code === 401 || code === 403)
       return `the API server refused access (HTTP ${code}); check the kubeconfig's user and RBAC`;
     if (code === 404) return "the namespace was not found (HTTP 404); install gitward or pass --namespace";
@@ -73,7 +66,7 @@ export async function loadClusterKeys(
   }
   const keys: SealingKey[] = [];
   for (const item of items) {
-    // client-node returns typed objects without kind on list items; put it back for the reader.
+    // List items carry no kind of their own; put it back for the reader.
     const read = sealingKeyFromSecret({ kind: "Secret", ...(item as object) }, `namespace ${namespace}`);
     if (!read.ok) return read;
     keys.push(read.key);

@@ -345,8 +345,7 @@ async function secretApi(kubeconfig: string | undefined): Promise<SecretApi> {
   try {
     return await kubernetesSecretApi(kubeconfig);
   } catch (err) {
-    const code = (err as { code?: unknown }).code;
-    const reason = typeof code === "string" ? code : err instanceof Error ? err.message : "unreadable";
+    const reason = err instanceof Error ? err.message : "unreadable";
     throw new ConfigError(`cannot load the kubeconfig (${reason})`, kubeconfig ?? "kubeconfig");
   }
 }
