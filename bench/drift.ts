@@ -9,6 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
+import v8 from "node:v8";
 import { parse, stringify } from "yaml";
 import { API_VERSION, type Application, type TrustPolicy } from "../src/config/types.js";
 import { ClusterClient, type KubeObject } from "../src/cluster/client.js";
@@ -437,7 +438,11 @@ interface MemoryResult {
   readonly baselineRssMB: number;
   readonly baselineHeapUsedMB: number;
   readonly peakRssMB: number;
+  /** V8's heap spaces (size reserved, size used), to tell live objects from heap kept for reuse. */
+  readonly heapSpacesMB: Readonly<Record<string, { size: number; used: number }>>;
   readonly gc: boolean;
+  /** The Node flags the operator ran with (those of the install manifest, and --expose-gc). */
+  readonly nodeFlags: readonly string[];
   /** Drift of one ConfigMap and one Service, to show both kinds' watches are live when memory is read. */
   readonly probeLatencyMs: readonly (number | null)[];
   readonly problems: readonly string[];
@@ -499,7 +504,13 @@ async function memoryChild(jobFile: string): Promise<MemoryResult> {
       baselineHeapUsedMB: mb(baseline.heapUsed),
       // maxRSS is in kilobytes: the high-water mark, reached during the first apply.
       peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+      heapSpacesMB: Object.fromEntries(
+        v8
+          .getHeapSpaceStatistics()
+          .map((s) => [s.space_name, { size: mb(s.space_size), used: mb(s.space_used_size) }]),
+      ),
       gc: globalThis.gc !== undefined,
+      nodeFlags: process.execArgv,
       probeLatencyMs,
       problems: running.clock.problems,
     };
@@ -507,6 +518,19 @@ async function memoryChild(jobFile: string): Promise<MemoryResult> {
     drifter.close();
     await running.stop();
   }
+}
+
+/** NODE_OPTIONS of the operator's container in deploy/install/deployment.yaml (split on spaces). */
+async function installedNodeOptions(): Promise<string[]> {
+  const file = path.join(here, "..", "..", "deploy", "install", "deployment.yaml");
+  // Our own manifest; a shape it does not have is a failure of the benchmark, not a default.
+  const doc = parse(await readFile(file, "utf8")) as {
+    spec: { template: { spec: { containers: { env?: { name: string; value?: string }[] }[] } } };
+  };
+  const env = doc.spec.template.spec.containers[0]?.env ?? [];
+  const value = env.find((e) => e.name === "NODE_OPTIONS")?.value;
+  if (value === undefined) throw new Error(`${file}: the operator's container sets no NODE_OPTIONS`);
+  return value.split(" ").filter((f) => f !== "");
 }
 
 async function residentMemory(
@@ -527,12 +551,14 @@ async function residentMemory(
     dir: childDir,
     objects: o.memoryObjects,
   };
+  // The operator as installed: Node with the NODE_OPTIONS of the install manifest.
+  const nodeOptions = await installedNodeOptions();
   const jobFile = path.join(dir, "memory-job.json");
   await writeFile(jobFile, JSON.stringify(job), { mode: 0o600 });
   // run.js prints the JSON that run() returns; --expose-gc so the reading is of live memory only.
   const child = spawn(
     process.execPath,
-    ["--expose-gc", path.join(here, "run.js"), "drift", "--memory-child", jobFile],
+    [...nodeOptions, "--expose-gc", path.join(here, "run.js"), "drift", "--memory-child", jobFile],
     { stdio: ["ignore", "pipe", "inherit"] },
   );
   stack.push(() => stopChild(child));
@@ -589,9 +615,11 @@ export async function run(args: readonly string[]): Promise<unknown> {
         heapTotalMB: memory.heapTotalMB,
         externalMB: memory.externalMB,
         peakRssMB: memory.peakRssMB,
+        heapSpacesMB: memory.heapSpacesMB,
         baselineRssMB: memory.baselineRssMB,
         baselineHeapUsedMB: memory.baselineHeapUsedMB,
         gcBeforeReading: memory.gc,
+        nodeFlags: memory.nodeFlags,
         firstReconcileMs: memory.firstReconcileMs,
         probeLatencyMs: memory.probeLatencyMs,
       },
