@@ -6,6 +6,7 @@ import { ClusterClient, type KubeObject } from "../../src/cluster/client.js";
 import { ClusterError, ClusterErrorCode } from "../../src/cluster/errors.js";
 import { LeaderElector, microTime, type LeaderElectionOptions } from "../../src/reconcile/leader.js";
 import { startSandbox, type Sandbox } from "../../src/sandbox/server.js";
+import { until as waitUntil } from "../support/until.js";
 
 const NS = "gitward-system";
 const LEASE_MS = 1500;
@@ -55,13 +56,7 @@ function elector(
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function until(what: string, cond: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
+const until = (what: string, cond: () => boolean, ms = 5_000) => waitUntil(what, cond, ms);
 
 async function leaseSpec(name: string, client: ClusterClient = admin): Promise<Record<string, unknown>> {
   const lease = await client.get({

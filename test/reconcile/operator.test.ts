@@ -16,6 +16,7 @@ import { verifyAuditLog } from "../../src/audit/verify.js";
 import { kubectlFor, type Kubectl } from "../sandbox/helpers.js";
 import { startReceiver, type Receiver } from "../notify/receiver.js";
 import { configMap, deployment, startWorld, type World } from "./harness.js";
+import { until } from "../support/until.js";
 
 interface Line {
   level: string;
@@ -67,20 +68,6 @@ function makeOperator(app: Application, lines: Line[], notifier?: Notifier) {
   });
   op.setConfig([app], [w.trust()]);
   return { op, metrics };
-}
-
-async function until<T>(
-  what: string,
-  f: () => T | undefined | Promise<T | undefined>,
-  ms = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 const drift = (lines: Line[], action: string, name: string) =>

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { cliEntry } from "../support/tools.js";
 import { configMap, startWorld, type World } from "./harness.js";
+import { until as waitUntil } from "../support/until.js";
 
 interface Proc {
   readonly name: string;
@@ -85,19 +86,9 @@ function start(name: string): Proc {
   return p;
 }
 
-async function until<T>(
-  what: string,
-  f: () => T | undefined | Promise<T | undefined>,
-  ms = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+/** Waits as long as a process start and a lease may take. */
+const until = <T>(what: string, f: () => T | undefined | Promise<T | undefined>, ms = 20_000) =>
+  waitUntil(what, f, ms);
 
 const leading = (p: Proc) => p.lines.find((l) => String(l.rec["msg"]).startsWith("leading"));
 const applied = (p: Proc) => p.lines.filter((l) => l.rec["result"] === "applied");

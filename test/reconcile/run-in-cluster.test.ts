@@ -9,6 +9,7 @@ import { createLogger } from "../../src/observe/logger.js";
 import { startOperator, type RunningOperator } from "../../src/reconcile/run-operator.js";
 import { repoRoot } from "../support/tools.js";
 import { configMap, readYamlObjects, startWorld, type World } from "./harness.js";
+import { until as waitUntil } from "../support/until.js";
 
 let w: World;
 let running: RunningOperator | undefined;
@@ -31,15 +32,8 @@ afterAll(async () => {
   await w.stop();
 });
 
-async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${lines.slice(-5).join("")}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = <T>(what: string, f: () => Promise<T | undefined>, ms = 20_000) =>
+  waitUntil(what, f, ms, () => lines.slice(-5).join(""));
 
 describe("gitward run --in-cluster", () => {
   it("reconciles Applications from the CRDs, status in the subresource, new ones without a restart", async () => {
