@@ -20,6 +20,9 @@ import {
 
 export const FIELD_MANAGER = "gitward";
 
+/** Accept header for a list of metadata only, JSON as the fallback of servers that do not offer it. */
+const METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json";
+
 /** A Kubernetes object as JSON. Fields other than these are not interpreted here. */
 export interface KubeObject {
   apiVersion: string;
@@ -258,7 +261,7 @@ export class ClusterClient {
   async list(
     apiVersion: string,
     kind: string,
-    opts: CallOptions & { namespace?: string; labelSelector?: string } = {},
+    opts: CallOptions & { namespace?: string; labelSelector?: string; metadataOnly?: boolean } = {},
   ): Promise<KubeObject[]> {
     return (await this.listWithVersion(apiVersion, kind, opts)).items;
   }
@@ -358,7 +361,12 @@ export class ClusterClient {
   async listWithVersion(
     apiVersion: string,
     kind: string,
-    opts: CallOptions & { namespace?: string; labelSelector?: string } = {},
+    opts: CallOptions & {
+      namespace?: string;
+      labelSelector?: string;
+      /** Metadata only (PartialObjectMetadataList): names, uids, labels, resourceVersions, no content. */
+      metadataOnly?: boolean;
+    } = {},
   ): Promise<{ items: KubeObject[]; resourceVersion: string }> {
     const base = await this.pathOf({
       apiVersion,
@@ -372,12 +380,16 @@ export class ClusterClient {
       const q = new URLSearchParams({ limit: "1000" });
       if (opts.labelSelector !== undefined) q.set("labelSelector", opts.labelSelector);
       if (cont !== undefined) q.set("continue", cont);
-      const reply = await this.send("GET", `${base}?${q.toString()}`, opts);
+      const reply = await this.send("GET", `${base}?${q.toString()}`, {
+        ...opts,
+        ...(opts.metadataOnly === true ? { accept: METADATA_LIST } : {}),
+      });
       this.ensureOk(reply, `list of ${kind} ${apiVersion}`);
       const body = reply.body as {
         items?: KubeObject[];
         metadata?: { continue?: string; resourceVersion?: string };
       };
+      // Items of a metadata list say PartialObjectMetadata; every item is named by its own kind here.
       for (const item of body.items ?? []) items.push({ ...item, apiVersion, kind });
       resourceVersion = body.metadata?.resourceVersion ?? resourceVersion;
       cont = body.metadata?.continue === "" ? undefined : body.metadata?.continue;
@@ -541,7 +553,7 @@ export class ClusterClient {
   private async send(
     method: string,
     path: string,
-    opts: CallOptions & { body?: string; contentType?: string },
+    opts: CallOptions & { body?: string; contentType?: string; accept?: string },
   ): Promise<Reply> {
     const attempts = this.backoff.attempts ?? BACKOFF_DEFAULTS.attempts;
     const sleep = this.backoff.sleep ?? realSleep;
@@ -579,11 +591,11 @@ export class ClusterClient {
     method: string,
     path: string,
     agent: http.Agent,
-    opts: CallOptions,
+    opts: CallOptions & { accept?: string },
   ): Promise<{ req: https.RequestOptions; url: URL; mod: typeof http | typeof https }> {
     const { tls } = this.kc;
     const creds = await this.kc.credentials.current();
-    const headers: Record<string, string> = { ...creds.headers, Accept: "application/json" };
+    const headers: Record<string, string> = { ...creds.headers, Accept: opts.accept ?? "application/json" };
     // The agents pool connections by these TLS options, so a plugin's new client certificate gets its own.
     const req: https.RequestOptions = {
       method,
@@ -604,7 +616,7 @@ export class ClusterClient {
   private async once(
     method: string,
     path: string,
-    opts: CallOptions & { body?: string; contentType?: string },
+    opts: CallOptions & { body?: string; contentType?: string; accept?: string },
   ): Promise<Reply> {
     const { req, url, mod } = await this.request(method, path, this.agent, opts);
     if (opts.body !== undefined) {

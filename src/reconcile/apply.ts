@@ -46,7 +46,10 @@ export interface Plan {
   /** Objects to apply (differ from, or missing in, the cluster), foundations first. */
   readonly changes: DesiredObject[];
   readonly unchanged: number;
-  /** Live objects by key, as read (owned by the application). */
+  /**
+   * Live objects by key (owned by the application); metadata only for those known unchanged by their
+   * resourceVersion, so use it for presence and identity, not content.
+   */
   readonly live: ReadonlyMap<string, KubeObject>;
   /**
    * Objects that git did not change since the last apply (same hash in the inventory) but that differ
@@ -55,11 +58,62 @@ export interface Plan {
   readonly drift: DriftFinding[];
 }
 
+/** What this process last saw of an object, when it held what git says (by hash). */
+export interface SeenVersion {
+  readonly uid: string;
+  readonly resourceVersion: string;
+  readonly hash: string;
+}
+
+/**
+ * Per application, the resourceVersion at which each managed object was last seen holding what git says.
+ * The API server changes an object's resourceVersion on every write, by anyone, so an object whose uid and
+ * resourceVersion are still the same holds the same content: a no-op plan then needs only a metadata list,
+ * not the objects' content. Kept in memory only (the operator's process); nothing is trusted from disk.
+ */
+export class LiveVersions {
+  private readonly apps = new Map<string, Map<string, SeenVersion>>();
+
+  forApp(app: AppId): Map<string, SeenVersion> {
+    const id = `${app.namespace}/${app.name}`;
+    let m = this.apps.get(id);
+    if (m === undefined) {
+      m = new Map();
+      this.apps.set(id, m);
+    }
+    return m;
+  }
+}
+
+/** Remembers `live` as holding `d` when it does (after an apply, or a plan that compared it). */
+export function noteVersion(
+  versions: Map<string, SeenVersion> | undefined,
+  d: DesiredObject,
+  live: KubeObject,
+): void {
+  if (versions === undefined) return;
+  const key = keyOf(refOf(d.object));
+  const { uid, resourceVersion } = live.metadata;
+  if (uid !== undefined && resourceVersion !== undefined && liveMatches(d.object, live))
+    versions.set(key, { uid, resourceVersion, hash: d.hash });
+  else versions.delete(key);
+}
+
+interface ListGroup {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly namespace?: string;
+}
+
+/** Above this many objects of a group to read in full, one list is cheaper than a read each. */
+const READ_EACH_LIMIT = 24;
+
 /**
  * Reads the application's live objects (by ownership label, one list per kind and namespace, as the
  * application's service account, so gitward's own identity needs no read access to application objects)
  * and keeps the desired objects that differ: missing, changed in git since the last apply, or changed in
- * the cluster.
+ * the cluster. With `versions`, objects whose uid and resourceVersion are those last seen holding the same
+ * hash are known unchanged from a metadata-only list; only the others are read in full.
  */
 export async function plan(
   cluster: ClusterClient,
@@ -72,37 +126,79 @@ export async function plan(
     impersonate: string;
     /** Leave drifted objects as they are (drift: alert in the operator): report them, do not apply. */
     keepDrift?: boolean;
+    /** Versions last seen matching git (see LiveVersions); updated by the plan. */
+    versions?: Map<string, SeenVersion>;
   },
 ): Promise<Plan> {
-  const lists = new Map<string, { apiVersion: string; kind: string; namespace?: string }>();
+  const lists = new Map<string, ListGroup>();
+  const byKey = new Map<string, DesiredObject>();
   for (const d of desired) {
     const { apiVersion, kind } = d.object;
     const namespace = d.namespaced ? d.object.metadata.namespace : undefined;
+    byKey.set(keyOf(refOf(d.object)), d);
     lists.set(`${apiVersion} ${kind} ${namespace ?? ""}`, {
       apiVersion,
       kind,
       ...(namespace === undefined ? {} : { namespace }),
     });
   }
-  const live = new Map<string, KubeObject>();
-  await mapLimit([...lists.values()], 8, async ({ apiVersion, kind, namespace }) => {
-    let items: KubeObject[];
+  const versions = opts.force ? undefined : opts.versions;
+  const read = async (g: ListGroup, metadataOnly: boolean): Promise<KubeObject[]> => {
     try {
-      items = await cluster.list(apiVersion, kind, {
+      const items = await cluster.list(g.apiVersion, g.kind, {
         labelSelector: opts.selector,
         impersonate: opts.impersonate,
-        ...(namespace === undefined ? {} : { namespace }),
+        metadataOnly,
+        ...(g.namespace === undefined ? {} : { namespace: g.namespace }),
       });
+      return items.filter((item) => isOwnedBy(item, app));
     } catch (err) {
       // A kind whose CRD, or a namespace that, arrives with this revision has no objects yet.
-      if (err instanceof ClusterError && err.code === ClusterErrorCode.UnknownKind) return;
-      if (err instanceof ClusterError && err.code === ClusterErrorCode.NotFound) return;
+      if (err instanceof ClusterError && err.code === ClusterErrorCode.UnknownKind) return [];
+      if (err instanceof ClusterError && err.code === ClusterErrorCode.NotFound) return [];
       // Not allowed to read there: the objects count as changed, and the dry run as the same account
       // names each one the API server refuses.
-      if (err instanceof ClusterError && err.code === ClusterErrorCode.Forbidden) return;
+      if (err instanceof ClusterError && err.code === ClusterErrorCode.Forbidden) return [];
       throw err;
     }
-    for (const item of items) if (isOwnedBy(item, app)) live.set(keyOf(refOf(item)), item);
+  };
+  const live = new Map<string, KubeObject>();
+  /** Objects known unchanged by their resourceVersion (their entry in `live` is metadata only). */
+  const unchangedSince = new Set<string>();
+  await mapLimit([...lists.values()], 8, async (g) => {
+    if (versions === undefined) {
+      for (const item of await read(g, false)) live.set(keyOf(refOf(item)), item);
+      return;
+    }
+    const toRead: KubeObject[] = [];
+    for (const item of await read(g, true)) {
+      const key = keyOf(refOf(item));
+      live.set(key, item);
+      const d = byKey.get(key);
+      const seen = versions.get(key);
+      if (d === undefined) continue;
+      if (
+        seen !== undefined &&
+        seen.hash === d.hash &&
+        seen.uid === item.metadata.uid &&
+        seen.resourceVersion === item.metadata.resourceVersion
+      )
+        unchangedSince.add(key);
+      else toRead.push(item);
+    }
+    if (toRead.length > READ_EACH_LIMIT) {
+      for (const item of await read(g, false)) {
+        const key = keyOf(refOf(item));
+        if (!unchangedSince.has(key)) live.set(key, item);
+      }
+      return;
+    }
+    await mapLimit(toRead, 8, async (item) => {
+      const key = keyOf(refOf(item));
+      const full = await cluster.get(refOf(item), { impersonate: opts.impersonate });
+      if (full !== undefined && isOwnedBy(full, app)) live.set(key, full);
+      else live.delete(key);
+    });
   });
   const changes: DesiredObject[] = [];
   const drift: DriftFinding[] = [];
@@ -116,11 +212,13 @@ export async function plan(
       l !== undefined &&
       before?.hash === d.hash &&
       before.uid === l.metadata.uid &&
-      liveMatches(d.object, l);
+      (unchangedSince.has(key) || liveMatches(d.object, l));
     if (same) {
       unchanged++;
+      if (!unchangedSince.has(key)) noteVersion(versions, d, l);
       continue;
     }
+    versions?.delete(key);
     // Git says the same as when it was applied, yet the cluster differs: someone else changed it.
     const drifted = !opts.force && before?.hash === d.hash ? findDrift(d, l) : undefined;
     if (drifted !== undefined) {
@@ -129,6 +227,7 @@ export async function plan(
     }
     changes.push(d);
   }
+  if (versions !== undefined) for (const k of [...versions.keys()]) if (!byKey.has(k)) versions.delete(k);
   changes.sort((a, b) => Number(isFoundation(b.object)) - Number(isFoundation(a.object)));
   return { changes, unchanged, live, drift };
 }
@@ -237,6 +336,7 @@ export async function applyAll(
   objects: readonly DesiredObject[],
   impersonate: string,
   concurrency: number,
+  versions?: Map<string, SeenVersion>,
 ): Promise<ApplyOutcome> {
   const applied: { desired: DesiredObject; uid: string | undefined }[] = [];
   const problems: ApplyProblem[] = [];
@@ -245,6 +345,7 @@ export async function applyAll(
     try {
       const out = await cluster.apply(d.object, { impersonate });
       applied.push({ desired: d, uid: out.metadata.uid });
+      noteVersion(versions, d, out);
     } catch (err) {
       problems.push(problemOf(d, err));
     }

@@ -16,6 +16,7 @@ import type { SourceCredentials } from "../source/fetch.js";
 import { appIdOf, type DesiredObject } from "./desired.js";
 import { DELETED, type DriftFinding } from "./drift.js";
 import { DriftWatcher } from "./drift-watch.js";
+import { LiveVersions, noteVersion } from "./apply.js";
 import { keyOf, type AppId } from "./inventory.js";
 import {
   auditDrift,
@@ -117,6 +118,7 @@ export class Operator {
   private readonly workers = new Map<string, AppWorker>();
   private trusts = new Map<string, TrustPolicy>();
   private readonly cache = new RevisionCache();
+  private readonly versions = new LiveVersions();
   private readonly pending = new Set<Promise<unknown>>();
   private stopping = false;
   private started = false;
@@ -282,6 +284,7 @@ export class Operator {
         ...(this.opts.configDir === undefined ? {} : { configDir: this.opts.configDir }),
         ...(credentials === undefined ? {} : { credentials }),
         revisionCache: this.cache,
+        liveVersions: this.versions,
         honorDriftMode: true,
         mayWrite: () => this.leader() && !this.stopping,
         onDesired: (_id, d) => {
@@ -416,6 +419,7 @@ export class Operator {
       w.app.spec.destination.serviceAccountName,
     );
     const live = await this.opts.cluster.apply(desired.object, { impersonate: sa, force: true });
+    noteVersion(this.versions.forApp(w.id), desired, live);
     w.watcher.resolved(keyOf(finding.object));
     // A recreated object has a new uid: the inventory must follow, or prune would later skip it.
     const state = await this.opts.state.load(w.id);

@@ -42,6 +42,7 @@ import {
   plan,
   prune,
   waitHealthy,
+  type LiveVersions,
   type Plan,
 } from "./apply.js";
 import { checkoutCommit } from "./checkout.js";
@@ -87,6 +88,8 @@ export interface ReconcileEnv {
   readonly preflight?: "dry-run" | "access-review";
   /** Kept across reconciles by a long-running process: skips render and checks of a revision already checked. */
   readonly revisionCache?: RevisionCache;
+  /** ResourceVersions of managed objects last seen holding what git says (a long-running process's). */
+  readonly liveVersions?: LiveVersions;
   /**
    * The operator honours the Application's `drift` mode: under "alert" a drifted object is reported and
    * left as it is. Without this (a one-shot `gitward reconcile`, restore) every difference is applied.
@@ -501,6 +504,7 @@ const planStep: Step<Run> = {
       force: run.env.restore === true,
       impersonate: run.sa,
       keepDrift: keepsDrift(run),
+      ...(run.env.liveVersions === undefined ? {} : { versions: run.env.liveVersions.forApp(run.id) }),
     });
     run.plan = p;
     // Objects in namespaces this revision creates, or of kinds its CRDs define, cannot be dry-run before
@@ -572,7 +576,8 @@ const applyStep: Step<Run> = {
     run.writesBegan = true;
     const foundations = p.changes.filter((d) => isFoundation(d.object));
     const rest = p.changes.filter((d) => !isFoundation(d.object));
-    const first = await applyAll(cluster, foundations, run.sa, concurrency);
+    const versions = run.env.liveVersions?.forApp(run.id);
+    const first = await applyAll(cluster, foundations, run.sa, concurrency, versions);
     record(run, first.applied);
     if (first.problems.length > 0) return failedApply(run, first.problems);
     for (const d of foundations) {
@@ -590,7 +595,7 @@ const applyStep: Step<Run> = {
           : await dryRun(cluster, late, run.sa, concurrency);
       if (problems.length > 0) return { ...refusedByServer(run, problems), result: "failed" };
     }
-    const second = await applyAll(cluster, rest, run.sa, concurrency);
+    const second = await applyAll(cluster, rest, run.sa, concurrency, versions);
     record(run, second.applied);
     if (second.problems.length > 0) return failedApply(run, second.problems);
     return undefined;

@@ -25,7 +25,7 @@ import { ApiError, errors } from "./errors.js";
 import { isObject, text, type Json, type JsonObject } from "./fieldset.js";
 import { authorize, defaultRbacObjects, rulesFor, type Attributes, type UserInfo } from "./rbac.js";
 import { combine, fieldSelector, labelSelector } from "./selectors.js";
-import { jsonOf, metaOf, Store, type StoreEvent } from "./store.js";
+import { jsonOf, metadataJsonOf, metaOf, Store, type StoreEvent } from "./store.js";
 import { toTable, type IncludeObject } from "./table.js";
 import { decodeProtobuf } from "./protobuf.js";
 import { servingCert } from "./tls.js";
@@ -522,15 +522,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         const listKind = asMeta ? "PartialObjectMetadataList" : `${def.kind}List`;
         const listApi = asMeta ? "meta.k8s.io/v1" : groupVersionOf(def);
         const meta = JSON.stringify({ resourceVersion: result.resourceVersion, ...extra });
-        const items = asMeta
-          ? result.items.map((s) =>
-              JSON.stringify({
-                kind: "PartialObjectMetadata",
-                apiVersion: "meta.k8s.io/v1",
-                metadata: metaOf(s.obj),
-              }),
-            )
-          : result.items.map(jsonOf);
+        const items = result.items.map(asMeta ? metadataJsonOf : jsonOf);
         sendRaw(
           res,
           200,

@@ -12,6 +12,8 @@ export interface Stored {
   obj: JsonObject;
   /** JSON of `obj`, made on first need and dropped on change. */
   json: string | undefined;
+  /** JSON of its PartialObjectMetadata (metadata-only lists), made on first need like `json`. */
+  metadataJson?: string;
 }
 
 export interface StoreEvent {
@@ -34,6 +36,16 @@ export interface Watcher {
 export function jsonOf(s: Stored): string {
   s.json ??= JSON.stringify(s.obj);
   return s.json;
+}
+
+/** The object as a PartialObjectMetadata item, as the API server's metadata-only lists return it. */
+export function metadataJsonOf(s: Stored): string {
+  s.metadataJson ??= JSON.stringify({
+    kind: "PartialObjectMetadata",
+    apiVersion: "meta.k8s.io/v1",
+    metadata: metaOf(s.obj),
+  });
+  return s.metadataJson;
 }
 
 export function metaOf(obj: JsonObject): JsonObject {

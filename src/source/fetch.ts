@@ -91,16 +91,23 @@ function secretsOf(c: SourceCredentials | undefined): string[] {
   }
 }
 
+/** Ref names git has accepted (check-ref-format), so each is checked once per process. */
+const validRefNames = new Set<string>();
+
 async function validateRef(ref: GitRef): Promise<{ refName?: string; commit?: string }> {
   if ("commit" in ref) {
     if (!isObjectId(ref.commit)) throw new SourceError("BAD_REF", `commit ref must be a full object id`);
     return { commit: ref.commit };
   }
   const refName = "branch" in ref ? `refs/heads/${ref.branch}` : `refs/tags/${ref.tag}`;
-  try {
-    await git(["check-ref-format", refName]);
-  } catch {
-    throw new SourceError("BAD_REF", `${JSON.stringify(refName.slice(0, 200))} is not a valid ref name`);
+  if (!validRefNames.has(refName)) {
+    try {
+      await git(["check-ref-format", refName]);
+    } catch {
+      throw new SourceError("BAD_REF", `${JSON.stringify(refName.slice(0, 200))} is not a valid ref name`);
+    }
+    // git's rules do not change while the process runs; a few names per Application are remembered.
+    if (validRefNames.size < 1024) validRefNames.add(refName);
   }
   return { refName };
 }
@@ -185,14 +192,19 @@ async function fetchOrThrow(opts: Omit<FetchOptions, "ref"> & { ref?: GitRef }):
       return { dir, head: commit };
     }
     const name = refName ?? "";
+    // One git call for both the object the ref names and the commit it peels to (through nested tags);
+    // "--" makes both revisions, never paths. It fails when either does not resolve, or not to a commit.
     let oid: string;
     let peeled: string;
     try {
-      oid = await git(["rev-parse", "--verify", "--quiet", name], { cwd: dir });
-      peeled = await git(["rev-parse", "--verify", "--quiet", `${name}^{commit}`], { cwd: dir });
+      [oid = "", peeled = ""] = (
+        await git(["rev-parse", name, `${name}^{commit}`, "--"], { cwd: dir })
+      ).split("\n");
     } catch {
       throw new SourceError("REF_NOT_FOUND", `${name} is not in ${redactUrl(opts.url)}`);
     }
+    if (!isObjectId(oid) || !isObjectId(peeled))
+      throw new SourceError("REF_NOT_FOUND", `${name} is not in ${redactUrl(opts.url)}`);
     const source: FetchedSource = { dir, head: peeled, refName: name };
     if (oid !== peeled) source.tagObject = oid;
     return source;

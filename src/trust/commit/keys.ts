@@ -32,9 +32,30 @@ export function isCompiledCommitPolicy(p: CommitPolicy | CompiledCommitPolicy): 
   return "ssh" in p && p.ssh instanceof Map;
 }
 
-/** Compiles the policy unless it already is. */
+/** Policies compiled lately, by their JSON: the operator verifies with the same policy on every pass. */
+const compiledCache = new Map<string, Promise<CompiledCommitPolicy>>();
+const COMPILED_CACHE_SIZE = 16;
+
+/**
+ * Compiles the policy unless it already is; a policy with the same content as one compiled lately is not
+ * parsed again (parsing OpenPGP keys is most of a no-op reconcile's verify step otherwise).
+ */
 export async function ensureCompiled(p: CommitPolicy | CompiledCommitPolicy): Promise<CompiledCommitPolicy> {
-  return isCompiledCommitPolicy(p) ? p : compileCommitPolicy(p);
+  if (isCompiledCommitPolicy(p)) return p;
+  const id = JSON.stringify(p);
+  let compiled = compiledCache.get(id);
+  if (compiled === undefined) {
+    compiled = compileCommitPolicy(p);
+    // A policy that does not compile is not remembered, so its error is raised every time.
+    compiled.catch(() => compiledCache.delete(id));
+    if (compiledCache.size >= COMPILED_CACHE_SIZE) {
+      const oldest = compiledCache.keys().next().value;
+      if (oldest !== undefined) compiledCache.delete(oldest);
+    }
+  } else compiledCache.delete(id);
+  // Most recently used last, so the oldest is the first to go.
+  compiledCache.set(id, compiled);
+  return compiled;
 }
 
 /** Parses every key and glob of the policy; throws ConfigError naming the signer and key on a bad one. */

@@ -36,14 +36,22 @@ export async function verifyCommitRange(opts: VerifyRangeOptions): Promise<Range
   const policy = await ensureCompiled(opts.policy);
   const verdict: RangeVerdict = { trusted: false, to: opts.to, findings: [], commits: [] };
   if (opts.from !== undefined) verdict.from = opts.from;
-  if (!isObjectId(opts.to) || !(await hasCommit(opts.repoDir, opts.to))) {
+  // The head applied last was read and verified then (and fetched again just now): no second look.
+  const known = opts.from === opts.to && isObjectId(opts.to);
+  if (!known && (!isObjectId(opts.to) || !(await hasCommit(opts.repoDir, opts.to)))) {
     verdict.findings.push({
       code: "OBJECT_MISSING",
       message: `head ${JSON.stringify(opts.to.slice(0, 80))} is not a commit in the repository; fetch again`,
     });
     return verdict;
   }
-  const range = await selectRange(opts, policy, verdict.findings);
+  // The head that was applied last brings nothing new: no walk, no history check (it descends from
+  // itself), and no object reader unless there is a tag to verify.
+  const range = known ? [] : await selectRange(opts, policy, verdict.findings);
+  if (range.length === 0 && opts.tagObject === undefined) {
+    verdict.trusted = verdict.findings.length === 0;
+    return verdict;
+  }
   const reader = new ObjectReader(opts.repoDir);
   try {
     const verifier = new SignatureVerifier(policy, opts.now ?? new Date());

@@ -183,6 +183,40 @@ describe("ranges and history", () => {
   });
 });
 
+describe("the head applied last", () => {
+  it("brings nothing new: trusted with no commits, even for an unsigned head (it was verified before)", async () => {
+    const repo = await newRepo();
+    const head = await repo.commitFiles({ "apps/0": "0" }, { signer: platform });
+    const same = await verifyCommitRange({ repoDir: repo.dir, from: head, to: head, policy });
+    expect(same).toMatchObject({ trusted: true, commits: [], findings: [] });
+    // A new commit on top is verified as ever: the short cut is for the very same head only.
+    const unsigned = await repo.commitFiles({ "apps/1": "1" }, { message: "unsigned" });
+    const next = await verifyCommitRange({ repoDir: repo.dir, from: head, to: unsigned, policy });
+    expect(next.trusted).toBe(false);
+    expect(next.commits.map((c) => c.code)).toEqual(["UNSIGNED"]);
+    // A head that is not a full object id is refused, even as "from" too.
+    const bogus = await verifyCommitRange({ repoDir: repo.dir, from: "main", to: "main", policy });
+    expect(bogus.findings.map((f) => f.code)).toEqual(["OBJECT_MISSING"]);
+  });
+
+  it("a policy compiled once is reused by content; one that does not compile fails every time", async () => {
+    const repo = await newRepo();
+    const head = await repo.commitFiles({ "apps/0": "0" }, { signer: platform });
+    const copy = JSON.parse(JSON.stringify(policy)) as CommitPolicy;
+    expect((await verifyCommitRange({ repoDir: repo.dir, to: head, policy: copy })).trusted).toBe(true);
+    // The same content with another key is another policy: the old compiled one is not used for it.
+    const other = { ...copy, signers: [{ name: "security", ssh: [security.publicKey], paths: ["**"] }] };
+    const refused = await verifyCommitRange({ repoDir: repo.dir, to: head, policy: other });
+    expect(refused.commits[0]?.code).toBe("UNKNOWN_KEY");
+    const broken = { signers: [{ name: "x", ssh: ["not a key"], paths: ["**"] }] };
+    for (let i = 0; i < 2; i++) {
+      await expect(verifyCommitRange({ repoDir: repo.dir, to: head, policy: broken })).rejects.toThrow(
+        ConfigError,
+      );
+    }
+  });
+});
+
 describe("message pattern and tags", () => {
   it("enforces the commit message pattern", async () => {
     const repo = await newRepo();

@@ -1,0 +1,126 @@
+// The operator's no-op plan: objects whose uid and resourceVersion are those last seen holding what git
+// says are known unchanged from a metadata-only list. What must still be caught, over HTTPS against the
+// sandbox: a change by another manager, a recreated object (new uid), many changed objects at once (one
+// full list instead of a read each), and a change that does not touch what git sets.
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import type { KubeObject } from "../../src/cluster/client.js";
+import { LiveVersions } from "../../src/reconcile/apply.js";
+import { OWNER_LABEL } from "../../src/reconcile/inventory.js";
+import { RevisionCache, type ReconcileEnv } from "../../src/reconcile/reconcile.js";
+import { configMap, startWorld, type World } from "./harness.js";
+
+const N = 30;
+let w: World;
+let env: Partial<ReconcileEnv>;
+let versions: LiveVersions;
+
+const ref = (name: string) => ({ apiVersion: "v1", kind: "ConfigMap", namespace: "shop", name });
+const names = Array.from({ length: N }, (_, i) => `cm-${i}`);
+const app = () => w.app({ drift: "revert" });
+
+/** The plan's reads during one reconcile: lists (full or metadata only) and single reads. */
+async function reads(run: () => Promise<unknown>) {
+  const list = vi.spyOn(w.operator, "list");
+  const get = vi.spyOn(w.operator, "get");
+  try {
+    await run();
+    const configMapLists = list.mock.calls.filter(([, kind]) => kind === "ConfigMap");
+    return {
+      metadataLists: configMapLists.filter(([, , o]) => o?.metadataOnly === true).length,
+      fullLists: configMapLists.filter(([, , o]) => o?.metadataOnly !== true).length,
+      gets: get.mock.calls.filter(([r]) => r.kind === "ConfigMap" && r.namespace === "shop").length,
+    };
+  } finally {
+    list.mockRestore();
+    get.mockRestore();
+  }
+}
+
+beforeAll(async () => {
+  w = await startWorld();
+  const files: Record<string, string> = {};
+  for (const n of names) files[`apps/shop/${n}.yaml`] = configMap(n, { value: n });
+  await w.commit(files);
+  versions = new LiveVersions();
+  env = { liveVersions: versions, revisionCache: new RevisionCache() };
+  const first = await w.reconcile(app(), env);
+  expect(first.result).toBe("applied");
+  expect(first.applied).toHaveLength(N);
+});
+
+afterAll(async () => {
+  await w.stop();
+});
+
+describe("remembered resourceVersions", () => {
+  it("a no-op after the apply reads metadata only: no object content", async () => {
+    const seen = versions.forApp({ namespace: "gitward-system", name: "shop" });
+    expect(seen.size).toBe(N);
+    let r: Awaited<ReturnType<World["reconcile"]>> | undefined;
+    const counted = await reads(async () => {
+      r = await w.reconcile(app(), env);
+    });
+    expect(r?.result).toBe("unchanged");
+    expect(r?.unchanged).toBe(N);
+    expect(counted).toEqual({ metadataLists: 1, fullLists: 0, gets: 0 });
+  });
+
+  it("a change by another manager is found and put back, though its old version was remembered", async () => {
+    await w.admin.mergePatch(ref("cm-3"), { data: { value: "tampered" } });
+    let r: Awaited<ReturnType<World["reconcile"]>> | undefined;
+    const counted = await reads(async () => {
+      r = await w.reconcile(app(), env);
+    });
+    expect(r?.result).toBe("applied");
+    expect(r?.applied).toEqual(["ConfigMap shop/cm-3"]);
+    expect(r?.drift.map((d) => [d.object.name, d.fields])).toEqual([["cm-3", ["data.value"]]]);
+    // One object's version moved: it alone is read in full.
+    expect(counted).toEqual({ metadataLists: 1, fullLists: 0, gets: 1 });
+    expect((await w.admin.get(ref("cm-3")))?.["data"]).toEqual({ value: "cm-3" });
+  });
+
+  it("an object deleted and made again with the same content and label is re-applied (new uid)", async () => {
+    const old = (await w.admin.get(ref("cm-5"))) as KubeObject;
+    await w.admin.delete(ref("cm-5"));
+    await w.admin.create({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "cm-5", namespace: "shop", labels: { ...old.metadata.labels } },
+      data: { value: "cm-5" },
+    });
+    const r = await w.reconcile(app(), env);
+    expect(r.result).toBe("applied");
+    expect(r.applied).toEqual(["ConfigMap shop/cm-5"]);
+    const now = await w.admin.get(ref("cm-5"));
+    const managers = (now?.metadata["managedFields"] as { manager: string }[]).map((m) => m.manager);
+    expect(managers).toContain("gitward");
+  });
+
+  it("many objects with new versions: one full list, and unchanged when what git sets still holds", async () => {
+    for (const n of names) await w.admin.mergePatch(ref(n), { metadata: { labels: { touched: "yes" } } });
+    let r: Awaited<ReturnType<World["reconcile"]>> | undefined;
+    const counted = await reads(async () => {
+      r = await w.reconcile(app(), env);
+    });
+    expect(r?.result).toBe("unchanged");
+    expect(counted).toEqual({ metadataLists: 1, fullLists: 1, gets: 0 });
+    // The new versions are remembered: the next pass is metadata only again.
+    const again = await reads(async () => {
+      expect((await w.reconcile(app(), env)).result).toBe("unchanged");
+    });
+    expect(again).toEqual({ metadataLists: 1, fullLists: 0, gets: 0 });
+    const live = await w.admin.get(ref("cm-0"));
+    expect(live?.metadata.labels?.[OWNER_LABEL]).toBe("gitward-system.shop");
+  });
+
+  it("the metadata list carries no content, and is named by the listed kind", async () => {
+    const items = await w.admin.list("v1", "ConfigMap", { namespace: "shop", metadataOnly: true });
+    expect(items).toHaveLength(N);
+    for (const item of items) {
+      expect(item.kind).toBe("ConfigMap");
+      expect(item.apiVersion).toBe("v1");
+      expect(item["data"]).toBeUndefined();
+      expect(item.metadata.resourceVersion).toMatch(/^\d+$/);
+    }
+  });
+});
