@@ -22,6 +22,7 @@ export const FIELD_MANAGER = "gitward";
 
 /** Accept header for a list of metadata only, JSON as the fallback of servers that do not offer it. */
 const METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json";
+const METADATA_ONE = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json";
 
 /** A Kubernetes object as JSON. Fields other than these are not interpreted here. */
 export interface KubeObject {
@@ -250,8 +251,14 @@ export class ClusterClient {
     return reply.body as KubeObject;
   }
 
-  async get(ref: ObjectRef, opts: CallOptions = {}): Promise<KubeObject | undefined> {
-    const reply = await this.send("GET", await this.pathOf(ref), opts);
+  async get(
+    ref: ObjectRef,
+    opts: CallOptions & { metadataOnly?: boolean } = {},
+  ): Promise<KubeObject | undefined> {
+    const reply = await this.send("GET", await this.pathOf(ref), {
+      ...opts,
+      ...(opts.metadataOnly === true ? { accept: METADATA_ONE } : {}),
+    });
     if (reply.status === 404) return undefined;
     this.ensureOk(reply, `read of ${describeRef(ref)}`);
     return reply.body as KubeObject;
@@ -389,8 +396,13 @@ export class ClusterClient {
         items?: KubeObject[];
         metadata?: { continue?: string; resourceVersion?: string };
       };
-      // Items of a metadata list say PartialObjectMetadata; every item is named by its own kind here.
-      for (const item of body.items ?? []) items.push({ ...item, apiVersion, kind });
+      // List items carry no kind (a metadata list's say PartialObjectMetadata); each is named by its own
+      // kind here, in place: the parsed body is ours alone.
+      for (const item of body.items ?? []) {
+        item.apiVersion = apiVersion;
+        item.kind = kind;
+        items.push(item);
+      }
       resourceVersion = body.metadata?.resourceVersion ?? resourceVersion;
       cont = body.metadata?.continue === "" ? undefined : body.metadata?.continue;
     } while (cont !== undefined);

@@ -35,19 +35,47 @@ function parseStatus(text: string | undefined): ApplicationStatus {
   }
 }
 
+/** Freezes the state kept in the cache, so a caller that changed it would fail loudly, not corrupt it. */
+function frozen(state: AppState): AppState {
+  for (const e of state.inventory) Object.freeze(e);
+  Object.freeze(state.inventory);
+  return Object.freeze(state);
+}
+
 export class ConfigMapStateStore implements StateStore {
+  /**
+   * The state last read or written per application, with the ConfigMap's resourceVersion then: while the
+   * version is unchanged (asked with a metadata-only read) the content is the same, and the inventory of
+   * thousands of entries is not read and parsed again on every pass.
+   */
+  private readonly known = new Map<string, { resourceVersion: string; state: AppState }>();
+
   constructor(private readonly cluster: ClusterClient) {}
 
   async load(app: AppId): Promise<AppState | undefined> {
-    const cm = await this.cluster.get({
-      apiVersion: "v1",
-      kind: "ConfigMap",
-      namespace: app.namespace,
-      name: stateName(app),
-    });
+    const ref = { apiVersion: "v1", kind: "ConfigMap", namespace: app.namespace, name: stateName(app) };
+    const id = `${app.namespace}/${app.name}`;
+    const known = this.known.get(id);
+    if (known !== undefined) {
+      const meta = await this.cluster.get(ref, { metadataOnly: true });
+      if (meta?.metadata.resourceVersion === known.resourceVersion) return known.state;
+      this.known.delete(id);
+    }
+    const cm = await this.cluster.get(ref);
     if (cm === undefined) return undefined;
     const data = (cm["data"] ?? {}) as Record<string, string>;
-    return { status: parseStatus(data["status.json"]), inventory: parseInventory(data["inventory.json"]) };
+    const state = frozen({
+      status: parseStatus(data["status.json"]),
+      inventory: parseInventory(data["inventory.json"]),
+    });
+    this.remember(id, cm, state);
+    return state;
+  }
+
+  private remember(id: string, cm: KubeObject, state: AppState): void {
+    const rv = cm.metadata.resourceVersion;
+    if (rv === undefined || rv === "") this.known.delete(id);
+    else this.known.set(id, { resourceVersion: rv, state });
   }
 
   async save(app: AppId, state: AppState): Promise<void> {
@@ -60,14 +88,19 @@ export class ConfigMapStateStore implements StateStore {
         "inventory.json": JSON.stringify(state.inventory),
       },
     };
+    const id = `${app.namespace}/${app.name}`;
+    // Forgotten first: if the write fails halfway, the next load reads the ConfigMap itself.
+    this.known.delete(id);
+    let written: KubeObject;
     try {
-      await this.cluster.apply(cm);
+      written = await this.cluster.apply(cm);
     } catch (err) {
       // After a wipe (restore) the application's own namespace may be gone: make it, then write again.
       if (!(err instanceof ClusterError) || err.code !== ClusterErrorCode.NotFound) throw err;
       await this.cluster.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: app.namespace } });
-      await this.cluster.apply(cm);
+      written = await this.cluster.apply(cm);
     }
+    this.remember(id, written, frozen({ status: state.status, inventory: [...state.inventory] }));
   }
 
   eventTarget(app: AppId): { apiVersion: string; kind: string; namespace: string; name: string } {

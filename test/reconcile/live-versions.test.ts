@@ -7,6 +7,7 @@ import type { KubeObject } from "../../src/cluster/client.js";
 import { LiveVersions } from "../../src/reconcile/apply.js";
 import { OWNER_LABEL } from "../../src/reconcile/inventory.js";
 import { RevisionCache, type ReconcileEnv } from "../../src/reconcile/reconcile.js";
+import { ConfigMapStateStore } from "../../src/reconcile/state.js";
 import { configMap, startWorld, type World } from "./harness.js";
 
 const N = 30;
@@ -121,6 +122,54 @@ describe("remembered resourceVersions", () => {
       expect(item.apiVersion).toBe("v1");
       expect(item["data"]).toBeUndefined();
       expect(item.metadata.resourceVersion).toMatch(/^\d+$/);
+    }
+  });
+});
+
+describe("the state ConfigMap, read by version", () => {
+  const id = { namespace: "gitward-system", name: "shop" };
+  const stateRef = {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    namespace: "gitward-system",
+    name: "gitward-app-shop",
+  };
+
+  it("is read in full once, then by a metadata-only read while its version holds; a change by anyone is read", async () => {
+    const store = new ConfigMapStateStore(w.operator);
+    const get = vi.spyOn(w.operator, "get");
+    try {
+      const first = await store.load(id);
+      expect(first?.inventory).toHaveLength(N);
+      const second = await store.load(id);
+      expect(second).toEqual(first);
+      expect(get.mock.calls.map(([, o]) => o?.metadataOnly === true)).toEqual([false, true]);
+      // What is handed out is frozen: a caller cannot change the remembered copy by mistake.
+      expect(() => (second?.inventory as unknown[]).push({})).toThrow(TypeError);
+
+      // Someone else writes the ConfigMap: its version moves and the new content is read.
+      const live = (await w.admin.get(stateRef)) as KubeObject;
+      const data = live["data"] as Record<string, string>;
+      const status = JSON.parse(data["status.json"] ?? "{}") as Record<string, unknown>;
+      await w.admin.mergePatch(stateRef, {
+        data: { "status.json": JSON.stringify({ ...status, lastAppliedSigner: "someone-else" }) },
+      });
+      get.mockClear();
+      const third = await store.load(id);
+      expect(third?.status.lastAppliedSigner).toBe("someone-else");
+      expect(get.mock.calls.map(([, o]) => o?.metadataOnly === true)).toEqual([true, false]);
+
+      // Its own write is remembered with the version the server gave it.
+      await store.save(id, {
+        status: { ...third?.status, lastAppliedSigner: "platform" },
+        inventory: third?.inventory ?? [],
+      });
+      get.mockClear();
+      expect((await store.load(id))?.status.lastAppliedSigner).toBe("platform");
+      expect(get.mock.calls.map(([, o]) => o?.metadataOnly === true)).toEqual([true]);
+      expect((await new ConfigMapStateStore(w.admin).load(id))?.status.lastAppliedSigner).toBe("platform");
+    } finally {
+      get.mockRestore();
     }
   });
 });
