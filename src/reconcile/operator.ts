@@ -16,6 +16,7 @@ import type { SourceCredentials } from "../source/fetch.js";
 import { appIdOf, type DesiredObject } from "./desired.js";
 import { DELETED, type DriftFinding } from "./drift.js";
 import { DriftWatcher } from "./drift-watch.js";
+import { emitEvent } from "./events.js";
 import { LiveVersions, noteVersion } from "./apply.js";
 import { keyOf, type AppId } from "./inventory.js";
 import {
@@ -479,6 +480,7 @@ export class Operator {
     auditRecord?: string,
   ): void {
     const kind = action === "detected" ? "drift-detected" : "drift-reverted";
+    this.eventDrift(w, f, action, auditRecord);
     this.notify({
       kind,
       severity: DEFAULT_SEVERITY[kind],
@@ -492,6 +494,34 @@ export class Operator {
       fields: f.fields.slice(0, 50).map((p) => p.slice(0, 512)),
       manager: f.manager,
     });
+  }
+
+  /** The Kubernetes Event of a drift report, in the words of its log line (field paths, never values). */
+  private eventDrift(
+    w: AppWorker,
+    f: DriftFinding,
+    action: "detected" | "reverted",
+    auditRecord?: string,
+  ): void {
+    const revision = w.lastReport?.status.lastAppliedRevision;
+    const fields = f.fields.slice(0, 10).join(", ") + (f.fields.length > 10 ? ", ..." : "");
+    const message =
+      `${revision === undefined ? "" : `revision ${revision.slice(0, 12)}: `}drift ${action}: ` +
+      `${f.object.kind} ${f.object.namespace ?? ""}/${f.object.name} by ${f.manager}` +
+      `${fields === "" ? "" : ` (${fields})`}${auditRecord === undefined ? "" : ` (audit record ${auditRecord})`}`;
+    this.track(
+      emitEvent(this.opts.cluster, this.opts.state.eventTarget(w.id), {
+        type: action === "detected" ? "Warning" : "Normal",
+        reason: action === "detected" ? "DriftDetected" : "DriftReverted",
+        message,
+        now: new Date().toISOString(),
+      }).catch((err: unknown) => {
+        this.opts.log("warn", "event for drift not written", {
+          application: appKey(w.id),
+          error: errText(err),
+        });
+      }),
+    );
   }
 
   /** A drift-detected audit record, then the alert naming it (without it, should the write fail). */

@@ -722,6 +722,12 @@ function auditRef(o: KubeObject): AuditObjectRef {
   };
 }
 
+/** The revision (unless the message names it already), the message, and the audit record. */
+function eventMessage(head: string | undefined, message: string, auditRecord: string | undefined): string {
+  const revision = head === undefined || message.includes(short(head)) ? "" : `revision ${short(head)}: `;
+  return `${revision}${message}${auditRecord === undefined ? "" : ` (audit record ${auditRecord})`}`;
+}
+
 /** Reconciles one Application gated by its TrustPolicy; never throws for expected failures. */
 export async function reconcileApplication(
   app: Application,
@@ -845,7 +851,11 @@ export async function reconcileApplication(
       type: failure === undefined ? "Normal" : "Warning",
       reason:
         failure === undefined ? (changedSomething ? "ReconciliationSucceeded" : "Unchanged") : failure.reason,
-      message: `${head === undefined ? "" : `revision ${short(head)}: `}${failure?.message ?? conditions.get(ConditionType.Ready)?.message ?? ""}${auditRecord === undefined ? "" : ` (audit record ${auditRecord})`}`,
+      message: eventMessage(
+        head,
+        failure?.message ?? conditions.get(ConditionType.Ready)?.message ?? "",
+        auditRecord,
+      ),
       now,
     }).catch((err: unknown) => {
       // An event is a courtesy: failing to write one does not change the outcome.

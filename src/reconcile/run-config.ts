@@ -7,7 +7,7 @@ import { mkdir } from "node:fs/promises";
 import { loadConfig, type ConfigSet } from "../config/load.js";
 import { ConfigError } from "../config/errors.js";
 import type { Application } from "../config/types.js";
-import { ClusterClient } from "../cluster/client.js";
+import { ClusterClient, type KubeObject } from "../cluster/client.js";
 import { AuditLog } from "../audit/writer.js";
 import { SealingKeyRing, SEALING_KEY_LABEL, sealingKeyFromSecret, type SealingKey } from "../secrets/keys.js";
 import type { SourceCredentials } from "../source/fetch.js";
@@ -35,16 +35,66 @@ export interface ConfigRunOptions {
 
 /** Sealing keys from the cluster; an empty ring when there are none or they cannot be read. */
 export async function loadSealingKeys(cluster: ClusterClient, namespace: string): Promise<SealingKeyRing> {
+  return (await readSealingKeys(cluster, namespace)).ring;
+}
+
+/** The ring, and the Secrets it was read from (by uid and resourceVersion: see SealingKeyCache). */
+async function readSealingKeys(
+  cluster: ClusterClient,
+  namespace: string,
+): Promise<{ ring: SealingKeyRing; versions: string | undefined }> {
   const keys: SealingKey[] = [];
+  let secrets: KubeObject[];
   try {
-    for (const s of await cluster.list("v1", "Secret", { namespace, labelSelector: SEALING_KEY_LABEL })) {
-      const read = sealingKeyFromSecret(s, `namespace ${namespace}`);
-      if (read.ok) keys.push(read.key);
-    }
+    secrets = await cluster.list("v1", "Secret", { namespace, labelSelector: SEALING_KEY_LABEL });
   } catch {
     // No keys readable: a revision with SealedSecrets is then refused, naming the missing keys.
+    return { ring: new SealingKeyRing([]), versions: undefined };
   }
-  return new SealingKeyRing(keys);
+  for (const s of secrets) {
+    const read = sealingKeyFromSecret(s, `namespace ${namespace}`);
+    if (read.ok) keys.push(read.key);
+  }
+  return { ring: new SealingKeyRing(keys), versions: versionsOf(secrets) };
+}
+
+/** Which objects, at which versions: equal exactly when none was added, removed, remade or written. */
+function versionsOf(objects: readonly KubeObject[]): string {
+  return objects
+    .map((o) => `${o.metadata.name}/${o.metadata.uid ?? ""}/${o.metadata.resourceVersion ?? ""}`)
+    .sort()
+    .join(",");
+}
+
+/**
+ * The operator's sealing keys, read in full (and their RSA keys parsed) only when a key Secret was added,
+ * removed or changed since the last pass: a metadata-only list tells, by uid and resourceVersion.
+ */
+export class SealingKeyCache {
+  private last: { ring: SealingKeyRing; versions: string } | undefined;
+
+  constructor(
+    private readonly cluster: ClusterClient,
+    private readonly namespace: string,
+  ) {}
+
+  async ring(): Promise<SealingKeyRing> {
+    if (this.last !== undefined) {
+      try {
+        const meta = await this.cluster.list("v1", "Secret", {
+          namespace: this.namespace,
+          labelSelector: SEALING_KEY_LABEL,
+          metadataOnly: true,
+        });
+        if (versionsOf(meta) === this.last.versions) return this.last.ring;
+      } catch {
+        // Read again in full below, which fails closed the same way as without a cache.
+      }
+    }
+    const read = await readSealingKeys(this.cluster, this.namespace);
+    this.last = read.versions === undefined ? undefined : { ring: read.ring, versions: read.versions };
+    return read.ring;
+  }
 }
 
 function text(data: Record<string, string>, key: string): string | undefined {
@@ -70,15 +120,18 @@ export async function sourceCredentials(
 ): Promise<SourceCredentials | undefined> {
   const ref = app.spec.source.secretRef;
   if (ref === undefined) return undefined;
-  const secret = await cluster.get({
-    apiVersion: "v1",
-    kind: "Secret",
-    namespace: app.metadata.namespace,
-    name: ref.name,
-  });
+  return credentialsFrom(app, await cluster.get(credentialsRef(app, ref.name)));
+}
+
+function credentialsRef(app: Application, name: string) {
+  return { apiVersion: "v1", kind: "Secret", namespace: app.metadata.namespace, name };
+}
+
+function credentialsFrom(app: Application, secret: KubeObject | undefined): SourceCredentials {
+  const name = app.spec.source.secretRef?.name ?? "";
   if (secret === undefined) {
     throw new ConfigError(
-      `Application ${app.metadata.name}: Secret ${app.metadata.namespace}/${ref.name} (source.secretRef) not found`,
+      `Application ${app.metadata.name}: Secret ${app.metadata.namespace}/${name} (source.secretRef) not found`,
       "cluster",
     );
   }
@@ -97,9 +150,39 @@ export async function sourceCredentials(
   const password = text(data, "password");
   if (username !== undefined && password !== undefined) return { kind: "basic", username, password };
   throw new ConfigError(
-    `Application ${app.metadata.name}: Secret ${ref.name} holds neither username/password, token, nor identity + known_hosts`,
+    `Application ${app.metadata.name}: Secret ${name} holds neither username/password, token, nor identity + known_hosts`,
     "cluster",
   );
+}
+
+/**
+ * The operator's git credentials per Application, read in full only when the Secret changed (its uid or
+ * resourceVersion, asked with a metadata-only read) or the Application names another one.
+ */
+export class CredentialsCache {
+  private readonly known = new Map<string, { version: string; creds: SourceCredentials }>();
+
+  constructor(private readonly cluster: ClusterClient) {}
+
+  async get(app: Application): Promise<SourceCredentials | undefined> {
+    const id = `${app.metadata.namespace}/${app.metadata.name}`;
+    const name = app.spec.source.secretRef?.name;
+    if (name === undefined) {
+      this.known.delete(id);
+      return undefined;
+    }
+    const ref = credentialsRef(app, name);
+    const known = this.known.get(id);
+    if (known !== undefined) {
+      const meta = await this.cluster.get(ref, { metadataOnly: true });
+      if (meta !== undefined && versionsOf([meta]) === known.version) return known.creds;
+      this.known.delete(id);
+    }
+    const secret = await this.cluster.get(ref);
+    const creds = credentialsFrom(app, secret);
+    if (secret !== undefined) this.known.set(id, { version: versionsOf([secret]), creds });
+    return creds;
+  }
 }
 
 /** Reconciles every Application of the config once; resolves with one report per Application. */

@@ -16,7 +16,7 @@ import { OperatorMetrics } from "../observe/metrics.js";
 import { startOperatorServer, type OperatorServer } from "../observe/server.js";
 import { LeaderElector } from "./leader.js";
 import { Operator, type LogFn } from "./operator.js";
-import { loadSealingKeys, secretValue, sourceCredentials } from "./run-config.js";
+import { CredentialsCache, SealingKeyCache, secretValue } from "./run-config.js";
 import { ConfigMapStateStore } from "./state.js";
 import { watchClusterConfig, CrdStateStore, type ClusterConfigWatch } from "./cluster-config.js";
 import type { ReconcileEnv } from "./reconcile.js";
@@ -78,6 +78,9 @@ export async function startOperator(opts: RunOptions): Promise<RunningOperator> 
   const cluster = clusterFrom(opts);
   const audit = await AuditLog.open({ path: auditPath });
   const metrics = new OperatorMetrics();
+  // Read in full again only when their Secrets change (by resourceVersion), not on every pass.
+  const sealingKeys = new SealingKeyCache(cluster, systemNamespace);
+  const credentials = new CredentialsCache(cluster);
   const readSecret = (namespace: string, name: string, key: string): Promise<string | undefined> =>
     secretValue(cluster, namespace, name, key);
   const sources: SecretSources = {
@@ -123,8 +126,8 @@ export async function startOperator(opts: RunOptions): Promise<RunningOperator> 
     metrics,
     log: logFn,
     ...(opts.configPath === undefined ? {} : { configDir: path.dirname(path.resolve(opts.configPath)) }),
-    sealingKeys: () => loadSealingKeys(cluster, systemNamespace),
-    credentials: (app) => sourceCredentials(cluster, app),
+    sealingKeys: () => sealingKeys.ring(),
+    credentials: (app) => credentials.get(app),
     isLeader: () => elector?.isLeader ?? true,
     ...(opts.env === undefined ? {} : { env: opts.env }),
   });

@@ -8,6 +8,10 @@ import { LiveVersions } from "../../src/reconcile/apply.js";
 import { OWNER_LABEL } from "../../src/reconcile/inventory.js";
 import { RevisionCache, type ReconcileEnv } from "../../src/reconcile/reconcile.js";
 import { ConfigMapStateStore } from "../../src/reconcile/state.js";
+import { CredentialsCache, SealingKeyCache } from "../../src/reconcile/run-config.js";
+import { ConfigError } from "../../src/config/errors.js";
+import { generateSealingKey, sealingKeyToSecret, type SealingKeyRing } from "../../src/secrets/keys.js";
+import type { SourceCredentials } from "../../src/source/fetch.js";
 import { configMap, startWorld, type World } from "./harness.js";
 
 const N = 30;
@@ -171,5 +175,86 @@ describe("the state ConfigMap, read by version", () => {
     } finally {
       get.mockRestore();
     }
+  });
+});
+
+describe("the operator's sealing keys and git credentials, read by version", () => {
+  /** Which reads `run` made as gitward: full (false) or metadata only (true), lists and gets alike. */
+  async function kinds(run: () => Promise<unknown>): Promise<boolean[]> {
+    const list = vi.spyOn(w.operator, "list");
+    const get = vi.spyOn(w.operator, "get");
+    try {
+      await run();
+      return [
+        ...list.mock.calls.map(([, , o]) => o?.metadataOnly === true),
+        ...get.mock.calls.map(([, o]) => o?.metadataOnly === true),
+      ];
+    } finally {
+      list.mockRestore();
+      get.mockRestore();
+    }
+  }
+
+  it("keys: parsed again only when a key Secret is added, changed or removed", async () => {
+    const cache = new SealingKeyCache(w.operator, "gitward-system");
+    const [a, b] = await Promise.all([
+      generateSealingKey({ modulusLength: 2048 }),
+      generateSealingKey({ modulusLength: 2048 }),
+    ]);
+    const secretA = sealingKeyToSecret(a, "gitward-system") as unknown as KubeObject;
+    await w.admin.create(secretA);
+    expect((await cache.ring()).keys.map((k) => k.fingerprint)).toEqual([a.fingerprint]);
+    let ring: SealingKeyRing | undefined;
+    expect(await kinds(async () => (ring = await cache.ring()))).toEqual([true]);
+    expect(ring?.keys).toHaveLength(1);
+
+    await w.admin.create(sealingKeyToSecret(b, "gitward-system") as unknown as KubeObject);
+    expect(await kinds(async () => (ring = await cache.ring()))).toEqual([true, false]);
+    expect(ring?.keys.map((k) => k.fingerprint).sort()).toEqual([a.fingerprint, b.fingerprint].sort());
+
+    // A write to a key Secret (here a label) moves its version: read again.
+    const refA = {
+      apiVersion: "v1",
+      kind: "Secret",
+      namespace: "gitward-system",
+      name: secretA.metadata.name,
+    };
+    await w.admin.mergePatch(refA, { metadata: { labels: { note: "touched" } } });
+    expect(await kinds(() => cache.ring())).toEqual([true, false]);
+    await w.admin.delete(refA);
+    expect(await kinds(async () => (ring = await cache.ring()))).toEqual([true, false]);
+    expect(ring?.keys.map((k) => k.fingerprint)).toEqual([b.fingerprint]);
+  });
+
+  it("credentials: read again when the Secret changes, refused when it is gone", async () => {
+    const cache = new CredentialsCache(w.operator);
+    const secretRef = { apiVersion: "v1", kind: "Secret", namespace: "gitward-system", name: "git-creds" };
+    const token = (t: string) => ({ token: Buffer.from(t).toString("base64") });
+    await w.admin.create({
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "git-creds", namespace: "gitward-system" },
+      data: token("first"),
+    });
+    const app = w.app();
+    const withSecret = {
+      ...app,
+      spec: { ...app.spec, source: { ...app.spec.source, secretRef: { name: "git-creds" } } },
+    };
+    expect(await cache.get(withSecret)).toEqual({ kind: "token", token: "first" });
+    let creds: SourceCredentials | undefined;
+    expect(await kinds(async () => (creds = await cache.get(withSecret)))).toEqual([true]);
+    expect(creds).toEqual({ kind: "token", token: "first" });
+
+    await w.admin.mergePatch(secretRef, { data: token("rotated") });
+    expect(await kinds(async () => (creds = await cache.get(withSecret)))).toEqual([true, false]);
+    expect(creds).toEqual({ kind: "token", token: "rotated" });
+
+    // Without a secretRef nothing is read.
+    expect(await kinds(async () => (creds = await cache.get(app)))).toEqual([]);
+    expect(creds).toBeUndefined();
+
+    await w.admin.delete(secretRef);
+    await expect(cache.get(withSecret)).rejects.toThrow(ConfigError);
   });
 });

@@ -125,6 +125,17 @@ describe("drift: alert", () => {
       expect(body.event.fields).toEqual(["data.mode"]);
       expect(body.event.manager).toBe("kubectl-patch");
       expect(alert.body).not.toContain("red");
+      // And a Kubernetes Event in the same words, for `kubectl describe` and `kubectl get events`.
+      const event = await until("the drift event", async () =>
+        (await w.admin.list("v1", "Event", { namespace: "gitward-system" })).find(
+          (e) => e["reason"] === "DriftDetected",
+        ),
+      );
+      expect(event["type"]).toBe("Warning");
+      expect(String(event["message"])).toMatch(
+        /^revision [0-9a-f]{12}: drift detected: ConfigMap shop\/settings by kubectl-patch \(data\.mode\)/,
+      );
+      expect(String(event["message"])).not.toContain("red");
       // The audit log has a hash-chained drift record for it.
       const record = await until("the audit record", async () =>
         (await readFile(w.auditPath, "utf8"))
@@ -188,6 +199,12 @@ describe("drift: revert", () => {
         3_000,
       );
       await until("the revert report", () => drift(lines, "reverted", "web"));
+      const reverted = await until("the revert event", async () =>
+        (await w.admin.list("v1", "Event", { namespace: "gitward-system" })).find(
+          (e) => e["reason"] === "DriftReverted" && String(e["message"]).includes("Deployment shop/web"),
+        ),
+      );
+      expect(reverted["type"]).toBe("Normal");
 
       const before = (await live("ConfigMap", "extra"))?.metadata.uid;
       const del = await kubectl.run(["-n", "shop", "delete", "configmap", "extra"]);
