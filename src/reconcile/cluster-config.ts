@@ -16,7 +16,13 @@ import {
   type Condition,
   type TrustPolicy,
 } from "../config/types.js";
-import { parseInventory, type AppId, type InventoryEntry } from "./inventory.js";
+import {
+  inventoryFromConfigMap,
+  packInventory,
+  PACKED_INVENTORY_KEY,
+  type AppId,
+  type InventoryEntry,
+} from "./inventory.js";
 import { STATE_LABEL, type AppState, type StateStore } from "./state.js";
 
 export interface ClusterConfigWatch {
@@ -517,7 +523,6 @@ class ConfigWatcher {
 
 // ---- state in the Application ---------------------------------------------------------------------
 
-const INVENTORY_KEY = "inventory.json";
 const INVENTORY_PREFIX = "gitward-inventory-";
 
 /** The inventory ConfigMap's name; a name too long for it gets a hash, which stays unique. */
@@ -552,9 +557,7 @@ export class CrdStateStore implements StateStore {
       const cm = await this.cluster.get(this.inventoryRef(app));
       const status = statusOf(live);
       if (cm === undefined && Object.keys(status).length === 0) return undefined;
-      const data = cm?.["data"];
-      const text = isRecord(data) ? data[INVENTORY_KEY] : undefined;
-      return { status, inventory: parseInventory(typeof text === "string" ? text : undefined) };
+      return { status, inventory: inventoryFromConfigMap(cm) };
     } catch (err) {
       throw this.explain(err, app);
     }
@@ -614,7 +617,7 @@ export class CrdStateStore implements StateStore {
           ? {}
           : { ownerReferences: [{ apiVersion: API_VERSION, kind: "Application", name: app.name, uid }] }),
       },
-      data: { [INVENTORY_KEY]: JSON.stringify(inventory) },
+      binaryData: { [PACKED_INVENTORY_KEY]: packInventory(inventory) },
     };
   }
 

@@ -2,6 +2,7 @@
 // label). Prune works only from this list and only on objects that still carry that label, so nothing
 // gitward did not create for this very application is ever deleted (ARCHITECTURE.md invariant 4).
 import { createHash } from "node:crypto";
+import { gunzipSync, gzipSync } from "node:zlib";
 import type { KubeObject, ObjectRef } from "../cluster/client.js";
 
 /** Label on every applied object: which application owns it (a label value, see ownerLabelValue). */
@@ -79,4 +80,57 @@ export function parseInventory(text: string | undefined): InventoryEntry[] {
     });
   }
   return out;
+}
+
+/** The ConfigMap key of a packed inventory (binaryData: gzip of the JSON list). */
+export const PACKED_INVENTORY_KEY = "inventory.json.gz";
+/** The ConfigMap key of the unpacked JSON list that earlier versions wrote (still read). */
+export const INVENTORY_KEY = "inventory.json";
+/**
+ * The most a packed inventory may take: a ConfigMap holds 1 MiB of values (kube-apiserver refuses more),
+ * less room for the status beside it. About 15,000 entries at ~63 bytes each packed.
+ */
+export const PACKED_INVENTORY_LIMIT = 1024 * 1024 - 64 * 1024;
+/** Unpacking stops here: the ConfigMap is gitward's, but a planted gzip bomb must not take the memory. */
+const UNPACKED_LIMIT = 64 * 1024 * 1024;
+
+export class InventoryTooLargeError extends Error {
+  override readonly name = "InventoryTooLargeError";
+  constructor(
+    readonly entries: number,
+    readonly bytes: number,
+  ) {
+    super(
+      `the inventory of ${entries} objects takes ${bytes} bytes packed, more than a ConfigMap holds (${PACKED_INVENTORY_LIMIT}); split the application into smaller ones`,
+    );
+  }
+}
+
+/** The inventory as base64 of its gzip'd JSON (random uids and hashes keep it at ~63 bytes an entry). */
+export function packInventory(entries: readonly InventoryEntry[]): string {
+  const packed = gzipSync(JSON.stringify(entries));
+  if (packed.length > PACKED_INVENTORY_LIMIT) throw new InventoryTooLargeError(entries.length, packed.length);
+  return packed.toString("base64");
+}
+
+/** A stored inventory from a ConfigMap's binaryData (packed) or data (earlier, unpacked); defensive. */
+export function inventoryFromConfigMap(cm: { [key: string]: unknown } | undefined): InventoryEntry[] {
+  const binary = cm?.["binaryData"];
+  const packed = isTextMap(binary) ? binary[PACKED_INVENTORY_KEY] : undefined;
+  if (typeof packed === "string") {
+    let text: string;
+    try {
+      text = gunzipSync(Buffer.from(packed, "base64"), { maxOutputLength: UNPACKED_LIMIT }).toString("utf8");
+    } catch {
+      return [];
+    }
+    return parseInventory(text);
+  }
+  const data = cm?.["data"];
+  const text = isTextMap(data) ? data[INVENTORY_KEY] : undefined;
+  return parseInventory(typeof text === "string" ? text : undefined);
+}
+
+function isTextMap(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
 }

@@ -48,7 +48,15 @@ import {
 import { checkoutCommit } from "./checkout.js";
 import { hashOf } from "./compare.js";
 import { appIdOf, crdScopes, prepareDesired, type DesiredObject, type Scope } from "./desired.js";
-import { OWNER_LABEL, keyOf, ownerLabelValue, type AppId, type InventoryEntry } from "./inventory.js";
+import {
+  InventoryTooLargeError,
+  OWNER_LABEL,
+  keyOf,
+  ownerLabelValue,
+  packInventory,
+  type AppId,
+  type InventoryEntry,
+} from "./inventory.js";
 import { ConditionType, runSteps, type ConditionState, type Step, type StepFailure } from "./steps.js";
 import type { AppState, StateStore } from "./state.js";
 import { emitEvent } from "./events.js";
@@ -507,6 +515,8 @@ const planStep: Step<Run> = {
       ...(run.env.liveVersions === undefined ? {} : { versions: run.env.liveVersions.forApp(run.id) }),
     });
     run.plan = p;
+    const tooLarge = inventoryTooLarge(run, p);
+    if (tooLarge !== undefined) return tooLarge;
     // Objects in namespaces this revision creates, or of kinds its CRDs define, cannot be dry-run before
     // those exist: they are dry-run right after the foundations are applied, still before themselves.
     const newNamespaces = new Set(
@@ -521,6 +531,30 @@ const planStep: Step<Run> = {
     return undefined;
   },
 };
+
+/**
+ * Refuses, before any write, a revision whose inventory could not be stored (a ConfigMap holds 1 MiB):
+ * applying it would leave objects that no inventory lists, which prune could then never remove.
+ */
+function inventoryTooLarge(run: Run, p: Plan): StepFailure | undefined {
+  if (p.changes.length === 0) return undefined;
+  const next = new Map(run.inventory);
+  for (const d of run.desired ?? []) {
+    const key = keyOf(refOf(d.object));
+    next.set(key, entryOf(d, next.get(key)?.uid));
+  }
+  try {
+    packInventory([...next.values()]);
+    return undefined;
+  } catch (err) {
+    if (!(err instanceof InventoryTooLargeError)) throw err;
+    return refuse(
+      ConditionType.Ready,
+      "INVENTORY_TOO_LARGE",
+      `revision ${short(run.fetched?.head ?? "")}: ${err.message}; nothing was applied`,
+    );
+  }
+}
 
 function keepsDrift(run: Run): boolean {
   return run.env.honorDriftMode === true && (run.app.spec.drift ?? "alert") === "alert";

@@ -5,7 +5,13 @@
 import type { ApplicationStatus } from "../config/types.js";
 import type { ClusterClient, KubeObject } from "../cluster/client.js";
 import { ClusterErrorCode, ClusterError } from "../cluster/errors.js";
-import { parseInventory, type AppId, type InventoryEntry } from "./inventory.js";
+import {
+  inventoryFromConfigMap,
+  packInventory,
+  PACKED_INVENTORY_KEY,
+  type AppId,
+  type InventoryEntry,
+} from "./inventory.js";
 
 export interface AppState {
   readonly status: ApplicationStatus;
@@ -64,10 +70,7 @@ export class ConfigMapStateStore implements StateStore {
     const cm = await this.cluster.get(ref);
     if (cm === undefined) return undefined;
     const data = (cm["data"] ?? {}) as Record<string, string>;
-    const state = frozen({
-      status: parseStatus(data["status.json"]),
-      inventory: parseInventory(data["inventory.json"]),
-    });
+    const state = frozen({ status: parseStatus(data["status.json"]), inventory: inventoryFromConfigMap(cm) });
     this.remember(id, cm, state);
     return state;
   }
@@ -83,10 +86,8 @@ export class ConfigMapStateStore implements StateStore {
       apiVersion: "v1",
       kind: "ConfigMap",
       metadata: { name: stateName(app), namespace: app.namespace, labels: { [STATE_LABEL]: "true" } },
-      data: {
-        "status.json": JSON.stringify(state.status),
-        "inventory.json": JSON.stringify(state.inventory),
-      },
+      data: { "status.json": JSON.stringify(state.status) },
+      binaryData: { [PACKED_INVENTORY_KEY]: packInventory(state.inventory) },
     };
     const id = `${app.namespace}/${app.name}`;
     // Forgotten first: if the write fails halfway, the next load reads the ConfigMap itself.

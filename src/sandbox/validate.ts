@@ -43,6 +43,22 @@ function checkLabelKey(key: string): boolean {
   return name.length > 0 && name.length <= 63 && qualifiedName.test(name);
 }
 
+/** kube-apiserver's limit on the values of a ConfigMap or a Secret (core.MaxSecretSize, 1 MiB). */
+const MAX_PAYLOAD = 1024 * 1024;
+
+/** The bytes of a ConfigMap's data and binaryData values (decoded), or a Secret's data (decoded). */
+function payloadSize(kind: string, obj: JsonObject): number {
+  let size = 0;
+  const strings = kind === "ConfigMap" ? obj["data"] : undefined;
+  if (isObject(strings))
+    for (const v of Object.values(strings)) if (typeof v === "string") size += Buffer.byteLength(v);
+  const encoded = kind === "ConfigMap" ? obj["binaryData"] : obj["data"];
+  if (isObject(encoded))
+    for (const v of Object.values(encoded))
+      if (typeof v === "string") size += Buffer.from(v, "base64").length;
+  return size;
+}
+
 export function validate(def: ResourceDef, obj: JsonObject): StatusCause[] {
   const causes: StatusCause[] = [];
   const meta = isObject(obj["metadata"]) ? obj["metadata"] : {};
@@ -81,6 +97,17 @@ export function validate(def: ResourceDef, obj: JsonObject): StatusCause[] {
           message: `annotation ${JSON.stringify(k)} must be a string`,
           field: "metadata.annotations",
         });
+    }
+  }
+  if (def.group === "" && (def.kind === "ConfigMap" || def.kind === "Secret")) {
+    const size = payloadSize(def.kind, obj);
+    if (size > MAX_PAYLOAD) {
+      // As kube-apiserver: the whole object ("[]"), counting the values only.
+      causes.push({
+        type: "FieldValueTooLong",
+        message: `Too long: must have at most ${MAX_PAYLOAD} bytes`,
+        field: "[]",
+      });
     }
   }
   if (def.group === "apps" && ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"].includes(def.kind)) {
