@@ -420,36 +420,93 @@ export function isWorkload(o: KubeObject): boolean {
   return WORKLOADS.has(`${o.apiVersion} ${o.kind}`);
 }
 
-/** Why a workload is not ready yet, or undefined when it is. */
+type Fields = Record<string, unknown>;
+
+const fieldsAt = (v: unknown): Fields =>
+  typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Fields) : {};
+const count = (v: unknown): number => (typeof v === "number" ? v : 0);
+
+/** The condition of `type` in a status, if any. */
+function conditionOf(status: Fields, type: string): Fields | undefined {
+  const list = status["conditions"];
+  if (!Array.isArray(list)) return undefined;
+  return list.map(fieldsAt).find((c) => c["type"] === type);
+}
+
+/**
+ * Why a workload is not ready yet, or undefined when it is. The rules are those of `kubectl rollout status`
+ * (Deployments, StatefulSets, DaemonSets: the controller has seen the current spec and the rollout is
+ * complete), and for Jobs, which it does not cover, those of `kubectl wait --for=condition=Complete`. The
+ * status is the cluster's word, read defensively: a field of the wrong type counts as absent.
+ */
 export function notReady(o: KubeObject): string | undefined {
-  const meta = o.metadata as { generation?: number };
-  const spec = (o["spec"] ?? {}) as Record<string, unknown>;
-  const st = (o["status"] ?? {}) as Record<string, unknown>;
-  const num = (v: unknown) => (typeof v === "number" ? v : 0);
-  if (o.kind !== "Job" && num(st["observedGeneration"]) < (meta.generation ?? 1)) return "not yet observed";
+  const generation = typeof o.metadata["generation"] === "number" ? o.metadata["generation"] : 1;
+  const spec = fieldsAt(o["spec"]);
+  const st = fieldsAt(o["status"]);
+  if (o.kind === "Job") return jobNotComplete(spec, st);
+  // A status from before the last spec change says nothing about the rollout of the current one.
+  if (count(st["observedGeneration"]) < generation) return "the controller has not yet observed the spec";
   const replicas = typeof spec["replicas"] === "number" ? spec["replicas"] : 1;
   switch (o.kind) {
     case "Deployment":
-      if (num(st["updatedReplicas"]) < replicas || num(st["availableReplicas"]) < replicas)
-        return `${num(st["availableReplicas"])}/${replicas} replicas available`;
-      return undefined;
+      return deploymentNotRolledOut(replicas, st);
     case "StatefulSet":
-      if (num(st["readyReplicas"]) < replicas || num(st["updatedReplicas"]) < replicas)
-        return `${num(st["readyReplicas"])}/${replicas} replicas ready`;
-      return undefined;
-    case "DaemonSet": {
-      const want = num(st["desiredNumberScheduled"]);
-      if (want === 0 || num(st["numberReady"]) < want || num(st["updatedNumberScheduled"]) < want)
-        return `${num(st["numberReady"])}/${want} pods ready`;
-      return undefined;
-    }
-    default: {
-      const conditions = (st["conditions"] ?? []) as { type?: string; status?: string }[];
-      if (conditions.some((c) => c.type === "Failed" && c.status === "True")) return "the job failed";
-      if (conditions.some((c) => c.type === "Complete" && c.status === "True")) return undefined;
-      return "the job has not completed";
-    }
+      return statefulSetNotRolledOut(replicas, spec, st);
+    case "DaemonSet":
+      return daemonSetNotRolledOut(spec, st);
+    default:
+      // Not a kind of WORKLOADS: with no rule to judge it by, it is never counted ready.
+      return `no readiness rule for ${o.kind}`;
   }
+}
+
+function deploymentNotRolledOut(replicas: number, st: Fields): string | undefined {
+  // The controller gives up after spec.progressDeadlineSeconds and says so here; it stays failed.
+  const progressing = conditionOf(st, "Progressing");
+  if (progressing?.["reason"] === "ProgressDeadlineExceeded")
+    return `exceeded its progress deadline${typeof progressing["message"] === "string" ? `: ${progressing["message"]}` : ""}`;
+  const updated = count(st["updatedReplicas"]);
+  if (updated < replicas) return `${updated}/${replicas} replicas updated`;
+  const old = count(st["replicas"]) - updated;
+  if (old > 0) return `${old} old replica(s) pending termination`;
+  const available = count(st["availableReplicas"]);
+  if (available < updated) return `${available}/${updated} updated replicas available`;
+  return undefined;
+}
+
+function statefulSetNotRolledOut(replicas: number, spec: Fields, st: Fields): string | undefined {
+  const ready = count(st["readyReplicas"]);
+  if (ready < replicas) return `${ready}/${replicas} replicas ready`;
+  const strategy = fieldsAt(spec["updateStrategy"]);
+  // OnDelete: pods take the new revision only when someone deletes them; there is no rollout to wait for.
+  if (strategy["type"] === "OnDelete") return undefined;
+  // RollingUpdate (the default) updates the pods from the highest ordinal down to the partition (default 0).
+  const partition = count(fieldsAt(strategy["rollingUpdate"])["partition"]);
+  const want = Math.max(0, replicas - partition);
+  const updated = count(st["updatedReplicas"]);
+  if (updated < want) return `${updated}/${want} replicas updated`;
+  return undefined;
+}
+
+function daemonSetNotRolledOut(spec: Fields, st: Fields): string | undefined {
+  // No node to run on is a finished rollout (desired 0), as kubectl sees it.
+  const desired = count(st["desiredNumberScheduled"]);
+  const onDelete = fieldsAt(spec["updateStrategy"])["type"] === "OnDelete";
+  const updated = count(st["updatedNumberScheduled"]);
+  if (!onDelete && updated < desired) return `${updated}/${desired} pods updated`;
+  const available = count(st["numberAvailable"]);
+  if (available < desired) return `${available}/${desired} pods available`;
+  return undefined;
+}
+
+function jobNotComplete(spec: Fields, st: Fields): string | undefined {
+  const failed = conditionOf(st, "Failed");
+  if (failed?.["status"] === "True")
+    return `the job failed${typeof failed["reason"] === "string" ? ` (${failed["reason"]})` : ""}`;
+  if (conditionOf(st, "Complete")?.["status"] === "True") return undefined;
+  if (spec["suspend"] === true) return "the job is suspended";
+  const completions = typeof spec["completions"] === "number" ? spec["completions"] : 1;
+  return `the job has not completed (${count(st["succeeded"])}/${completions} pods succeeded)`;
 }
 
 /** Polls each workload until it is ready or `timeoutMs` passes; returns what is still not ready. */

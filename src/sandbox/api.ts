@@ -193,6 +193,11 @@ function managerFrom(ctx: WriteContext): string {
 export interface ApiHooks {
   /** A CRD changed the catalogue (discovery caches are rebuilt). */
   catalogChanged(): void;
+  /**
+   * Asked once per write whose resourceVersion precondition holds: true answers it 409 Conflict all the
+   * same (the conflict fault), before anything is written.
+   */
+  conflictFault(): boolean;
 }
 
 export class Api {
@@ -300,8 +305,7 @@ export class Api {
     if (sub === "scale") return this.writeScale(def, namespace, old, () => body, ctx);
     const obj = this.checkBody(def, namespace, body, name);
     const rv = metaOf(obj)["resourceVersion"];
-    if (rv !== undefined && rv !== "" && rv !== metaOf(old)["resourceVersion"])
-      throw this.staleConflict(def, name);
+    if (rv !== undefined && rv !== "" && this.preconditionFails(rv, old)) throw this.staleConflict(def, name);
     return this.commit(def, namespace, old, obj, ctx, { kind: "update", subresource: sub });
   }
 
@@ -334,8 +338,10 @@ export class Api {
     if (!isObject(next)) throw errors.badRequest("the patch does not produce an object");
     const meta = metaOf(next);
     if (meta["name"] !== name) throw errors.badRequest("metadata.name cannot be changed by a patch");
+    // The patched object keeps the stored resourceVersion unless the patch names one: a precondition.
     const rv = meta["resourceVersion"];
     if (rv !== undefined && rv !== metaOf(old)["resourceVersion"]) throw this.staleConflict(def, name);
+    if (namesResourceVersion(type, patch) && this.hooks.conflictFault()) throw this.staleConflict(def, name);
     return {
       obj: this.commit(def, namespace, old, next, ctx, { kind: "update", subresource: sub }),
       created: false,
@@ -422,6 +428,11 @@ export class Api {
     };
   }
 
+  /** Whether a write under resourceVersion `rv` must be refused: stale, or hit by the conflict fault. */
+  private preconditionFails(rv: Json, current: JsonObject): boolean {
+    return rv !== metaOf(current)["resourceVersion"] || this.hooks.conflictFault();
+  }
+
   private staleConflict(def: ResourceDef, name: string): ApiError {
     return errors.conflict(
       { group: def.group, resource: def.resource, name },
@@ -489,7 +500,7 @@ export class Api {
     const config = this.checkBody(def, namespace, body, name);
     const cmeta = metaOf(config);
     const rv = cmeta["resourceVersion"];
-    if (rv !== undefined && rv !== "" && (old === undefined || rv !== metaOf(old)["resourceVersion"])) {
+    if (rv !== undefined && rv !== "" && (old === undefined || this.preconditionFails(rv, old))) {
       throw this.staleConflict(def, name);
     }
     const hasStatus = def.subresources.includes("status");
@@ -863,6 +874,7 @@ export class Api {
         `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${text(meta["resourceVersion"])}`,
       );
     }
+    if (pre?.resourceVersion !== undefined && this.hooks.conflictFault()) throw this.staleConflict(def, name);
     if (ctx.dryRun) return { obj: stored.obj, removed: true };
     if (def.group === "" && def.kind === "Namespace") return this.deleteNamespace(stored.obj);
     const policy = opts.propagationPolicy ?? "Background";
@@ -1052,6 +1064,24 @@ export class Api {
     };
     this.commit(def, namespace, s.obj, next, ctx, { kind: "update", subresource: "status" });
   }
+}
+
+/** Whether a patch sets metadata.resourceVersion, which makes it a write under that precondition. */
+function namesResourceVersion(type: PatchType, patch: Json): boolean {
+  if (type === "json") {
+    return (
+      Array.isArray(patch) &&
+      patch.some(
+        (op) =>
+          isObject(op) &&
+          (op["op"] === "add" || op["op"] === "replace" || op["op"] === "test") &&
+          op["path"] === "/metadata/resourceVersion",
+      )
+    );
+  }
+  const meta = isObject(patch) ? patch["metadata"] : undefined;
+  const rv = isObject(meta) ? meta["resourceVersion"] : undefined;
+  return typeof rv === "string" && rv !== "";
 }
 
 function keyFor(obj: JsonObject): string {

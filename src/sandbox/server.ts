@@ -1,6 +1,6 @@
 // `startSandbox`: a Kubernetes API server for tests and trials, on Node's http module. It authenticates
 // bearer tokens, applies impersonation and RBAC, routes discovery, OpenAPI and resource requests to
-// api.ts, streams watches, and injects faults (latency, 500 and 429 answers, dropped watches) on request.
+// api.ts, streams watches, and injects faults (latency, 500/429/409 answers, dropped watches) on request.
 import http from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
@@ -37,6 +37,14 @@ export interface Faults {
   errorRate?: number;
   /** Share of API requests (0..1) answered 429 TooManyRequests with Retry-After. */
   throttleRate?: number;
+  /**
+   * Share of writes with a resourceVersion precondition (0..1) answered 409 Conflict although the version
+   * is current, as if another writer had got there first: an update or patch naming
+   * metadata.resourceVersion, a delete with preconditions.resourceVersion. Nothing is written and the
+   * object is left as it is, so the 409 says only that the write did not happen (no competing write, and
+   * no watch event, is simulated). Writes without such a precondition are never hit.
+   */
+  conflictRate?: number;
   /** Watches are cut (the connection dropped, no final event) after this many milliseconds. */
   dropWatchesAfterMs?: number;
 }
@@ -134,13 +142,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const store = new Store(options.dataDir, options.watchHistory);
   const catalog = new Catalog();
   let discoveryCache = new Map<string, string>();
+  let faults: Faults = { ...options.faults };
   const api = new Api(store, catalog, options.readiness ?? { delayMs: 0 }, {
     catalogChanged: () => {
       discoveryCache = new Map();
     },
+    conflictFault: () => faults.conflictRate !== undefined && Math.random() < faults.conflictRate,
   });
   const tokens = new Tokens();
-  let faults: Faults = { ...options.faults };
   const bookmarkMs = options.bookmarkIntervalMs ?? 1000;
   const watches = new Set<ActiveWatch>();
 

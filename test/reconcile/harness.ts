@@ -65,6 +65,24 @@ export const SNAPSHOT_KINDS: readonly [string, string][] = [
   ["rbac.authorization.k8s.io/v1", "ClusterRoleBinding"],
 ];
 
+/** The `template:` of a workload's spec (at its indentation): a pod that passes pod-security-restricted. */
+function podTemplate(name: string, restartPolicy?: "Never"): string {
+  return `  template:
+    metadata:
+      labels: { app: ${name} }
+    spec:
+${restartPolicy === undefined ? "" : `      restartPolicy: ${restartPolicy}\n`}      securityContext:
+        runAsNonRoot: true
+        seccompProfile: { type: RuntimeDefault }
+      containers:
+        - name: web
+          image: registry.example.com/shop/web@sha256:${"a".repeat(64)}
+          securityContext:
+            allowPrivilegeEscalation: false
+            capabilities: { drop: [ALL] }
+`;
+}
+
 /** A Deployment that passes pod-security-restricted. */
 export function deployment(name: string, replicas = 1): string {
   return `apiVersion: apps/v1
@@ -75,20 +93,44 @@ spec:
   replicas: ${replicas}
   selector:
     matchLabels: { app: ${name} }
-  template:
-    metadata:
-      labels: { app: ${name} }
-    spec:
-      securityContext:
-        runAsNonRoot: true
-        seccompProfile: { type: RuntimeDefault }
-      containers:
-        - name: web
-          image: registry.example.com/shop/web@sha256:${"a".repeat(64)}
-          securityContext:
-            allowPrivilegeEscalation: false
-            capabilities: { drop: [ALL] }
-`;
+${podTemplate(name)}`;
+}
+
+/** A StatefulSet that passes pod-security-restricted. */
+export function statefulSet(name: string, replicas = 1): string {
+  return `apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: ${name}
+spec:
+  serviceName: ${name}
+  replicas: ${replicas}
+  selector:
+    matchLabels: { app: ${name} }
+${podTemplate(name)}`;
+}
+
+/** A DaemonSet that passes pod-security-restricted. */
+export function daemonSet(name: string): string {
+  return `apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  name: ${name}
+spec:
+  selector:
+    matchLabels: { app: ${name} }
+${podTemplate(name)}`;
+}
+
+/** A Job (its pods run once) that passes pod-security-restricted. */
+export function job(name: string): string {
+  return `apiVersion: batch/v1
+kind: Job
+metadata:
+  name: ${name}
+spec:
+  backoffLimit: 2
+${podTemplate(name, "Never")}`;
 }
 
 export function configMap(name: string, data: Record<string, string>, namespace?: string): string {

@@ -1,15 +1,21 @@
-// A reconcile survives a flaky API server (5% 500s, 5% 429s with Retry-After, added latency) and a process
-// killed with SIGKILL at random points of a 500-object change: the next run converges to the revision,
-// nothing is duplicated, and nothing outside the inventory is deleted.
+// A reconcile survives a flaky API server (5% 500s, 5% 429s with Retry-After, added latency, 30% 409s on
+// writes under a resourceVersion) and a process killed with SIGKILL at random points of a 500-object
+// change: the next run converges to the revision, nothing is duplicated, nothing outside the inventory is
+// deleted.
 import { spawn } from "node:child_process";
-import { writeFile } from "node:fs/promises";
+import { readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
+import { ClusterErrorCode } from "../../src/cluster/errors.js";
+import { API_VERSION, type Application } from "../../src/config/types.js";
+import { CrdStateStore } from "../../src/reconcile/cluster-config.js";
+import { LeaderElector } from "../../src/reconcile/leader.js";
 import { ConfigMapStateStore } from "../../src/reconcile/state.js";
 import { OWNER_LABEL } from "../../src/reconcile/inventory.js";
-import { cliEntry } from "../support/tools.js";
-import { configMap, startWorld, type World } from "./harness.js";
+import { cliEntry, repoRoot } from "../support/tools.js";
+import { until } from "../support/until.js";
+import { configMap, readYamlObjects, startWorld, type World } from "./harness.js";
 
 let w: World;
 
@@ -22,19 +28,19 @@ afterAll(async () => {
   await w.stop();
 });
 
-async function owned(): Promise<Map<string, Record<string, string>>> {
+async function owned(app = "shop"): Promise<Map<string, Record<string, string>>> {
   const items = await w.admin.list("v1", "ConfigMap", {
     namespace: "shop",
-    labelSelector: `${OWNER_LABEL}=gitward-system.shop`,
+    labelSelector: `${OWNER_LABEL}=gitward-system.${app}`,
   });
   return new Map(items.map((o) => [o.metadata.name, (o["data"] ?? {}) as Record<string, string>]));
 }
 
-function files(names: readonly string[], version: string): Record<string, string> {
+function files(names: readonly string[], version: string, dir = "apps/shop"): Record<string, string> {
   const out: Record<string, string> = {};
   // Many objects per file keeps the repository small; the render reads multi-document files.
   for (let i = 0; i < names.length; i += 50) {
-    out[`apps/shop/batch-${i / 50}.yaml`] = names
+    out[`${dir}/batch-${i / 50}.yaml`] = names
       .slice(i, i + 50)
       .map((n) => configMap(n, { version, name: n }))
       .join("---\n");
@@ -57,6 +63,100 @@ describe("faults", () => {
     const live = await owned();
     for (const n of names) expect(live.get(n)).toEqual({ version: "v1", name: n });
     expect((await w.reconcile()).result).toBe("unchanged");
+  });
+});
+
+describe("conflicts", () => {
+  it("converges through 409s on top of 500s, 429s and latency, and a leader keeps its Lease", async () => {
+    // The operator's way: status in the Application's status subresource, a Lease renewed meanwhile.
+    const crdDir = path.join(repoRoot, "deploy", "crds");
+    for (const file of (await readdir(crdDir)).filter((f) => f.endsWith(".yaml")).sort()) {
+      for (const o of await readYamlObjects(path.join(crdDir, file))) {
+        await w.admin.apply(o);
+        await w.admin.waitForCrdEstablished(o.metadata.name);
+      }
+    }
+    // Its own Application (and ownership label), so the other tests' objects and inventory stay apart.
+    const base = w.app();
+    const app: Application = {
+      ...base,
+      metadata: { name: "conflicts", namespace: "gitward-system" },
+      spec: { ...base.spec, source: { ...base.spec.source, path: "apps/conflicts" } },
+    };
+    const appRef = {
+      apiVersion: API_VERSION,
+      kind: "Application",
+      namespace: "gitward-system",
+      name: "conflicts",
+    };
+    await w.admin.apply(app);
+    const names = Array.from({ length: 100 }, (_, i) => `conflict-${i}`);
+    const revision = await w.commit(files(names, "v1", "apps/conflicts"));
+    const state = new CrdStateStore(w.operator, "gitward-system");
+
+    const logs: { level: string; message: string; code: unknown }[] = [];
+    let stoppedLeading = 0;
+    const leader = new LeaderElector({
+      cluster: w.operator,
+      namespace: "gitward-system",
+      name: "gitward-conflicts",
+      identity: "replica-a",
+      // Long enough that a renewal slowed by a 429's Retry-After (1 s) or two never costs the lease.
+      leaseDurationMs: 10_000,
+      renewDeadlineMs: 6_000,
+      retryPeriodMs: 200,
+      log: (level, message, fields) => logs.push({ level, message, code: fields?.["code"] }),
+    });
+    leader.onStoppedLeading(() => stoppedLeading++);
+    leader.start();
+    try {
+      expect(await leader.waitForLeadership()).toBe(true);
+      w.sb.setFaults({ errorRate: 0.05, throttleRate: 0.05, latencyMs: 5, conflictRate: 0.3 });
+      let first;
+      let second;
+      try {
+        first = await w.reconcile(app, { state });
+        second = await w.reconcile(app, { state });
+        // None of the reconcile's own writes carries a resourceVersion (server-side apply, a merge patch
+        // of the whole status, deletes under a uid), so it meets no 409; a write under one added without
+        // a retry would fail this run. Lease renewals do carry one: some are answered 409, and the next
+        // retry period tries again.
+        await until(
+          "a Lease renewal answered 409",
+          () => logs.some((l) => l.code === ClusterErrorCode.Conflict),
+          10_000,
+        );
+      } finally {
+        w.sb.setFaults({});
+      }
+      expect(first.result).toBe("applied");
+      expect(first.revision).toBe(revision);
+      expect(second.result).toBe("unchanged");
+      const live = await owned("conflicts");
+      expect([...live.keys()].sort()).toEqual([...names].sort());
+      for (const n of names) expect(live.get(n)).toEqual({ version: "v1", name: n });
+
+      // The status the reconcile reported is the one in the Application, and the inventory is whole.
+      const status = (await w.admin.get(appRef))?.["status"];
+      expect(status).toEqual(second.status);
+      expect(status).toMatchObject({ lastAppliedRevision: revision, lastAttemptedRevision: revision });
+      expect(second.status.conditions?.find((c) => c.type === "Ready")).toMatchObject({ status: "True" });
+      const saved = await state.load({ namespace: "gitward-system", name: "conflicts" });
+      expect(saved?.inventory.map((e) => e.name).sort()).toEqual([...names].sort());
+
+      // Every conflicted renewal was retried in time: the lease was never lost, and is still ours.
+      expect(stoppedLeading).toBe(0);
+      expect(leader.isLeader).toBe(true);
+      const lease = await w.admin.get({
+        apiVersion: "coordination.k8s.io/v1",
+        kind: "Lease",
+        namespace: "gitward-system",
+        name: "gitward-conflicts",
+      });
+      expect((lease?.["spec"] as { holderIdentity?: string }).holderIdentity).toBe("replica-a");
+    } finally {
+      await leader.stop();
+    }
   });
 });
 

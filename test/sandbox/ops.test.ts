@@ -1,11 +1,13 @@
-// Operating the sandbox: state kept in --data-dir across a restart, fault injection (500, 429, latency,
-// dropped watches) set at start and at run time, and the readiness simulation turned off.
+// Operating the sandbox: state kept in --data-dir across a restart, fault injection (500, 429, 409,
+// latency, dropped watches) set at start and at run time, and the readiness simulation turned off.
 import { afterAll, describe, expect, it } from "vitest";
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { ClusterClient } from "../../src/cluster/client.js";
+import { ClusterError, ClusterErrorCode } from "../../src/cluster/errors.js";
 import { startSandbox, type Sandbox } from "../../src/sandbox/server.js";
-import { call, watch } from "./helpers.js";
+import { call, kubectlFor, watch } from "./helpers.js";
 
 const dirs: string[] = [];
 const running: Sandbox[] = [];
@@ -91,6 +93,102 @@ describe("fault injection", () => {
     expect(performance.now() - t0).toBeGreaterThanOrEqual(140);
     sb.setFaults({});
     expect((await call(sb, "GET", "/api/v1/namespaces")).status).toBe(200);
+  });
+
+  it("answers writes under a resourceVersion precondition 409 Conflict, and writes nothing", async () => {
+    const sb = await start();
+    const cms = "/api/v1/namespaces/default/configmaps";
+    const created = (await call(sb, "POST", cms, { body: { metadata: { name: "c" }, data: { a: "1" } } }))
+      .json;
+    const rv = (created["metadata"] as { resourceVersion: string }).resourceVersion;
+    sb.setFaults({ conflictRate: 1 });
+    // What kube-apiserver answers a write that lost the race for the object.
+    const conflict = {
+      kind: "Status",
+      apiVersion: "v1",
+      metadata: {},
+      status: "Failure",
+      message:
+        'Operation cannot be fulfilled on configmaps "c": the object has been modified; please apply your changes to the latest version and try again',
+      reason: "Conflict",
+      details: { name: "c", group: "", kind: "configmaps" },
+      code: 409,
+    };
+    const writes = [
+      await call(sb, "PUT", `${cms}/c`, {
+        body: { metadata: { name: "c", resourceVersion: rv }, data: { a: "2" } },
+      }),
+      await call(sb, "PATCH", `${cms}/c`, {
+        body: { metadata: { resourceVersion: rv }, data: { a: "3" } },
+        type: "application/merge-patch+json",
+      }),
+      await call(sb, "PATCH", `${cms}/c`, {
+        body: [
+          { op: "test", path: "/metadata/resourceVersion", value: rv },
+          { op: "replace", path: "/data/a", value: "3" },
+        ],
+        type: "application/json-patch+json",
+      }),
+      await call(sb, "PATCH", `${cms}/c?fieldManager=me`, {
+        body: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c", resourceVersion: rv } },
+        type: "application/apply-patch+yaml",
+      }),
+      await call(sb, "DELETE", `${cms}/c`, { body: { preconditions: { resourceVersion: rv } } }),
+    ];
+    for (const r of writes) expect([r.status, r.json]).toEqual([409, conflict]);
+
+    const kubectl = await kubectlFor(sb);
+    try {
+      const manifest = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c", resourceVersion: rv } };
+      const r = await kubectl.run(["replace", "-f", "-"], {
+        input: JSON.stringify({ ...manifest, data: { a: "4" } }),
+      });
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain(
+        `Error from server (Conflict): error when replacing "STDIN": ${conflict.message}`,
+      );
+    } finally {
+      await kubectl.cleanup();
+    }
+
+    const client = ClusterClient.fromText(sb.kubeconfig);
+    try {
+      const ref = { apiVersion: "v1", kind: "ConfigMap", namespace: "default", name: "c" };
+      const live = await client.get(ref);
+      if (live === undefined) throw new Error("the ConfigMap is gone");
+      const refused = await client.replace({ ...live, data: { a: "5" } }).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(ClusterError);
+      expect((refused as ClusterError).code).toBe(ClusterErrorCode.Conflict);
+      expect((refused as ClusterError).message).toContain(conflict.message);
+      // Nothing above was written: the object is as it was created.
+      expect((await call(sb, "GET", `${cms}/c`)).json).toEqual(created);
+
+      // modify reads again and applies its change to the fresh copy; the fault is lifted on the second try.
+      let tries = 0;
+      const modified = await client.modify(ref, (o) => {
+        if (++tries === 2) sb.setFaults({ conflictRate: 0 });
+        return { ...o, data: { a: String(tries) } };
+      });
+      expect([tries, modified["data"]]).toEqual([2, { a: "2" }]);
+
+      // Writes without a resourceVersion precondition are never hit.
+      sb.setFaults({ conflictRate: 1 });
+      const plain = await call(sb, "PUT", `${cms}/c`, {
+        body: { metadata: { name: "c" }, data: { a: "6" } },
+      });
+      expect(plain.status).toBe(200);
+      const applied = await client.apply({
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: "c", namespace: "default" },
+        data: { a: "7" },
+      });
+      expect(applied["data"]).toEqual({ a: "7" });
+      const uid = (created["metadata"] as { uid: string }).uid;
+      expect(await client.delete(ref, { uid })).toBe("deleted");
+    } finally {
+      client.close();
+    }
   });
 
   it("drops watch connections on demand and after a set time", async () => {
