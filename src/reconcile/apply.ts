@@ -509,12 +509,34 @@ function jobNotComplete(spec: Fields, st: Fields): string | undefined {
   return `the job has not completed (${count(st["succeeded"])}/${completions} pods succeeded)`;
 }
 
-/** Polls each workload until it is ready or `timeoutMs` passes; returns what is still not ready. */
+/**
+ * True when the workload will not become ready by waiting: a Job that failed, or a Deployment whose
+ * controller gave up (ProgressDeadlineExceeded). Only a new revision (or a person) changes that.
+ */
+export function failedForGood(o: KubeObject): boolean {
+  const st = fieldsAt(o["status"]);
+  if (o.kind === "Job") return conditionOf(st, "Failed")?.["status"] === "True";
+  if (o.kind === "Deployment")
+    return conditionOf(st, "Progressing")?.["reason"] === "ProgressDeadlineExceeded";
+  return false;
+}
+
+export interface HealthOutcome {
+  /** "Kind ns/name: why" for each workload not ready at the end. */
+  readonly notReady: string[];
+  /** True when the wait ended early because every workload left has failed for good. */
+  readonly failed: boolean;
+}
+
+/**
+ * Polls each workload until it is ready or `timeoutMs` passes, and stops early when every workload still
+ * waited for has failed for good (waiting out the timeout would change nothing).
+ */
 export async function waitHealthy(
   cluster: ClusterClient,
   workloads: readonly KubeObject[],
   opts: { timeoutMs: number; sleep: (ms: number) => Promise<void>; impersonate: string },
-): Promise<string[]> {
+): Promise<HealthOutcome> {
   const { timeoutMs, sleep } = opts;
   const deadline = Date.now() + timeoutMs;
   let pending = [...workloads];
@@ -522,20 +544,25 @@ export async function waitHealthy(
   for (let i = 0; pending.length > 0; i++) {
     const states = await mapLimit(pending, 8, async (w) => {
       const live = await cluster.get(refOf(w), { impersonate: opts.impersonate });
-      return live === undefined ? "missing" : notReady(live);
+      if (live === undefined) return { why: "missing", failed: false };
+      const reason = notReady(live);
+      return reason === undefined ? undefined : { why: reason, failed: failedForGood(live) };
     });
     why = [];
     const still: KubeObject[] = [];
+    let allFailed = true;
     states.forEach((s, j) => {
       const w = pending[j];
       if (s !== undefined && w !== undefined) {
         still.push(w);
-        why.push(`${describeRef(refOf(w))}: ${s}`);
+        why.push(`${describeRef(refOf(w))}: ${s.why}`);
+        allFailed &&= s.failed;
       }
     });
     pending = still;
+    if (pending.length > 0 && allFailed) return { notReady: why, failed: true };
     if (pending.length === 0 || Date.now() >= deadline) break;
     await sleep(Math.min(100 * 2 ** i, 1_000));
   }
-  return why;
+  return { notReady: why, failed: false };
 }

@@ -377,7 +377,7 @@ export class Operator {
             ...(m[2] === undefined ? {} : { namespace: m[2] }),
             name: m[3] as string,
           },
-          reason: "HEALTH_TIMEOUT",
+          reason: r.reason === "HEALTH_FAILED" ? "HEALTH_FAILED" : "HEALTH_TIMEOUT",
         });
       }
       return;

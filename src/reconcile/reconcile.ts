@@ -687,12 +687,21 @@ const health: Step<Run> = {
   async run(run) {
     const workloads = (run.desired ?? []).map((d) => d.object).filter(isWorkload);
     if (workloads.length === 0) return undefined;
-    const waiting = await waitHealthy(run.env.cluster, workloads, {
+    const health = await waitHealthy(run.env.cluster, workloads, {
       timeoutMs: run.env.healthTimeoutMs ?? 60_000,
       sleep: run.env.sleep ?? realSleep,
       impersonate: run.sa,
     });
+    const waiting = health.notReady;
     if (waiting.length === 0) return undefined;
+    if (health.failed) {
+      return fail(
+        ConditionType.Healthy,
+        "HEALTH_FAILED",
+        `${waiting.length} workload(s) failed and will not become ready by waiting: ${waiting[0] ?? ""}`,
+        waiting,
+      );
+    }
     return fail(
       ConditionType.Healthy,
       "HEALTH_TIMEOUT",

@@ -79,6 +79,39 @@ describe.each(KINDS)("a $kind", ({ kind, apiVersion, make }) => {
   });
 });
 
+describe("a workload that has failed for good", () => {
+  it("a failed Job ends the wait at once with HEALTH_FAILED, not at the timeout", async () => {
+    w.sb.setReadiness("never");
+    await w.commit({ "apps/shop/workload.yaml": job("job-doomed") });
+    const ref = { apiVersion: "batch/v1", kind: "Job", namespace: "shop", name: "job-doomed" };
+    const started = Date.now();
+    const running = w.reconcile(undefined, { healthTimeoutMs: 30_000 });
+    // The Job controller's verdict, as it writes it once the pods used up the backoff limit.
+    for (let i = 0; (await w.admin.get(ref)) === undefined; i++) {
+      if (i > 200) throw new Error("the Job was never created");
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    await w.admin.mergePatch(
+      ref,
+      {
+        status: {
+          failed: 3,
+          conditions: [{ type: "Failed", status: "True", reason: "BackoffLimitExceeded" }],
+        },
+      },
+      { subresource: "status" },
+    );
+    const r = await running;
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect([r.result, r.step, r.reason]).toEqual(["failed", "health", "HEALTH_FAILED"]);
+    expect(r.details).toEqual(["Job shop/job-doomed: the job failed (BackoffLimitExceeded)"]);
+    expect(r.status.conditions?.find((c) => c.type === "Healthy")).toMatchObject({
+      status: "False",
+      reason: "HEALTH_FAILED",
+    });
+  });
+});
+
 describe("a refused revision", () => {
   it("is reported by a Warning Event on the application's state object", async () => {
     w.sb.setReadiness({ delayMs: 0 });
