@@ -550,17 +550,17 @@ export async function waitHealthy(
     });
     why = [];
     const still: KubeObject[] = [];
-    let allFailed = true;
+    const failed: boolean[] = [];
     states.forEach((s, j) => {
       const w = pending[j];
       if (s !== undefined && w !== undefined) {
         still.push(w);
         why.push(`${describeRef(refOf(w))}: ${s.why}`);
-        allFailed &&= s.failed;
+        failed.push(s.failed);
       }
     });
     pending = still;
-    if (pending.length > 0 && allFailed) return { notReady: why, failed: true };
+    if (pending.length > 0 && failed.every(Boolean)) return { notReady: why, failed: true };
     if (pending.length === 0 || Date.now() >= deadline) break;
     await sleep(Math.min(100 * 2 ** i, 1_000));
   }
