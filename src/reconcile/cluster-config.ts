@@ -509,6 +509,8 @@ class ConfigWatcher {
         err instanceof ClusterError &&
         (err.code === ClusterErrorCode.Conflict || err.code === ClusterErrorCode.NotFound)
       ) {
+        // Not written: the next delivery of this object (the event of whoever wrote it) tries again.
+        this.attempted.delete(key);
         return;
       }
       this.opts.log("warn", `the Ready condition of ${describe(entry)} could not be written`, {
@@ -533,6 +535,11 @@ export function inventoryName(app: AppId): string {
   return `${full.slice(0, 236).replace(/[-.]+$/, "")}-${digest}`;
 }
 
+/** uid and resourceVersion: the same exactly while nobody wrote, deleted or remade the object. */
+function versionOf(obj: KubeObject): string {
+  return `${obj.metadata.uid ?? ""}/${obj.metadata.resourceVersion ?? ""}`;
+}
+
 function statusOf(obj: KubeObject): ApplicationStatus {
   const status = obj["status"];
   return isRecord(status) ? status : {};
@@ -544,6 +551,12 @@ function statusOf(obj: KubeObject): ApplicationStatus {
  * ConfigMap next to it, owned by it so that it goes when the Application is deleted.
  */
 export class CrdStateStore implements StateStore {
+  /**
+   * The inventory last read or written per application, with its ConfigMap's uid and resourceVersion: while
+   * those hold (a metadata-only read) it is not unpacked and parsed again on every pass.
+   */
+  private readonly known = new Map<string, { version: string; inventory: readonly InventoryEntry[] }>();
+
   constructor(
     private readonly cluster: ClusterClient,
     private readonly systemNamespace: string,
@@ -554,13 +567,29 @@ export class CrdStateStore implements StateStore {
     try {
       const live = await this.cluster.get(this.applicationRef(app));
       if (live === undefined) return undefined;
-      const cm = await this.cluster.get(this.inventoryRef(app));
       const status = statusOf(live);
-      if (cm === undefined && Object.keys(status).length === 0) return undefined;
-      return { status, inventory: inventoryFromConfigMap(cm) };
+      const inventory = await this.readInventory(app);
+      if (inventory === undefined && Object.keys(status).length === 0) return undefined;
+      return { status, inventory: inventory ?? [] };
     } catch (err) {
       throw this.explain(err, app);
     }
+  }
+
+  /** undefined when there is no inventory ConfigMap. */
+  private async readInventory(app: AppId): Promise<readonly InventoryEntry[] | undefined> {
+    const id = `${app.namespace}/${app.name}`;
+    const known = this.known.get(id);
+    if (known !== undefined) {
+      const meta = await this.cluster.get(this.inventoryRef(app), { metadataOnly: true });
+      if (meta !== undefined && versionOf(meta) === known.version) return known.inventory;
+      this.known.delete(id);
+    }
+    const cm = await this.cluster.get(this.inventoryRef(app));
+    if (cm === undefined) return undefined;
+    const inventory = Object.freeze(inventoryFromConfigMap(cm).map((e) => Object.freeze(e)));
+    this.known.set(id, { version: versionOf(cm), inventory });
+    return inventory;
   }
 
   /**
@@ -571,7 +600,15 @@ export class CrdStateStore implements StateStore {
     try {
       const live = await this.cluster.get(this.applicationRef(app));
       if (live === undefined) return;
-      await this.cluster.apply(this.inventoryConfigMap(app, state.inventory, live.metadata.uid));
+      const id = `${app.namespace}/${app.name}`;
+      this.known.delete(id);
+      const written = await this.cluster.apply(
+        this.inventoryConfigMap(app, state.inventory, live.metadata.uid),
+      );
+      this.known.set(id, {
+        version: versionOf(written),
+        inventory: Object.freeze(state.inventory.map((e) => Object.freeze({ ...e }))),
+      });
       await this.cluster.mergePatch(
         this.applicationRef(app),
         { status: replacing(statusOf(live), state.status) },

@@ -5,7 +5,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { KubeObject } from "../../src/cluster/client.js";
 import { ClusterError } from "../../src/cluster/errors.js";
 import { API_VERSION } from "../../src/config/types.js";
@@ -102,6 +102,29 @@ describe("the 1 MiB a ConfigMap holds", () => {
     const crd = new CrdStateStore(w.operator, NS);
     await crd.save(id, { status, inventory });
     expect((await crd.load(id))?.inventory).toEqual(inventory);
+
+    // Read again by version: the inventory ConfigMap only by a metadata-only read while nobody wrote it.
+    const get = vi.spyOn(w.operator, "get");
+    try {
+      expect((await new CrdStateStore(w.operator, NS).load(id))?.inventory).toEqual(inventory);
+      get.mockClear();
+      expect((await crd.load(id))?.inventory).toEqual(inventory);
+      const inventoryReads = () =>
+        get.mock.calls.filter(([r]) => r.kind === "ConfigMap").map(([, o]) => o?.metadataOnly === true);
+      expect(inventoryReads()).toEqual([true]);
+      // Someone else writes it: read in full again, and what they wrote is what is loaded.
+      await w.admin.apply({
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: "gitward-inventory-many", namespace: NS },
+        binaryData: { [PACKED_INVENTORY_KEY]: packInventory(inventory.slice(0, 5)) },
+      });
+      get.mockClear();
+      expect((await crd.load(id))?.inventory).toEqual(inventory.slice(0, 5));
+      expect(inventoryReads()).toEqual([true, false]);
+    } finally {
+      get.mockRestore();
+    }
   });
 
   it("reads an inventory an earlier version wrote unpacked, and drops that key on the next save", async () => {
