@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import { isDeepStrictEqual } from "node:util";
 import { abortableSleep, backoffDelay } from "../cluster/backoff.js";
 import type { ClusterClient, KubeObject, ObjectRef, WatchEvent } from "../cluster/client.js";
+import { ReadByVersion } from "../cluster/by-version.js";
 import { ClusterError, ClusterErrorCode } from "../cluster/errors.js";
 import { ConfigError } from "../config/errors.js";
 import { validateClusterObject, type ConfigSet } from "../config/load.js";
@@ -535,11 +536,6 @@ export function inventoryName(app: AppId): string {
   return `${full.slice(0, 236).replace(/[-.]+$/, "")}-${digest}`;
 }
 
-/** uid and resourceVersion: the same exactly while nobody wrote, deleted or remade the object. */
-function versionOf(obj: KubeObject): string {
-  return `${obj.metadata.uid ?? ""}/${obj.metadata.resourceVersion ?? ""}`;
-}
-
 function statusOf(obj: KubeObject): ApplicationStatus {
   const status = obj["status"];
   return isRecord(status) ? status : {};
@@ -551,16 +547,17 @@ function statusOf(obj: KubeObject): ApplicationStatus {
  * ConfigMap next to it, owned by it so that it goes when the Application is deleted.
  */
 export class CrdStateStore implements StateStore {
-  /**
-   * The inventory last read or written per application, with its ConfigMap's uid and resourceVersion: while
-   * those hold (a metadata-only read) it is not unpacked and parsed again on every pass.
-   */
-  private readonly known = new Map<string, { version: string; inventory: readonly InventoryEntry[] }>();
+  /** The inventory ConfigMap, read in full only when its version moved (not on every pass). */
+  private readonly inventories: ReadByVersion<readonly InventoryEntry[]>;
 
   constructor(
     private readonly cluster: ClusterClient,
     private readonly systemNamespace: string,
-  ) {}
+  ) {
+    this.inventories = new ReadByVersion(cluster, (cm) =>
+      Object.freeze(inventoryFromConfigMap(cm).map((e) => Object.freeze(e))),
+    );
+  }
 
   /** undefined when the Application is gone, or nothing was ever saved for it. */
   async load(app: AppId): Promise<AppState | undefined> {
@@ -568,28 +565,12 @@ export class CrdStateStore implements StateStore {
       const live = await this.cluster.get(this.applicationRef(app));
       if (live === undefined) return undefined;
       const status = statusOf(live);
-      const inventory = await this.readInventory(app);
+      const inventory = await this.inventories.read(this.inventoryRef(app));
       if (inventory === undefined && Object.keys(status).length === 0) return undefined;
       return { status, inventory: inventory ?? [] };
     } catch (err) {
       throw this.explain(err, app);
     }
-  }
-
-  /** undefined when there is no inventory ConfigMap. */
-  private async readInventory(app: AppId): Promise<readonly InventoryEntry[] | undefined> {
-    const id = `${app.namespace}/${app.name}`;
-    const known = this.known.get(id);
-    if (known !== undefined) {
-      const meta = await this.cluster.get(this.inventoryRef(app), { metadataOnly: true });
-      if (meta !== undefined && versionOf(meta) === known.version) return known.inventory;
-      this.known.delete(id);
-    }
-    const cm = await this.cluster.get(this.inventoryRef(app));
-    if (cm === undefined) return undefined;
-    const inventory = Object.freeze(inventoryFromConfigMap(cm).map((e) => Object.freeze(e)));
-    this.known.set(id, { version: versionOf(cm), inventory });
-    return inventory;
   }
 
   /**
@@ -600,15 +581,16 @@ export class CrdStateStore implements StateStore {
     try {
       const live = await this.cluster.get(this.applicationRef(app));
       if (live === undefined) return;
-      const id = `${app.namespace}/${app.name}`;
-      this.known.delete(id);
+      const ref = this.inventoryRef(app);
+      this.inventories.forget(ref);
       const written = await this.cluster.apply(
         this.inventoryConfigMap(app, state.inventory, live.metadata.uid),
       );
-      this.known.set(id, {
-        version: versionOf(written),
-        inventory: Object.freeze(state.inventory.map((e) => Object.freeze({ ...e }))),
-      });
+      this.inventories.remember(
+        ref,
+        written,
+        Object.freeze(state.inventory.map((e) => Object.freeze({ ...e }))),
+      );
       await this.cluster.mergePatch(
         this.applicationRef(app),
         { status: replacing(statusOf(live), state.status) },

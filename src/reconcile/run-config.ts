@@ -7,6 +7,7 @@ import { mkdir } from "node:fs/promises";
 import { loadConfig, type ConfigSet } from "../config/load.js";
 import { ConfigError } from "../config/errors.js";
 import type { Application } from "../config/types.js";
+import { ReadByVersion, versionOf } from "../cluster/by-version.js";
 import { ClusterClient, type KubeObject } from "../cluster/client.js";
 import { AuditLog } from "../audit/writer.js";
 import { SealingKeyRing, SEALING_KEY_LABEL, sealingKeyFromSecret, type SealingKey } from "../secrets/keys.js";
@@ -61,7 +62,7 @@ async function readSealingKeys(
 /** Which objects, at which versions: equal exactly when none was added, removed, remade or written. */
 function versionsOf(objects: readonly KubeObject[]): string {
   return objects
-    .map((o) => `${o.metadata.name}/${o.metadata.uid ?? ""}/${o.metadata.resourceVersion ?? ""}`)
+    .map((o) => `${o.metadata.name}/${versionOf(o)}`)
     .sort()
     .join(",");
 }
@@ -160,28 +161,17 @@ function credentialsFrom(app: Application, secret: KubeObject | undefined): Sour
  * resourceVersion, asked with a metadata-only read) or the Application names another one.
  */
 export class CredentialsCache {
-  private readonly known = new Map<string, { version: string; creds: SourceCredentials }>();
+  /** Each Secret as read (parsed per Application, which names it in its messages). */
+  private readonly secrets: ReadByVersion<KubeObject>;
 
-  constructor(private readonly cluster: ClusterClient) {}
+  constructor(cluster: ClusterClient) {
+    this.secrets = new ReadByVersion(cluster, (secret) => secret);
+  }
 
   async get(app: Application): Promise<SourceCredentials | undefined> {
-    const id = `${app.metadata.namespace}/${app.metadata.name}`;
     const name = app.spec.source.secretRef?.name;
-    if (name === undefined) {
-      this.known.delete(id);
-      return undefined;
-    }
-    const ref = credentialsRef(app, name);
-    const known = this.known.get(id);
-    if (known !== undefined) {
-      const meta = await this.cluster.get(ref, { metadataOnly: true });
-      if (meta !== undefined && versionsOf([meta]) === known.version) return known.creds;
-      this.known.delete(id);
-    }
-    const secret = await this.cluster.get(ref);
-    const creds = credentialsFrom(app, secret);
-    if (secret !== undefined) this.known.set(id, { version: versionsOf([secret]), creds });
-    return creds;
+    if (name === undefined) return undefined;
+    return credentialsFrom(app, await this.secrets.read(credentialsRef(app, name)));
   }
 }
 

@@ -3,7 +3,8 @@
 // identity with server-side apply; an Application read from the cluster (the operator) keeps its status
 // in the CRD's status subresource instead, through the same StateStore interface.
 import type { ApplicationStatus } from "../config/types.js";
-import type { ClusterClient, KubeObject } from "../cluster/client.js";
+import { ReadByVersion } from "../cluster/by-version.js";
+import type { ClusterClient, KubeObject, ObjectRef } from "../cluster/client.js";
 import { ClusterErrorCode, ClusterError } from "../cluster/errors.js";
 import {
   inventoryFromConfigMap,
@@ -50,35 +51,24 @@ function frozen(state: AppState): AppState {
 
 export class ConfigMapStateStore implements StateStore {
   /**
-   * The state last read or written per application, with the ConfigMap's resourceVersion then: while the
-   * version is unchanged (asked with a metadata-only read) the content is the same, and the inventory of
-   * thousands of entries is not read and parsed again on every pass.
+   * Read in full only when the ConfigMap's version moved: the inventory of thousands of entries is not
+   * read and parsed again on every pass.
    */
-  private readonly known = new Map<string, { resourceVersion: string; state: AppState }>();
+  private readonly states: ReadByVersion<AppState>;
 
-  constructor(private readonly cluster: ClusterClient) {}
-
-  async load(app: AppId): Promise<AppState | undefined> {
-    const ref = { apiVersion: "v1", kind: "ConfigMap", namespace: app.namespace, name: stateName(app) };
-    const id = `${app.namespace}/${app.name}`;
-    const known = this.known.get(id);
-    if (known !== undefined) {
-      const meta = await this.cluster.get(ref, { metadataOnly: true });
-      if (meta?.metadata.resourceVersion === known.resourceVersion) return known.state;
-      this.known.delete(id);
-    }
-    const cm = await this.cluster.get(ref);
-    if (cm === undefined) return undefined;
-    const data = (cm["data"] ?? {}) as Record<string, string>;
-    const state = frozen({ status: parseStatus(data["status.json"]), inventory: inventoryFromConfigMap(cm) });
-    this.remember(id, cm, state);
-    return state;
+  constructor(private readonly cluster: ClusterClient) {
+    this.states = new ReadByVersion(cluster, (cm) => {
+      const data = (cm["data"] ?? {}) as Record<string, string>;
+      return frozen({ status: parseStatus(data["status.json"]), inventory: inventoryFromConfigMap(cm) });
+    });
   }
 
-  private remember(id: string, cm: KubeObject, state: AppState): void {
-    const rv = cm.metadata.resourceVersion;
-    if (rv === undefined || rv === "") this.known.delete(id);
-    else this.known.set(id, { resourceVersion: rv, state });
+  load(app: AppId): Promise<AppState | undefined> {
+    return this.states.read(this.ref(app));
+  }
+
+  private ref(app: AppId): ObjectRef {
+    return { apiVersion: "v1", kind: "ConfigMap", namespace: app.namespace, name: stateName(app) };
   }
 
   async save(app: AppId, state: AppState): Promise<void> {
@@ -89,9 +79,7 @@ export class ConfigMapStateStore implements StateStore {
       data: { "status.json": JSON.stringify(state.status) },
       binaryData: { [PACKED_INVENTORY_KEY]: packInventory(state.inventory) },
     };
-    const id = `${app.namespace}/${app.name}`;
-    // Forgotten first: if the write fails halfway, the next load reads the ConfigMap itself.
-    this.known.delete(id);
+    this.states.forget(this.ref(app));
     let written: KubeObject;
     try {
       written = await this.cluster.apply(cm);
@@ -101,7 +89,11 @@ export class ConfigMapStateStore implements StateStore {
       await this.cluster.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: app.namespace } });
       written = await this.cluster.apply(cm);
     }
-    this.remember(id, written, frozen({ status: state.status, inventory: [...state.inventory] }));
+    this.states.remember(
+      this.ref(app),
+      written,
+      frozen({ status: state.status, inventory: [...state.inventory] }),
+    );
   }
 
   eventTarget(app: AppId): { apiVersion: string; kind: string; namespace: string; name: string } {
