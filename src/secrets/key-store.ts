@@ -50,11 +50,15 @@ export function describeApiError(err: unknown): string {
   return `cannot reach the API server (${cause})`;
 }
 
-/** Every sealing key in `namespace`, as a ring (newest first). */
+/**
+ * Every sealing key in `namespace`, as a ring (newest first). A labelled Secret that is no usable key is
+ * left out and named in `skipped` (what is wrong with it, never its content), so one broken Secret does
+ * not stop rotation, sealing or unsealing with the good keys; callers say so.
+ */
 export async function loadClusterKeys(
   api: SecretApi,
   namespace: string = DEFAULT_NAMESPACE,
-): Promise<SecretsResult<{ ring: SealingKeyRing }>> {
+): Promise<SecretsResult<{ ring: SealingKeyRing; skipped: string[] }>> {
   let items: unknown[];
   try {
     items = await api.list(namespace, SEALING_KEY_LABEL);
@@ -65,13 +69,14 @@ export async function loadClusterKeys(
     );
   }
   const keys: SealingKey[] = [];
+  const skipped: string[] = [];
   for (const item of items) {
     // List items carry no kind of their own; put it back for the reader.
     const read = sealingKeyFromSecret({ kind: "Secret", ...(item as object) }, `namespace ${namespace}`);
-    if (!read.ok) return read;
-    keys.push(read.key);
+    if (read.ok) keys.push(read.key);
+    else skipped.push(read.message);
   }
-  return { ok: true, ring: new SealingKeyRing(keys) };
+  return { ok: true, ring: new SealingKeyRing(keys), skipped };
 }
 
 export interface KeygenOptions {
@@ -88,8 +93,10 @@ export interface KeygenOutcome {
   /** The key made now, or undefined when the newest was still within the rotation period. */
   created: SealingKey | undefined;
   newest: SealingKey;
-  /** How many keys the namespace holds after the call. */
+  /** How many usable keys the namespace holds after the call. */
   total: number;
+  /** Labelled Secrets that are no usable key (left alone, never deleted), with what is wrong. */
+  skipped: string[];
   reason: "no-key" | "rotation-due" | "forced" | "current";
 }
 
@@ -108,7 +115,15 @@ export async function keygen(
   else if (options.force === true) reason = "forced";
   else if (newest.createdAt === undefined || now.getTime() - newest.createdAt.getTime() >= periodMs)
     reason = "rotation-due";
-  else return { ok: true, created: undefined, newest, total: loaded.ring.keys.length, reason: "current" };
+  else
+    return {
+      ok: true,
+      created: undefined,
+      newest,
+      total: loaded.ring.keys.length,
+      reason: "current",
+      skipped: loaded.skipped,
+    };
 
   const key = await generateSealingKey({
     modulusLength: options.modulusLength ?? KEY_DEFAULTS.modulusLength,
@@ -122,5 +137,12 @@ export async function keygen(
       `storing a new sealing key in namespace ${namespace}: ${describeApiError(err)}`,
     );
   }
-  return { ok: true, created: key, newest: key, total: loaded.ring.keys.length + 1, reason };
+  return {
+    ok: true,
+    created: key,
+    newest: key,
+    total: loaded.ring.keys.length + 1,
+    reason,
+    skipped: loaded.skipped,
+  };
 }

@@ -109,4 +109,28 @@ describe("sealing keys in the cluster", () => {
       expect(denied.message).not.toContain(token);
     }
   });
+  it("a labelled Secret that is no key is skipped and named (never its content); keygen still rotates", async () => {
+    const before = await loadClusterKeys(api, namespace);
+    if (!before.ok) throw new Error(before.message);
+    await core.createNamespacedSecret({
+      namespace,
+      body: Object.assign(new V1Secret(), {
+        metadata: Object.assign(new V1ObjectMeta(), {
+          name: "sealed-secrets-key-broken",
+          labels: { "sealedsecrets.bitnami.com/sealed-secrets-key": "active" },
+        }),
+        type: "kubernetes.io/tls",
+        stringData: { "tls.key": "NOT-A-KEY-CONTENT-1234", "tls.crt": "garbage" },
+      }),
+    });
+    const loaded = await loadClusterKeys(api, namespace);
+    if (!loaded.ok) throw new Error(loaded.message);
+    expect(loaded.ring.keys).toHaveLength(before.ring.keys.length);
+    expect(loaded.skipped).toHaveLength(1);
+    expect(loaded.skipped[0]).toContain("Secret sealed-secrets-key-broken");
+    expect(loaded.skipped[0]).not.toContain("NOT-A-KEY-CONTENT");
+    const forced = await keygen(api, { namespace, modulusLength: 2048, force: true });
+    expect(forced.ok && forced.created !== undefined).toBe(true);
+    expect(forced.ok && forced.skipped).toEqual(loaded.skipped);
+  });
 });

@@ -91,12 +91,14 @@ function registerKeygen(secrets: Command): void {
         modulusLength,
       });
       if (!result.ok) throw new ConfigError(result.message);
+      warnSkipped(result.skipped);
       const summary = {
         created: result.created !== undefined,
         reason: result.reason,
         namespace: flags.namespace,
         newest: keySummary(result.newest),
         keys: result.total,
+        skipped: result.skipped,
       };
       if (flags.output === "json") printJson(summary);
       else {
@@ -119,6 +121,7 @@ function registerCert(secrets: Command): void {
     .action(async (flags: ClusterFlags) => {
       const loaded = await loadClusterKeys(await secretApi(flags.kubeconfig), flags.namespace);
       if (!loaded.ok) throw new ConfigError(loaded.message);
+      warnSkipped(loaded.skipped);
       const newest = loaded.ring.keys.find((key) => key.certificate !== undefined);
       if (newest?.certificate === undefined) {
         throw new ConfigError(
@@ -366,12 +369,18 @@ async function loadRing(
     throw new ConfigError("give --kubeconfig FILE or --key FILE for the sealing keys");
   const loaded = await loadClusterKeys(await secretApi(flags.kubeconfig), flags.keyNamespace);
   if (!loaded.ok) throw new ConfigError(loaded.message);
+  warnSkipped(loaded.skipped);
   if (loaded.ring.keys.length === 0) {
     throw new ConfigError(
       `no sealing key in namespace ${flags.keyNamespace}; run \`gitward secrets keygen\``,
     );
   }
   return loaded.ring;
+}
+
+/** A labelled Secret that is no usable key: said on stderr (what is wrong, never its content). */
+function warnSkipped(skipped: readonly string[]): void {
+  for (const why of skipped) process.stderr.write(`gitward: warning: skipped a sealing key Secret: ${why}\n`);
 }
 
 function keySummary(key: SealingKey) {
