@@ -15,6 +15,7 @@ import {
   kubeconfigFromText,
   loadKubeconfig,
   type LoadOptions,
+  type RequestCredentials,
   type ResolvedKubeconfig,
 } from "./kubeconfig.js";
 
@@ -89,6 +90,8 @@ interface Reply {
   status: number;
   body: unknown;
   retryAfterMs?: number;
+  /** The credentials the request was made with (a 401 forgets exactly these). */
+  creds?: RequestCredentials;
 }
 
 export function refOf(obj: KubeObject): ObjectRef {
@@ -578,7 +581,12 @@ export class ClusterClient {
         last = await this.once(method, path, opts);
         lastError = undefined;
         // A 401 may mean a rotated token or an expired plugin credential: get a fresh one, once.
-        if (last.status === 401 && !renewed && this.kc.credentials.invalidate()) {
+        if (
+          last.status === 401 &&
+          !renewed &&
+          last.creds !== undefined &&
+          this.kc.credentials.invalidate(last.creds)
+        ) {
           renewed = true;
           last = await this.once(method, path, opts);
         }
@@ -604,7 +612,12 @@ export class ClusterClient {
     path: string,
     agent: http.Agent,
     opts: CallOptions & { accept?: string },
-  ): Promise<{ req: https.RequestOptions; url: URL; mod: typeof http | typeof https }> {
+  ): Promise<{
+    req: https.RequestOptions;
+    url: URL;
+    mod: typeof http | typeof https;
+    creds: RequestCredentials;
+  }> {
     const { tls } = this.kc;
     const creds = await this.kc.credentials.current();
     const headers: Record<string, string> = { ...creds.headers, Accept: opts.accept ?? "application/json" };
@@ -622,7 +635,7 @@ export class ClusterClient {
     };
     if (opts.impersonate !== undefined) headers["Impersonate-User"] = opts.impersonate;
     const url = new URL(this.server.pathname.replace(/\/$/, "") + path, this.server);
-    return { req, url, mod: url.protocol === "http:" ? http : https };
+    return { req, url, mod: url.protocol === "http:" ? http : https, creds };
   }
 
   private async once(
@@ -630,7 +643,7 @@ export class ClusterClient {
     path: string,
     opts: CallOptions & { body?: string; contentType?: string; accept?: string },
   ): Promise<Reply> {
-    const { req, url, mod } = await this.request(method, path, this.agent, opts);
+    const { req, url, mod, creds } = await this.request(method, path, this.agent, opts);
     if (opts.body !== undefined) {
       const headers = req.headers as Record<string, string>;
       headers["Content-Type"] = opts.contentType ?? "application/json";
@@ -651,7 +664,12 @@ export class ClusterClient {
           }
           const status = res.statusCode ?? 0;
           const ra = Number(res.headers["retry-after"]);
-          resolve({ status, body, ...(Number.isFinite(ra) && ra > 0 ? { retryAfterMs: ra * 1000 } : {}) });
+          resolve({
+            status,
+            body,
+            creds,
+            ...(Number.isFinite(ra) && ra > 0 ? { retryAfterMs: ra * 1000 } : {}),
+          });
         });
       });
       r.setTimeout(this.timeoutMs, () => r.destroy(new Error(`no answer within ${this.timeoutMs} ms`)));

@@ -41,8 +41,12 @@ export interface RequestCredentials {
 export interface Credentials {
   /** The credentials for the next request (cached; a file or plugin is consulted only when due). */
   current(): Promise<RequestCredentials>;
-  /** Forget a cached credential after the server answered 401; true when a fresh one may differ. */
-  invalidate(): boolean;
+  /**
+   * The server answered 401 to a request made with `used`: forget it, unless a fresher one replaced it
+   * meanwhile (so 16 requests refused at once run a plugin once, not 16 times). True when the next
+   * `current()` may differ.
+   */
+  invalidate(used: RequestCredentials): boolean;
 }
 
 export interface ResolvedKubeconfig {
@@ -184,7 +188,7 @@ function staticCredentials(c: RequestCredentials): Credentials {
 
 /** A bearer token read from a file, read again after a minute or a 401 (the kubelet rotates it). */
 export function tokenFileCredentials(file: string, now: () => number = Date.now): Credentials {
-  let cached: { token: string; at: number } | undefined;
+  let cached: { creds: RequestCredentials; at: number } | undefined;
   return {
     current() {
       if (cached === undefined || now() - cached.at >= TOKEN_FILE_TTL_MS) {
@@ -197,12 +201,12 @@ export function tokenFileCredentials(file: string, now: () => number = Date.now)
         }
         if (token === "")
           return Promise.reject(new ClusterError(ClusterErrorCode.Invalid, `token file ${file} is empty`));
-        cached = { token, at: now() };
+        cached = { creds: { headers: { Authorization: `Bearer ${token}` } }, at: now() };
       }
-      return Promise.resolve({ headers: { Authorization: `Bearer ${cached.token}` } });
+      return Promise.resolve(cached.creds);
     },
-    invalidate() {
-      cached = undefined;
+    invalidate(used) {
+      if (cached?.creds === used) cached = undefined;
       return true;
     },
   };
@@ -215,6 +219,18 @@ interface ExecConfig {
   readonly env: Readonly<Record<string, string>>;
   readonly dir: string;
   readonly where: string;
+  /** Pass the cluster (server, CA, TLS settings) in KUBERNETES_EXEC_INFO's spec.cluster. */
+  readonly provideClusterInfo: boolean;
+  /** Shown when the command is not found, as kubectl does. */
+  readonly installHint?: string;
+}
+
+/** What spec.cluster of an ExecCredential holds (client.authentication.k8s.io Cluster). */
+export interface ExecClusterInfo {
+  readonly server: string;
+  readonly "tls-server-name"?: string;
+  readonly "insecure-skip-tls-verify"?: boolean;
+  readonly "certificate-authority-data"?: string;
 }
 
 const EXEC_API_VERSIONS = ["client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1"];
@@ -236,7 +252,20 @@ function execConfig(d: Dict, entry: Named<Dict>, where: string, source: string):
       throw invalid(source, `${where}: each exec.env entry needs a name and a value`);
     env[e["name"]] = e["value"];
   }
-  return { apiVersion, command, args: args, env, dir: entry.dir, where };
+  // gitward never has a person at its terminal: a plugin that must prompt cannot work here.
+  if (d["interactiveMode"] === "Always")
+    throw invalid(source, `${where}: exec.interactiveMode is Always, but gitward runs without a terminal`);
+  const installHint = str(d, "installHint", `${where}: exec`, source);
+  return {
+    apiVersion,
+    command,
+    args,
+    env,
+    dir: entry.dir,
+    where,
+    provideClusterInfo: d["provideClusterInfo"] === true,
+    ...(installHint === undefined ? {} : { installHint }),
+  };
 }
 
 /**
@@ -246,6 +275,7 @@ function execConfig(d: Dict, entry: Named<Dict>, where: string, source: string):
 export function execCredentials(
   cfg: ExecConfig,
   baseEnv: Readonly<Record<string, string | undefined>>,
+  cluster?: ExecClusterInfo,
 ): Credentials {
   let cached: { creds: RequestCredentials; expires: number } | undefined;
   let running: Promise<RequestCredentials> | undefined;
@@ -253,8 +283,12 @@ export function execCredentials(
   const command = cfg.command.includes("/") ? path.resolve(cfg.dir, cfg.command) : cfg.command;
   const run = (): Promise<RequestCredentials> =>
     new Promise((resolve, reject) => {
-      const info = { apiVersion: cfg.apiVersion, kind: "ExecCredential", spec: { interactive: false } };
-      execFile(
+      const spec = {
+        interactive: false,
+        ...(cfg.provideClusterInfo && cluster !== undefined ? { cluster } : {}),
+      };
+      const info = { apiVersion: cfg.apiVersion, kind: "ExecCredential", spec };
+      const child = execFile(
         command,
         [...cfg.args],
         {
@@ -272,9 +306,24 @@ export function execCredentials(
             );
           };
           if (err !== null) {
+            // Never err.message: it holds the whole command line, whose arguments may be secrets.
+            // An ExecFileException: code is the exit status (a number) or a system error name.
+            const e = err as { code?: unknown; killed?: boolean; signal?: string | null };
+            if (e.code === "ENOENT") {
+              fail(
+                `was not found${cfg.installHint === undefined ? "" : `: ${cfg.installHint.slice(0, 500)}`}`,
+              );
+              return;
+            }
+            const how =
+              e.killed === true
+                ? `was stopped after ${EXEC_TIMEOUT_MS / 1000} s`
+                : typeof e.code === "number"
+                  ? `exited with ${e.code}`
+                  : `failed (${e.signal ?? (typeof e.code === "string" ? e.code : "unknown")})`;
             // stderr is for people (e.g. "no credentials found"); the credential itself goes to stdout.
             const hint = stderr.trim().split("\n")[0]?.slice(0, 300) ?? "";
-            fail(`failed (${err.code ?? err.message})${hint === "" ? "" : `: ${hint}`}`);
+            fail(`${how}${hint === "" ? "" : `: ${hint}`}`);
             return;
           }
           let out: unknown;
@@ -284,7 +333,11 @@ export function execCredentials(
             fail("printed no ExecCredential JSON");
             return;
           }
-          const status = isDict(out) && isDict(out["status"]) ? out["status"] : undefined;
+          if (!isDict(out) || out["kind"] !== "ExecCredential" || out["apiVersion"] !== cfg.apiVersion) {
+            fail(`printed no ExecCredential of ${cfg.apiVersion}`);
+            return;
+          }
+          const status = isDict(out["status"]) ? out["status"] : undefined;
           if (status === undefined) {
             fail("printed an ExecCredential without status");
             return;
@@ -311,6 +364,8 @@ export function execCredentials(
           resolve(creds);
         },
       );
+      // No terminal and no input: a plugin that would prompt (MFA, SSO) reads end-of-file and fails at once.
+      child.stdin?.end();
     });
   return {
     current() {
@@ -318,8 +373,8 @@ export function execCredentials(
       running ??= run().finally(() => (running = undefined));
       return running;
     },
-    invalidate() {
-      cached = undefined;
+    invalidate(used) {
+      if (cached?.creds === used) cached = undefined;
       return true;
     },
   };
@@ -329,6 +384,7 @@ function credentialsFor(
   user: Named<Dict> | undefined,
   source: string,
   env: Readonly<Record<string, string | undefined>>,
+  clusterInfo: ExecClusterInfo,
 ): { credentials: Credentials; cert?: Buffer; key?: Buffer } {
   if (user === undefined) return { credentials: NONE };
   const u = user.value;
@@ -354,16 +410,28 @@ function credentialsFor(
     );
   const pair = cert !== undefined && key !== undefined ? { cert, key } : {};
   const token = str(u, "token", where, source);
-  if (token !== undefined)
-    return { credentials: staticCredentials({ headers: { Authorization: `Bearer ${token}` } }), ...pair };
   const tokenFile = str(u, "tokenFile", where, source);
-  if (tokenFile !== undefined)
-    return { credentials: tokenFileCredentials(path.resolve(user.dir, tokenFile)), ...pair };
-  if (isDict(u["exec"]))
-    return { credentials: execCredentials(execConfig(u["exec"], user, where, source), env), ...pair };
   const username = str(u, "username", where, source);
   const password = str(u, "password", where, source);
-  if (username !== undefined || password !== undefined) {
+  const isBasic = username !== undefined || password !== undefined;
+  // As clientcmd: one way to authenticate per user (a client certificate may come with it).
+  const methods = [
+    token !== undefined || tokenFile !== undefined ? "token" : "",
+    isBasic ? "basic auth" : "",
+  ];
+  if (methods.filter((m) => m !== "").length > 1)
+    throw invalid(source, `${where} has more than one way to authenticate (token and basic auth); keep one`);
+  // As client-go: a token file, re-read as it rotates, wins over a token written inline.
+  if (tokenFile !== undefined)
+    return { credentials: tokenFileCredentials(path.resolve(user.dir, tokenFile)), ...pair };
+  if (token !== undefined)
+    return { credentials: staticCredentials({ headers: { Authorization: `Bearer ${token}` } }), ...pair };
+  if (isDict(u["exec"]))
+    return {
+      credentials: execCredentials(execConfig(u["exec"], user, where, source), env, clusterInfo),
+      ...pair,
+    };
+  if (isBasic) {
     const basic = Buffer.from(`${username ?? ""}:${password ?? ""}`).toString("base64");
     return { credentials: staticCredentials({ headers: { Authorization: `Basic ${basic}` } }), ...pair };
   }
@@ -409,8 +477,20 @@ function resolveParsed(
   if (c["proxy-url"] !== undefined) throw invalid(source, `${where}: proxy-url is not supported`);
   const insecure = c["insecure-skip-tls-verify"] === true;
   const ca = material(c, "certificate-authority-data", "certificate-authority", cluster, where, source);
+  // client-go refuses this too: with both, Node would drop the CA and trust whatever answers.
+  if (insecure && ca !== undefined)
+    throw invalid(
+      source,
+      `${where} sets insecure-skip-tls-verify and a certificate authority; remove insecure-skip-tls-verify`,
+    );
   const servername = str(c, "tls-server-name", where, source);
-  const auth = credentialsFor(user, source, env);
+  const clusterInfo: ExecClusterInfo = {
+    server: serverText,
+    ...(servername === undefined ? {} : { "tls-server-name": servername }),
+    ...(insecure ? { "insecure-skip-tls-verify": true } : {}),
+    ...(ca === undefined ? {} : { "certificate-authority-data": ca.toString("base64") }),
+  };
+  const auth = credentialsFor(user, source, env, clusterInfo);
   const namespace = str(context.value, "namespace", `context ${contextName}`, source);
   return {
     server,
@@ -482,16 +562,13 @@ export function inClusterKubeconfig(opts: LoadOptions = {}): ResolvedKubeconfig 
 }
 
 /**
- * The default lookup: `file` when given; else $KUBECONFIG (a list), then ~/.kube/config, then the
- * in-cluster service account — or the in-cluster account first with `preferInCluster` (the operator).
+ * The default lookup: `file` when given; else $KUBECONFIG (a list; setting it is an explicit choice, so it
+ * wins); then ~/.kube/config and the in-cluster service account, in kubectl's order — or, with
+ * `preferInCluster` (the operator, as controller-runtime), the in-cluster account before ~/.kube/config.
  */
 export function loadKubeconfig(file: string | undefined, opts: LoadOptions = {}): ResolvedKubeconfig {
   const env = opts.env ?? process.env;
   if (file !== undefined) return kubeconfigFromFiles([file], env);
-  if (opts.preferInCluster === true) {
-    const inCluster = inClusterKubeconfig(opts);
-    if (inCluster !== undefined) return inCluster;
-  }
   const list = (env["KUBECONFIG"] ?? "").split(path.delimiter).filter((f) => f !== "");
   if (list.length > 0) {
     // kubectl skips listed files that do not exist, but not all of them.
@@ -499,6 +576,10 @@ export function loadKubeconfig(file: string | undefined, opts: LoadOptions = {})
     if (present.length === 0)
       throw invalid(list.join(path.delimiter), "none of the files in $KUBECONFIG exists");
     return kubeconfigFromFiles(present, env);
+  }
+  if (opts.preferInCluster === true) {
+    const inCluster = inClusterKubeconfig(opts);
+    if (inCluster !== undefined) return inCluster;
   }
   const home = path.join(opts.home ?? os.homedir(), ".kube", "config");
   if (existsSync(home)) return kubeconfigFromFiles([home], env);

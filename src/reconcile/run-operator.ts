@@ -49,7 +49,7 @@ export interface RunningOperator {
   stop(): Promise<void>;
 }
 
-/** The default kubeconfig chain of the operator: in-cluster first, then $KUBECONFIG and ~/.kube/config. */
+/** The operator's kubeconfig chain: $KUBECONFIG when set, then the in-cluster account, then ~/.kube/config. */
 function clusterFrom(opts: RunOptions): ClusterClient {
   if (opts.kubeconfigText !== undefined) return ClusterClient.fromText(opts.kubeconfigText);
   return ClusterClient.fromFile(opts.kubeconfig, {}, { preferInCluster: true });

@@ -2,7 +2,7 @@
 // files, exec plugins, in-cluster), client certificates against a TLS server that demands them, kubectl's
 // merge of $KUBECONFIG, relative paths, and the forms that are refused instead of ignored.
 import { execFileSync } from "node:child_process";
-import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
@@ -92,6 +92,11 @@ describe("credentials against the sandbox", () => {
     const client = ClusterClient.fromFile(path.join(sub, "config"));
     expect(await whoami(client)).toBe("bob");
     client.close();
+    // As client-go: with both, the file (which rotates) wins over the inline token.
+    await writeFile(path.join(sub, "both"), config({ tokenFile: "token", token: sb.mintToken("inline") }));
+    const both = ClusterClient.fromFile(path.join(sub, "both"));
+    expect(await whoami(both)).toBe("bob");
+    both.close();
 
     let now = 0;
     const creds = tokenFileCredentials(path.join(sub, "token"), () => now);
@@ -177,32 +182,117 @@ describe("credentials against the sandbox", () => {
     await writeFile(path.join(sa, "ca.crt"), sb.caPem);
     await writeFile(path.join(sa, "namespace"), "gitward-system\n");
     const port = new URL(sb.url).port;
+    const inPod = { KUBERNETES_SERVICE_HOST: "127.0.0.1", KUBERNETES_SERVICE_PORT: port };
+    // A home with a ~/.kube/config of its own, and a $KUBECONFIG elsewhere.
+    const home = await mkdtemp(path.join(dir, "home-"));
+    await mkdir(path.join(home, ".kube"));
+    await writeFile(path.join(home, ".kube", "config"), config({ token: sb.mintToken("from-home") }));
     const kubeconfigFile = path.join(dir, "elsewhere.yaml");
     await writeFile(kubeconfigFile, config({ token: sb.mintToken("from-kubeconfig") }));
-    const env = {
-      KUBERNETES_SERVICE_HOST: "127.0.0.1",
-      KUBERNETES_SERVICE_PORT: port,
-      KUBECONFIG: kubeconfigFile,
+    const who = async (k: ReturnType<typeof loadKubeconfig>): Promise<string> => {
+      const c = ClusterClient.fromResolved(k);
+      try {
+        return await whoami(c);
+      } finally {
+        c.close();
+      }
     };
 
-    const operator = loadKubeconfig(undefined, { env, serviceAccountDir: sa, preferInCluster: true });
+    // The operator: the pod's account before ~/.kube/config (as controller-runtime).
+    const operator = loadKubeconfig(undefined, {
+      env: inPod,
+      home,
+      serviceAccountDir: sa,
+      preferInCluster: true,
+    });
     expect(operator.source).toBe("in-cluster");
     expect(operator.namespace).toBe("gitward-system");
-    const client = ClusterClient.fromResolved(operator);
-    expect(await whoami(client)).toBe("system:serviceaccount:gitward-system:gitward");
-    client.close();
-
-    // kubectl's order for the other commands: $KUBECONFIG before the in-cluster account.
-    const cli = loadKubeconfig(undefined, { env, serviceAccountDir: sa });
-    expect(cli.source).toBe(kubeconfigFile);
-    const viaFile = ClusterClient.fromResolved(cli);
-    expect(await whoami(viaFile)).toBe("from-kubeconfig");
-    viaFile.close();
+    expect(await who(operator)).toBe("system:serviceaccount:gitward-system:gitward");
+    // The other commands: kubectl's order, ~/.kube/config before the pod's account.
+    expect(await who(loadKubeconfig(undefined, { env: inPod, home, serviceAccountDir: sa }))).toBe(
+      "from-home",
+    );
+    // $KUBECONFIG, set on purpose, wins for both: nobody is sent to the pod's cluster against their word.
+    const withEnv = { ...inPod, KUBECONFIG: kubeconfigFile };
+    for (const preferInCluster of [true, false]) {
+      const k = loadKubeconfig(undefined, { env: withEnv, home, serviceAccountDir: sa, preferInCluster });
+      expect(k.source).toBe(kubeconfigFile);
+      expect(await who(k)).toBe("from-kubeconfig");
+    }
 
     // Not in a cluster, nothing configured: a clear error.
     expect(rejection(() => loadKubeconfig(undefined, { env: {}, home: dir, serviceAccountDir: sa }))).toMatch(
       /no kubeconfig: give --kubeconfig FILE/,
     );
+  });
+
+  it("exec plugins: cluster info when asked, no terminal, errors without the command line, one renewal for many 401s", async () => {
+    const sub = await mkdtemp(path.join(dir, "exec-more-"));
+    const good = sb.mintToken("erin");
+    const plugin = path.join(sub, "plugin.sh");
+    // Counts its runs; hands out a refused token first, then a good one; records its input and info.
+    await writeFile(
+      plugin,
+      [
+        "#!/bin/sh",
+        `count=$(cat "${sub}/runs" 2>/dev/null || echo 0)`,
+        `echo $((count + 1)) > "${sub}/runs"`,
+        `printf '%s' "$KUBERNETES_EXEC_INFO" > "${sub}/info"`,
+        `if read -r line; then echo got-input > "${sub}/stdin"; else echo eof > "${sub}/stdin"; fi`,
+        `if [ "$count" = 0 ]; then token=stale; else token=${good}; fi`,
+        `printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"%s"}}' "$token"`,
+      ].join("\n"),
+    );
+    await chmod(plugin, 0o755);
+    const exec = { apiVersion: "client.authentication.k8s.io/v1", command: plugin, provideClusterInfo: true };
+    const client = ClusterClient.fromText(config({ exec }, { "tls-server-name": "localhost" }));
+    // Sixteen requests refused at once with the stale token: one renewal between them, not sixteen.
+    const names = await Promise.all(Array.from({ length: 16 }, () => whoami(client)));
+    expect(new Set(names)).toEqual(new Set(["erin"]));
+    expect((await readFile(path.join(sub, "runs"), "utf8")).trim()).toBe("2");
+    expect((await readFile(path.join(sub, "stdin"), "utf8")).trim()).toBe("eof");
+    const info = JSON.parse(await readFile(path.join(sub, "info"), "utf8")) as {
+      spec: { interactive: boolean; cluster?: Record<string, unknown> };
+    };
+    expect(info.spec.interactive).toBe(false);
+    expect(info.spec.cluster).toMatchObject({
+      server: sb.url,
+      "tls-server-name": "localhost",
+      "certificate-authority-data": Buffer.from(sb.caPem).toString("base64"),
+    });
+    client.close();
+
+    // A failing plugin is named by its exit status; its arguments (here a secret) never appear.
+    const failing = path.join(sub, "failing.sh");
+    await writeFile(failing, "#!/bin/sh\nexit 7\n");
+    await chmod(failing, 0o755);
+    const secretArg = "--client-secret=SUPER-SECRET-ARG";
+    const bad = ClusterClient.fromText(
+      config({
+        exec: { apiVersion: "client.authentication.k8s.io/v1", command: failing, args: [secretArg] },
+      }),
+    );
+    const err = (await whoami(bad).catch((e: unknown) => e)) as Error;
+    expect(err.message).toContain("exited with 7");
+    expect(err.message).not.toContain("SUPER-SECRET-ARG");
+    bad.close();
+
+    // Not installed: the kubeconfig's install hint is shown.
+    const missing = ClusterClient.fromText(
+      config({
+        exec: {
+          apiVersion: "client.authentication.k8s.io/v1",
+          command: "gitward-no-such-plugin",
+          installHint: "install it from the vendor",
+        },
+      }),
+    );
+    await expect(whoami(missing)).rejects.toThrow(/was not found: install it from the vendor/);
+    missing.close();
+    // A plugin that insists on a terminal cannot run here.
+    expect(
+      rejection(() => ClusterClient.fromText(config({ exec: { ...exec, interactiveMode: "Always" } }))),
+    ).toMatch(/interactiveMode is Always/);
   });
 });
 
@@ -323,6 +413,12 @@ describe("merging and refusals", () => {
       [{ token: "t", as: "system:admin" }, {}, /user u asks for impersonation/],
       [{ "client-certificate-data": "AAAA" }, {}, /certificate without its key/],
       [{ token: "t" }, { "proxy-url": "http://proxy:3128" }, /cluster sb: proxy-url is not supported/],
+      [
+        { token: "t" },
+        { "insecure-skip-tls-verify": true },
+        /insecure-skip-tls-verify and a certificate authority/,
+      ],
+      [{ token: "t", username: "u", password: "p" }, {}, /more than one way to authenticate/],
       [{ token: "t" }, { server: "https://user:pw@127.0.0.1:1" }, /must not carry credentials/],
       [
         { exec: { apiVersion: "client.authentication.k8s.io/v1alpha1", command: "x" } },

@@ -58,7 +58,7 @@ export function registerRun(program: Command): void {
     )
     .option(
       "--kubeconfig <file>",
-      "kubeconfig (default: the in-cluster service account, then $KUBECONFIG, then ~/.kube/config)",
+      "kubeconfig (default: $KUBECONFIG when set, then the in-cluster service account, then ~/.kube/config)",
     )
     .option(
       "--metrics-addr <host:port>",
