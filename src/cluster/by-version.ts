@@ -8,6 +8,12 @@ export function versionOf(obj: KubeObject): string {
   return `${obj.metadata.uid ?? ""}/${obj.metadata.resourceVersion ?? ""}`;
 }
 
+/** Without a uid and a resourceVersion, "the same version" would prove nothing: never remembered. */
+function versioned(obj: KubeObject): boolean {
+  const { uid, resourceVersion } = obj.metadata;
+  return uid !== undefined && uid !== "" && resourceVersion !== undefined && resourceVersion !== "";
+}
+
 function idOf(ref: ObjectRef): string {
   return `${ref.apiVersion} ${ref.kind} ${ref.namespace ?? ""} ${ref.name}`;
 }
@@ -33,14 +39,14 @@ export class ReadByVersion<T> {
     const obj = await this.cluster.get(ref);
     if (obj === undefined) return undefined;
     const value = this.parse(obj);
-    this.known.set(id, { version: versionOf(obj), value });
+    if (versioned(obj)) this.known.set(id, { version: versionOf(obj), value });
     return value;
   }
 
   /** After a write: `obj` is what the server answered, `value` what it holds. */
   remember(ref: ObjectRef, obj: KubeObject, value: T): void {
-    if (obj.metadata.resourceVersion === undefined || obj.metadata.resourceVersion === "") this.forget(ref);
-    else this.known.set(idOf(ref), { version: versionOf(obj), value });
+    if (versioned(obj)) this.known.set(idOf(ref), { version: versionOf(obj), value });
+    else this.forget(ref);
   }
 
   /** Before a write, so a write that fails halfway leaves nothing stale behind. */

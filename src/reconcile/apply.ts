@@ -94,8 +94,10 @@ export function noteVersion(
   if (versions === undefined) return;
   const key = keyOf(refOf(d.object));
   const { uid, resourceVersion } = live.metadata;
-  if (uid !== undefined && resourceVersion !== undefined && liveMatches(d.object, live))
-    versions.set(key, { uid, resourceVersion, hash: d.hash });
+  // Without both, "the same version" would prove nothing: such an object is always read in full.
+  const versioned =
+    uid !== undefined && uid !== "" && resourceVersion !== undefined && resourceVersion !== "";
+  if (versioned && liveMatches(d.object, live)) versions.set(key, { uid, resourceVersion, hash: d.hash });
   else versions.delete(key);
 }
 
@@ -516,9 +518,11 @@ function jobNotComplete(spec: Fields, st: Fields): string | undefined {
 export function failedForGood(o: KubeObject): boolean {
   const st = fieldsAt(o["status"]);
   if (o.kind === "Job") return conditionOf(st, "Failed")?.["status"] === "True";
-  if (o.kind === "Deployment")
-    return conditionOf(st, "Progressing")?.["reason"] === "ProgressDeadlineExceeded";
-  return false;
+  if (o.kind !== "Deployment") return false;
+  // A verdict about an older spec says nothing of this one (kubectl checks the generation first too).
+  const generation = typeof o.metadata["generation"] === "number" ? o.metadata["generation"] : 1;
+  if (count(st["observedGeneration"]) < generation) return false;
+  return conditionOf(st, "Progressing")?.["reason"] === "ProgressDeadlineExceeded";
 }
 
 export interface HealthOutcome {

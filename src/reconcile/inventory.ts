@@ -107,9 +107,12 @@ export class InventoryTooLargeError extends Error {
 }
 
 /** The inventory as base64 of its gzip'd JSON (random uids and hashes keep it at ~63 bytes an entry). */
-export function packInventory(entries: readonly InventoryEntry[]): string {
+export function packInventory(
+  entries: readonly InventoryEntry[],
+  limit: number = PACKED_INVENTORY_LIMIT,
+): string {
   const packed = gzipSync(JSON.stringify(entries));
-  if (packed.length > PACKED_INVENTORY_LIMIT) throw new InventoryTooLargeError(entries.length, packed.length);
+  if (packed.length > limit) throw new InventoryTooLargeError(entries.length, packed.length);
   return packed.toString("base64");
 }
 

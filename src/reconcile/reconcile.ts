@@ -2,6 +2,7 @@
 // record (ARCHITECTURE.md). Every gate runs before the first write; any refusal stops the revision with
 // nothing written, the last applied revision left as it is, and the status, an audit record and an Event
 // saying why. The steps run through the shared runner in steps.ts; the record is made once, at the end.
+import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { Application, ApplicationStatus, Condition, TrustPolicy } from "../config/types.js";
@@ -53,6 +54,7 @@ import {
   OWNER_LABEL,
   keyOf,
   ownerLabelValue,
+  PACKED_INVENTORY_LIMIT,
   packInventory,
   type AppId,
   type InventoryEntry,
@@ -541,10 +543,12 @@ function inventoryTooLarge(run: Run, p: Plan): StepFailure | undefined {
   const next = new Map(run.inventory);
   for (const d of run.desired ?? []) {
     const key = keyOf(refOf(d.object));
-    next.set(key, entryOf(d, next.get(key)?.uid));
+    // Every entry gets its object's uid once applied; a random one packs as badly as the real one will.
+    next.set(key, entryOf(d, next.get(key)?.uid ?? p.live.get(key)?.metadata.uid ?? randomUUID()));
   }
   try {
-    packInventory([...next.values()]);
+    // With a little room: the uids of the objects made by this apply are not known yet.
+    packInventory([...next.values()], PACKED_INVENTORY_LIMIT * 0.98);
     return undefined;
   } catch (err) {
     if (!(err instanceof InventoryTooLargeError)) throw err;

@@ -44,9 +44,16 @@ function parseStatus(text: string | undefined): ApplicationStatus {
 
 /** Freezes the state kept in the cache, so a caller that changed it would fail loudly, not corrupt it. */
 function frozen(state: AppState): AppState {
-  for (const e of state.inventory) Object.freeze(e);
-  Object.freeze(state.inventory);
-  return Object.freeze(state);
+  const inventory = Object.freeze(state.inventory.map((e) => Object.freeze({ ...e })));
+  return Object.freeze({ status: deepFrozen(structuredClone(state.status)), inventory });
+}
+
+function deepFrozen<T>(v: T): T {
+  if (typeof v === "object" && v !== null) {
+    for (const x of Object.values(v)) deepFrozen(x);
+    Object.freeze(v);
+  }
+  return v;
 }
 
 export class ConfigMapStateStore implements StateStore {
@@ -89,11 +96,7 @@ export class ConfigMapStateStore implements StateStore {
       await this.cluster.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: app.namespace } });
       written = await this.cluster.apply(cm);
     }
-    this.states.remember(
-      this.ref(app),
-      written,
-      frozen({ status: state.status, inventory: [...state.inventory] }),
-    );
+    this.states.remember(this.ref(app), written, frozen(state));
   }
 
   eventTarget(app: AppId): { apiVersion: string; kind: string; namespace: string; name: string } {

@@ -3,7 +3,7 @@
 // timeout), the Kubernetes Events that report both, and the readiness rules of `kubectl rollout status`.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { KubeObject } from "../../src/cluster/client.js";
-import { notReady } from "../../src/reconcile/apply.js";
+import { failedForGood, notReady } from "../../src/reconcile/apply.js";
 import { configMap, daemonSet, job, startWorld, statefulSet, type World } from "./harness.js";
 
 const HEALTH_TIMEOUT_MS = 1_500;
@@ -109,6 +109,26 @@ describe("a workload that has failed for good", () => {
       status: "False",
       reason: "HEALTH_FAILED",
     });
+  });
+});
+
+describe("failed for good", () => {
+  const deployment = (generation: number, observedGeneration: number): KubeObject => ({
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "web", namespace: "shop", generation },
+    spec: { replicas: 1 },
+    status: {
+      observedGeneration,
+      conditions: [{ type: "Progressing", status: "False", reason: "ProgressDeadlineExceeded" }],
+    },
+  });
+
+  it("a Deployment past its deadline is, but only once the controller has seen the current spec", () => {
+    expect(failedForGood(deployment(2, 2))).toBe(true);
+    // The verdict of the previous revision, still there before the controller looked at the fix.
+    expect(failedForGood(deployment(3, 2))).toBe(false);
+    expect(failedForGood({ ...deployment(2, 2), status: { observedGeneration: 2 } })).toBe(false);
   });
 });
 

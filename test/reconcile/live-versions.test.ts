@@ -4,7 +4,7 @@
 // full list instead of a read each), and a change that does not touch what git sets.
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { KubeObject } from "../../src/cluster/client.js";
-import { LiveVersions } from "../../src/reconcile/apply.js";
+import { LiveVersions, noteVersion, type SeenVersion } from "../../src/reconcile/apply.js";
 import { OWNER_LABEL } from "../../src/reconcile/inventory.js";
 import { RevisionCache, type ReconcileEnv } from "../../src/reconcile/reconcile.js";
 import { ConfigMapStateStore } from "../../src/reconcile/state.js";
@@ -256,5 +256,35 @@ describe("the operator's sealing keys and git credentials, read by version", () 
 
     await w.admin.delete(secretRef);
     await expect(cache.get(withSecret)).rejects.toThrow(ConfigError);
+  });
+});
+
+describe("what may be remembered", () => {
+  it("an object without a uid or resourceVersion never is: its 'same version' would prove nothing", () => {
+    const d = {
+      object: {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: "x", namespace: "shop" },
+        data: { a: "1" },
+      },
+      hash: "sha256:1",
+    } as unknown as Parameters<typeof noteVersion>[1];
+    const versions = new Map<string, SeenVersion>();
+    const live = (uid: string, resourceVersion: string): KubeObject => ({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "x", namespace: "shop", uid, resourceVersion },
+      data: { a: "1" },
+    });
+    noteVersion(versions, d, live("", ""));
+    expect(versions.size).toBe(0);
+    noteVersion(versions, d, live("u1", ""));
+    expect(versions.size).toBe(0);
+    noteVersion(versions, d, live("u1", "7"));
+    expect([...versions.values()]).toEqual([{ uid: "u1", resourceVersion: "7", hash: "sha256:1" }]);
+    // Content that no longer holds what git says is forgotten.
+    noteVersion(versions, d, { ...live("u1", "8"), data: { a: "2" } });
+    expect(versions.size).toBe(0);
   });
 });
