@@ -33,6 +33,8 @@ export interface RunOptions {
   readonly auditPath?: string;
   /** Namespace of the sealing keys and the leader lease (default gitward-system). */
   readonly systemNamespace?: string;
+  /** Where the sealing keys are (default: the system namespace). */
+  readonly keyNamespace?: string;
   /** Leader election (default on); `identity` defaults to host name and pid. */
   readonly leaderElection?: false | { identity?: string; leaseDurationMs?: number; name?: string };
   readonly logger: Logger;
@@ -79,7 +81,7 @@ export async function startOperator(opts: RunOptions): Promise<RunningOperator> 
   const audit = await AuditLog.open({ path: auditPath });
   const metrics = new OperatorMetrics();
   // Read in full again only when their Secrets change (by resourceVersion), not on every pass.
-  const sealingKeys = new SealingKeyCache(cluster, systemNamespace);
+  const sealingKeys = new SealingKeyCache(cluster, opts.keyNamespace ?? systemNamespace);
   const credentials = new CredentialsCache(cluster);
   const readSecret = (namespace: string, name: string, key: string): Promise<string | undefined> =>
     secretValue(cluster, namespace, name, key);

@@ -1,6 +1,7 @@
 // Scheduled sealing-key rotation as shipped (deploy/install/key-rotation.yaml): installed with real kubectl
 // into the sandbox API server, the CronJob's own command run with the built CLI as its service account,
-// and that account held to listing and creating Secrets in gitward-system, nothing more.
+// and that account held to listing and creating Secrets in gitward-keys (the keys' own namespace, where no
+// account with rights lives), nothing more.
 import { spawn } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
@@ -12,7 +13,10 @@ import { generateSealingKey, SEALING_KEY_LABEL, sealingKeyToSecret } from "../..
 import { call, kubectlFor, type Kubectl } from "../sandbox/helpers.js";
 import { cliEntry, repoRoot } from "../support/tools.js";
 
-const NS = "gitward-system";
+/** The keys' namespace. */
+const NS = "gitward-keys";
+/** The operator's namespace, where its account lives. */
+const SYSTEM = "gitward-system";
 const ROTATION_SA = "gitward-key-rotation";
 const DAY = 86_400_000;
 const install = (file: string): string => path.join(repoRoot, "deploy", "install", file);
@@ -94,7 +98,7 @@ function runCronJobCommand(): Promise<Run> {
   });
 }
 
-/** The sealing-key Secrets in gitward-system, read as admin. */
+/** The sealing-key Secrets in gitward-keys, read as admin. */
 async function sealingKeys(): Promise<KeySecret[]> {
   const r = await mustKubectl(["get", "secrets", "-n", NS, "-l", SEALING_KEY_LABEL, "-o", "json"]);
   const list = JSON.parse(r.stdout) as {
@@ -129,9 +133,13 @@ beforeAll(async () => {
   rotationKubeconfig = path.join(k.dir, "key-rotation.kubeconfig");
   await writeFile(rotationKubeconfig, sb.kubeconfigFor(rotationToken, ROTATION_SA), { mode: 0o600 });
   operatorKubeconfig = path.join(k.dir, "operator.kubeconfig");
-  await writeFile(operatorKubeconfig, sb.kubeconfigFor(sb.serviceAccountToken(NS, "gitward"), "gitward"), {
-    mode: 0o600,
-  });
+  await writeFile(
+    operatorKubeconfig,
+    sb.kubeconfigFor(sb.serviceAccountToken(SYSTEM, "gitward"), "gitward"),
+    {
+      mode: 0o600,
+    },
+  );
 });
 
 afterAll(async () => {
@@ -178,7 +186,7 @@ describe("the key-rotation CronJob as installed", () => {
     const first = await runCronJobCommand();
     expect(first.stderr).toBe("");
     expect(first.code).toBe(0);
-    expect(first.stdout).toMatch(/^created sealing key sealed-secrets-key\w{5} in gitward-system \(no-key\)/);
+    expect(first.stdout).toMatch(/^created sealing key sealed-secrets-key\w{5} in gitward-keys \(no-key\)/);
     const afterFirst = await sealingKeys();
     expect(afterFirst).toHaveLength(1);
     // The shipped command makes the default key: RSA 4096.
@@ -216,7 +224,7 @@ describe("the key-rotation CronJob as installed", () => {
 });
 
 describe("the key-rotation account", () => {
-  it("may list and create Secrets in gitward-system, and nothing else", async () => {
+  it("may list and create Secrets in gitward-keys, and nothing else", async () => {
     expect(await canI(rotationKubeconfig, "list", "secrets", "-n", NS)).toBe("yes");
     expect(await canI(rotationKubeconfig, "create", "secrets", "-n", NS)).toBe("yes");
     const refused: string[][] = [
@@ -227,6 +235,9 @@ describe("the key-rotation account", () => {
       ["get", "secrets", "-n", NS],
       ["watch", "secrets", "-n", NS],
       ["create", "secrets", "-n", "default"],
+      // Where the operator's account lives: a token Secret for it made there would be a takeover.
+      ["create", "secrets", "-n", SYSTEM],
+      ["list", "secrets", "-n", SYSTEM],
       ["list", "secrets", "-n", "kube-system"],
       ["create", "secrets", "--all-namespaces"],
       ["list", "applications.gitward.dev", "-n", NS],
@@ -277,14 +288,40 @@ describe("the key-rotation account", () => {
     expect(await sealingKeys()).toHaveLength(2);
   });
 
-  it("leaves the operator's account read-only on Secrets", async () => {
-    expect(await canI(operatorKubeconfig, "list", "secrets", "-n", NS)).toBe("yes");
-    expect(await canI(operatorKubeconfig, "create", "secrets", "-n", NS)).toBe("no");
-    expect(await canI(operatorKubeconfig, "delete", "secrets", "-n", NS)).toBe("no");
-    const r = await call(sb, "POST", `/api/v1/namespaces/${NS}/secrets`, {
-      token: sb.serviceAccountToken(NS, "gitward"),
-      body: { metadata: { name: "planted" }, data: {} },
-    });
+  it("leaves the operator's account read-only on Secrets, here and in its own namespace", async () => {
+    for (const ns of [NS, SYSTEM]) {
+      expect(await canI(operatorKubeconfig, "list", "secrets", "-n", ns)).toBe("yes");
+      expect(await canI(operatorKubeconfig, "create", "secrets", "-n", ns)).toBe("no");
+      expect(await canI(operatorKubeconfig, "delete", "secrets", "-n", ns)).toBe("no");
+      const r = await call(sb, "POST", `/api/v1/namespaces/${ns}/secrets`, {
+        token: sb.serviceAccountToken(SYSTEM, "gitward"),
+        body: { metadata: { name: "planted" }, data: {} },
+      });
+      expect(r.status).toBe(403);
+    }
+  });
+
+  it("lives in a namespace where no account has rights but itself, so no token worth minting is there", async () => {
+    const accounts = JSON.parse(
+      (await mustKubectl(["get", "serviceaccounts", "-n", NS, "-o", "json"])).stdout,
+    ) as { items: { metadata: { name: string } }[] };
+    const names = accounts.items.map((a) => a.metadata.name).filter((n) => n !== "default");
+    expect(names).toEqual([ROTATION_SA]);
+    // Every binding in the namespace: the rotation account's own, and the operator's read-only one.
+    const bindings = JSON.parse(
+      (await mustKubectl(["get", "rolebindings", "-n", NS, "-o", "json"])).stdout,
+    ) as { items: { roleRef: { name: string }; subjects: { name: string; namespace?: string }[] }[] };
+    expect(
+      bindings.items
+        .map((b) => [b.roleRef.name, b.subjects.map((x) => `${x.namespace ?? ""}/${x.name}`)])
+        .sort(),
+    ).toEqual([
+      ["gitward-key-rotation", [`${NS}/${ROTATION_SA}`]],
+      ["gitward-operator-keys", [`${SYSTEM}/gitward`]],
+    ]);
+    // And the default account there may do nothing with Secrets.
+    const defaultToken = sb.serviceAccountToken(NS, "default");
+    const r = await call(sb, "GET", `/api/v1/namespaces/${NS}/secrets`, { token: defaultToken });
     expect(r.status).toBe(403);
   });
 });

@@ -120,6 +120,8 @@ function startCli(kubeconfig: string): void {
       LEASE,
       "--identity",
       "replica-a",
+      // As deploy/install/deployment.yaml: the keys in their own namespace.
+      "--key-namespace=gitward-keys",
       "--health-timeout",
       "10s",
     ],
@@ -278,7 +280,7 @@ beforeAll(async () => {
     }
   }
   const system = { namespace: "gitward-system" };
-  await w.admin.apply(sealingKeyToSecret(key, "gitward-system") as unknown as KubeObject);
+  await w.admin.apply(sealingKeyToSecret(key, "gitward-keys") as unknown as KubeObject);
   await w.admin.apply({
     apiVersion: "v1",
     kind: "Secret",

@@ -15,6 +15,7 @@ interface Flags {
   cacheDir?: string;
   auditLog?: string;
   systemNamespace: string;
+  keyNamespace?: string;
   leaderElect: boolean;
   leaseDuration: string;
   identity?: string;
@@ -67,7 +68,12 @@ export function registerRun(program: Command): void {
     )
     .option("--cache-dir <dir>", "git mirror cache (default <config dir>/.gitward/cache)")
     .option("--audit-log <file>", "audit log to append to (default <config dir>/.gitward/audit.jsonl)")
-    .option("--system-namespace <ns>", "namespace of the sealing keys and the leader lease", "gitward-system")
+    .option(
+      "--system-namespace <ns>",
+      "namespace of the leader lease, the state and (without --key-namespace) the sealing keys",
+      "gitward-system",
+    )
+    .option("--key-namespace <ns>", "namespace of the sealing keys (default: the system namespace)")
     .option("--no-leader-elect", "reconcile without a leader lease (only for a single replica)")
     .option("--lease-duration <duration>", "how long a leader's lease lasts without renewal", "15s")
     .option("--identity <name>", "this replica's name in the lease (default host name and pid)")
@@ -92,6 +98,7 @@ export function registerRun(program: Command): void {
         ...(flags.cacheDir === undefined ? {} : { cacheDir: flags.cacheDir }),
         ...(flags.auditLog === undefined ? {} : { auditPath: flags.auditLog }),
         systemNamespace: flags.systemNamespace,
+        ...(flags.keyNamespace === undefined ? {} : { keyNamespace: flags.keyNamespace }),
         leaderElection: flags.leaderElect
           ? { leaseDurationMs, ...(flags.identity === undefined ? {} : { identity: flags.identity }) }
           : false,
