@@ -7,7 +7,7 @@ import { parseCommit, parseTag, type ParsedCommit } from "../../source/commit.js
 import { ObjectReader } from "../../source/objects.js";
 import { changedPaths } from "../../source/tree-diff.js";
 import { hasCommit, isAncestor, isObjectId, listCommits } from "../../source/walk.js";
-import { ensureCompiled, type CompiledCommitPolicy } from "./keys.js";
+import { ensureCompiled, isCompiledCommitPolicy, type CompiledCommitPolicy } from "./keys.js";
 import { SignatureVerifier } from "./signature.js";
 import type { CommitVerdict, Finding, RangeVerdict, TagVerdict } from "./verdict.js";
 
@@ -31,23 +31,53 @@ const short = (oid: string) => oid.slice(0, 12);
 /** Commits verified at once. */
 const BATCH_SIZE = 256;
 
+/**
+ * Heads this process verified as trusted, per repository and policy. The head applied last is verified
+ * again (alone: its signature, signer's paths and message) when it is not here: after a restart, and after
+ * the trust policy changed (a revoked key then refuses the running head) — not on every no-op pass.
+ */
+const trustedHeads = new Set<string>();
+const TRUSTED_HEADS_SIZE = 1024;
+/** Ids of compiled policies handed in as objects (their content is not at hand to key by). */
+const compiledIds = new WeakMap<CompiledCommitPolicy, number>();
+let nextCompiledId = 0;
+
+function policyKey(p: CommitPolicy | CompiledCommitPolicy): string {
+  if (!isCompiledCommitPolicy(p)) return JSON.stringify(p);
+  let id = compiledIds.get(p);
+  if (id === undefined) {
+    id = nextCompiledId++;
+    compiledIds.set(p, id);
+  }
+  return `compiled:${id}`;
+}
+
+function rememberTrusted(key: string): void {
+  if (trustedHeads.size >= TRUSTED_HEADS_SIZE) trustedHeads.clear();
+  trustedHeads.add(key);
+}
+
 /** Verifies every commit that `to` brings in since `from` (see the module comment). */
 export async function verifyCommitRange(opts: VerifyRangeOptions): Promise<RangeVerdict> {
   const policy = await ensureCompiled(opts.policy);
   const verdict: RangeVerdict = { trusted: false, to: opts.to, findings: [], commits: [] };
   if (opts.from !== undefined) verdict.from = opts.from;
-  // The head applied last was read and verified then (and fetched again just now): no second look.
-  const known = opts.from === opts.to && isObjectId(opts.to);
-  if (!known && (!isObjectId(opts.to) || !(await hasCommit(opts.repoDir, opts.to)))) {
+  const headKey = `${opts.repoDir}\u0000${opts.to}\u0000${policyKey(opts.policy)}`;
+  // The head applied last brings nothing new: no walk and no history check (it descends from itself).
+  const same = opts.from === opts.to && isObjectId(opts.to);
+  if (same && opts.tagObject === undefined && trustedHeads.has(headKey)) {
+    verdict.trusted = true;
+    return verdict;
+  }
+  if (!isObjectId(opts.to) || !(await hasCommit(opts.repoDir, opts.to))) {
     verdict.findings.push({
       code: "OBJECT_MISSING",
       message: `head ${JSON.stringify(opts.to.slice(0, 80))} is not a commit in the repository; fetch again`,
     });
     return verdict;
   }
-  // The head that was applied last brings nothing new: no walk, no history check (it descends from
-  // itself), and no object reader unless there is a tag to verify.
-  const range = known ? [] : await selectRange(opts, policy, verdict.findings);
+  // The same head, not verified by this process under this policy: the head alone is verified again.
+  const range = same ? [opts.to] : await selectRange(opts, policy, verdict.findings);
   if (range.length === 0 && opts.tagObject === undefined) {
     verdict.trusted = verdict.findings.length === 0;
     return verdict;
@@ -72,6 +102,9 @@ export async function verifyCommitRange(opts: VerifyRangeOptions): Promise<Range
     verdict.findings.length === 0 &&
     verdict.commits.every((c) => c.trusted) &&
     (verdict.tag?.trusted ?? true);
+  if (verdict.trusted) rememberTrusted(headKey);
+  // For the same head, the report lists no commit as new (it was applied before).
+  if (same) verdict.commits = verdict.commits.filter((c) => !c.trusted);
   return verdict;
 }
 

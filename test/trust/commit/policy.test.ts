@@ -184,13 +184,25 @@ describe("ranges and history", () => {
 });
 
 describe("the head applied last", () => {
-  it("brings nothing new: trusted with no commits, even for an unsigned head (it was verified before)", async () => {
+  it("brings nothing new: trusted with no commits; verified again alone when this process has not under this policy", async () => {
     const repo = await newRepo();
     const head = await repo.commitFiles({ "apps/0": "0" }, { signer: platform });
     const same = await verifyCommitRange({ repoDir: repo.dir, from: head, to: head, policy });
     expect(same).toMatchObject({ trusted: true, commits: [], findings: [] });
-    // A new commit on top is verified as ever: the short cut is for the very same head only.
+    // An unsigned head the status claims was applied (a forged status, or one from before signing) is
+    // not taken on its word: it is verified, and refused.
     const unsigned = await repo.commitFiles({ "apps/1": "1" }, { message: "unsigned" });
+    const claimed = await verifyCommitRange({ repoDir: repo.dir, from: unsigned, to: unsigned, policy });
+    expect(claimed.trusted).toBe(false);
+    expect(claimed.commits.map((c) => c.code)).toEqual(["UNSIGNED"]);
+    // A policy that no longer trusts the head's signer refuses the running head on the next pass.
+    const revoked: CommitPolicy = {
+      signers: [{ name: "security", ssh: [security.publicKey], paths: ["**"] }],
+    };
+    const after = await verifyCommitRange({ repoDir: repo.dir, from: head, to: head, policy: revoked });
+    expect(after.trusted).toBe(false);
+    expect(after.commits.map((c) => c.code)).toEqual(["UNKNOWN_KEY"]);
+    // A new commit on top is verified as ever.
     const next = await verifyCommitRange({ repoDir: repo.dir, from: head, to: unsigned, policy });
     expect(next.trusted).toBe(false);
     expect(next.commits.map((c) => c.code)).toEqual(["UNSIGNED"]);
