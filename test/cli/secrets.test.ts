@@ -8,6 +8,7 @@ import { CoreV1Api, KubeConfig, V1Namespace, V1ObjectMeta } from "@kubernetes/cl
 import { Command } from "commander";
 import { stringify } from "yaml";
 import { registerSecrets } from "../../src/cli/commands/secrets.js";
+import { ClusterClient } from "../../src/cluster/client.js";
 import { startSandbox, type Sandbox } from "../../src/sandbox/server.js";
 import {
   generateSealingKey,
@@ -321,5 +322,36 @@ describe("gitward secrets keygen / cert against an API server (the sandbox)", ()
     const missing = await run(["secrets", "cert", "--kubeconfig", path.join(dir, "no-such-kubeconfig")]);
     expect(missing.code, missing.stderr).toBe(2);
     expect(missing.stderr).toContain("cannot load the kubeconfig");
+  });
+
+  it("a labelled Secret that is no key is skipped with a warning naming it; cert and keygen go on", async () => {
+    const admin = ClusterClient.fromFile(kubeconfig);
+    try {
+      await admin.create({
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: {
+          name: "sealed-secrets-key-junk",
+          namespace: "gitward-system",
+          labels: { "sealedsecrets.bitnami.com/sealed-secrets-key": "active" },
+        },
+        type: "kubernetes.io/tls",
+        data: { "tls.key": Buffer.from("JUNK-KEY-MATERIAL").toString("base64"), "tls.crt": "" },
+      });
+    } finally {
+      admin.close();
+    }
+    const cert = await run(["secrets", "cert", "--kubeconfig", kubeconfig]);
+    expect(cert.code, cert.stderr).toBe(0);
+    expect(cert.stdout).toContain("-----BEGIN CERTIFICATE-----");
+    expect(cert.stderr).toMatch(
+      /^gitward: warning: skipped a sealing key Secret: Secret sealed-secrets-key-junk/m,
+    );
+    expect(cert.stderr).not.toContain("JUNK-KEY-MATERIAL");
+    const keygen = await run(["secrets", "keygen", "--kubeconfig", kubeconfig, "-o", "json"]);
+    expect(keygen.code, keygen.stderr).toBe(0);
+    const report = JSON.parse(keygen.stdout) as { skipped: string[] };
+    expect(report.skipped).toHaveLength(1);
+    expect(report.skipped[0]).toContain("sealed-secrets-key-junk");
   });
 });
