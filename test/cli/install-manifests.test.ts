@@ -1,0 +1,69 @@
+// The install manifests name gitward flags the CLI must know: every argument of the operator's Deployment
+// and of the key-rotation CronJob is parsed by the built CLI as is (a flag renamed in the code but not in
+// deploy/install would otherwise only fail in a cluster).
+import { spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { parseAllDocuments } from "yaml";
+import { cliEntry, repoRoot } from "../support/tools.js";
+
+interface Container {
+  args?: string[];
+  env?: { name: string; value?: string }[];
+}
+
+async function containersOf(file: string, kind: string): Promise<Container[]> {
+  const docs = parseAllDocuments(await readFile(path.join(repoRoot, "deploy", "install", file), "utf8")).map(
+    (d) => d.toJS() as { kind?: string; spec?: Record<string, unknown> },
+  );
+  const obj = docs.find((d) => d.kind === kind);
+  if (obj === undefined) throw new Error(`${file} has no ${kind}`);
+  const pod =
+    kind === "CronJob"
+      ? (obj.spec as { jobTemplate: { spec: { template: { spec: { containers: Container[] } } } } })
+          .jobTemplate.spec.template.spec
+      : (obj.spec as { template: { spec: { containers: Container[] } } }).template.spec;
+  return pod.containers;
+}
+
+function gitward(args: string[]): Promise<{ code: number; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cliEntry, ...args], {
+      stdio: ["ignore", "ignore", "pipe"],
+      // No cluster anywhere: the commands must get past parsing and stop at the missing kubeconfig.
+      env: {
+        PATH: process.env["PATH"] ?? "/usr/bin:/bin",
+        HOME: "/nonexistent",
+        KUBECONFIG: "/nonexistent/kubeconfig",
+      },
+    });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      resolve({ code: code ?? -1, stderr });
+    });
+  });
+}
+
+describe("the install manifests' gitward arguments", () => {
+  it.each([
+    ["deployment.yaml", "Deployment"],
+    ["key-rotation.yaml", "CronJob"],
+  ])("%s: every flag is known to the CLI", async (file, kind) => {
+    const [container] = await containersOf(file, kind);
+    const args = container?.args ?? [];
+    expect(args.length).toBeGreaterThan(1);
+    const r = await gitward(args);
+    expect(r.stderr).not.toMatch(/unknown option|unknown command|too many arguments/);
+    // Parsed, then stopped where a cluster is needed: the kubeconfig given through $KUBECONFIG is missing.
+    expect(r.stderr).toMatch(/none of the files in \$KUBECONFIG exists|kubeconfig/);
+    expect(r.code).not.toBe(0);
+  });
+
+  it("the operator runs with the young-generation limit the memory benchmark measures", async () => {
+    const [container] = await containersOf("deployment.yaml", "Deployment");
+    expect(container?.env).toContainEqual({ name: "NODE_OPTIONS", value: "--max-semi-space-size=16" });
+  });
+});
