@@ -45,6 +45,8 @@ export class OperatorMetrics {
   private readonly lastSuccess: Gauge<"application">;
   private readonly objectsManaged: Gauge<"application">;
   private readonly leader: Gauge;
+  private readonly sealingKeyTime: Gauge;
+  private readonly sealingKeys: Gauge;
   /** Reason labels in use per application, so that forget() can remove exactly those series. */
   private readonly reasons = new Map<string, Set<string>>();
 
@@ -94,6 +96,23 @@ export class OperatorMetrics {
       registers,
     });
     this.leader.set(0);
+    this.sealingKeyTime = new Gauge({
+      name: "gitward_sealing_key_newest_timestamp_seconds",
+      help: "Unix time the newest sealing key was made (its certificate's notBefore); alert when it is older than the rotation period.",
+      registers,
+    });
+    this.sealingKeys = new Gauge({
+      name: "gitward_sealing_keys",
+      help: "Usable sealing keys the operator holds.",
+      registers,
+    });
+  }
+
+  /** The sealing keys as last read: how many, and when the newest was made (undefined: none, or no date). */
+  setSealingKeys(count: number, newest: Date | undefined): void {
+    this.sealingKeys.set(count);
+    if (newest === undefined) this.sealingKeyTime.reset();
+    else this.sealingKeyTime.set(newest.getTime() / 1000);
   }
 
   observeReconcile(o: ReconcileObservation): void {

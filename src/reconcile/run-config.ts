@@ -77,6 +77,8 @@ export class SealingKeyCache {
   constructor(
     private readonly cluster: ClusterClient,
     private readonly namespace: string,
+    /** Called with every ring read in full (a new, changed or removed key): metrics, the age check. */
+    private readonly onRead?: (ring: SealingKeyRing) => void,
   ) {}
 
   async ring(): Promise<SealingKeyRing> {
@@ -94,6 +96,7 @@ export class SealingKeyCache {
     }
     const read = await readSealingKeys(this.cluster, this.namespace);
     this.last = read.versions === undefined ? undefined : { ring: read.ring, versions: read.versions };
+    this.onRead?.(read.ring);
     return read.ring;
   }
 }

@@ -17,6 +17,7 @@ import { startOperatorServer, type OperatorServer } from "../observe/server.js";
 import { LeaderElector } from "./leader.js";
 import { Operator, type LogFn } from "./operator.js";
 import { CredentialsCache, SealingKeyCache, secretValue } from "./run-config.js";
+import type { SealingKeyRing } from "../secrets/keys.js";
 import { ConfigMapStateStore } from "./state.js";
 import { watchClusterConfig, CrdStateStore, type ClusterConfigWatch } from "./cluster-config.js";
 import type { ReconcileEnv } from "./reconcile.js";
@@ -35,6 +36,10 @@ export interface RunOptions {
   readonly systemNamespace?: string;
   /** Where the sealing keys are (default: the system namespace). */
   readonly keyNamespace?: string;
+  /** A newest sealing key older than this means rotation is overdue: warned about (default 32 days). */
+  readonly keyMaxAgeMs?: number;
+  /** Clock for the key age check (tests). */
+  readonly now?: () => Date;
   /** Leader election (default on); `identity` defaults to host name and pid. */
   readonly leaderElection?: false | { identity?: string; leaseDurationMs?: number; name?: string };
   readonly logger: Logger;
@@ -55,6 +60,34 @@ export interface RunningOperator {
 function clusterFrom(opts: RunOptions): ClusterClient {
   if (opts.kubeconfigText !== undefined) return ClusterClient.fromText(opts.kubeconfigText);
   return ClusterClient.fromFile(opts.kubeconfig, {}, { preferInCluster: true });
+}
+
+/**
+ * A check of the newest sealing key's age on every pass: older than `maxAgeMs` means the scheduled rotation
+ * (deploy/install/key-rotation.yaml) has not run or failed. Warned at most once an hour; the metric
+ * gitward_sealing_key_newest_timestamp_seconds lets an alert rule say the same.
+ */
+function overdueKeyWarning(
+  namespace: string,
+  maxAgeMs: number,
+  log: LogFn,
+  now: () => Date = () => new Date(),
+): (ring: SealingKeyRing) => SealingKeyRing {
+  let lastWarned = -Infinity;
+  return (ring) => {
+    const newest = ring.newest?.createdAt;
+    const t = now().getTime();
+    if (newest !== undefined && t - newest.getTime() > maxAgeMs && t - lastWarned >= 3_600_000) {
+      lastWarned = t;
+      log("warn", "sealing key rotation overdue: the newest sealing key is older than the rotation period", {
+        namespace,
+        newestKey: ring.newest?.name,
+        newestKeyCreated: newest.toISOString(),
+        maxAgeDays: Math.round(maxAgeMs / 86_400_000),
+      });
+    }
+    return ring;
+  };
 }
 
 export async function startOperator(opts: RunOptions): Promise<RunningOperator> {
@@ -81,7 +114,11 @@ export async function startOperator(opts: RunOptions): Promise<RunningOperator> 
   const audit = await AuditLog.open({ path: auditPath });
   const metrics = new OperatorMetrics();
   // Read in full again only when their Secrets change (by resourceVersion), not on every pass.
-  const sealingKeys = new SealingKeyCache(cluster, opts.keyNamespace ?? systemNamespace);
+  const keyNamespace = opts.keyNamespace ?? systemNamespace;
+  const sealingKeys = new SealingKeyCache(cluster, keyNamespace, (ring) => {
+    metrics.setSealingKeys(ring.keys.length, ring.newest?.createdAt);
+  });
+  const keyAge = overdueKeyWarning(keyNamespace, opts.keyMaxAgeMs ?? 32 * 86_400_000, logFn, opts.now);
   const credentials = new CredentialsCache(cluster);
   const readSecret = (namespace: string, name: string, key: string): Promise<string | undefined> =>
     secretValue(cluster, namespace, name, key);
@@ -128,7 +165,7 @@ export async function startOperator(opts: RunOptions): Promise<RunningOperator> 
     metrics,
     log: logFn,
     ...(opts.configPath === undefined ? {} : { configDir: path.dirname(path.resolve(opts.configPath)) }),
-    sealingKeys: () => sealingKeys.ring(),
+    sealingKeys: async () => keyAge(await sealingKeys.ring()),
     credentials: (app) => credentials.get(app),
     isLeader: () => elector?.isLeader ?? true,
     ...(opts.env === undefined ? {} : { env: opts.env }),

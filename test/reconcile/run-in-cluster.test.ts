@@ -5,7 +5,9 @@ import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { KubeObject } from "../../src/cluster/client.js";
 import { createLogger } from "../../src/observe/logger.js";
+import { generateSealingKey, sealingKeyToSecret } from "../../src/secrets/keys.js";
 import { startOperator, type RunningOperator } from "../../src/reconcile/run-operator.js";
 import { repoRoot } from "../support/tools.js";
 import { configMap, readYamlObjects, startWorld, type World } from "./harness.js";
@@ -84,5 +86,44 @@ describe("gitward run --in-cluster", () => {
       w.admin.get({ apiVersion: "v1", kind: "ConfigMap", namespace: "shop", name: "b" }),
     );
     expect(b["data"]).toEqual({ y: "2" });
+  });
+  it("reads the sealing keys from --key-namespace, exports their age, and warns when rotation is overdue", async () => {
+    await running?.stop();
+    running = undefined;
+    const made = new Date(Date.now() - 40 * 86_400_000);
+    const old = await generateSealingKey({ modulusLength: 2048, now: made });
+    await w.admin.apply(sealingKeyToSecret(old, "gitward-keys") as unknown as KubeObject);
+    const seen: string[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        seen.push(chunk.toString("utf8"));
+        done();
+      },
+    });
+    running = await startOperator({
+      inCluster: true,
+      kubeconfigText: w.sb.kubeconfigFor(w.sb.serviceAccountToken("gitward-system", "gitward"), "gitward"),
+      listen: { host: "127.0.0.1", port: 0 },
+      cacheDir: path.join(w.dir, "op-cache-keys"),
+      auditPath: path.join(w.dir, "op-audit-keys.jsonl"),
+      leaderElection: false,
+      keyNamespace: "gitward-keys",
+      keyMaxAgeMs: 30 * 86_400_000,
+      logger: createLogger({ destination }),
+    });
+    const warning = await until("the overdue warning", () =>
+      Promise.resolve(
+        seen
+          .map((l) => JSON.parse(l) as Record<string, unknown>)
+          .find((r) => String(r["msg"]).startsWith("sealing key rotation overdue")),
+      ),
+    );
+    expect(warning).toMatchObject({ namespace: "gitward-keys", newestKey: old.name, maxAgeDays: 30 });
+    const metrics = await (await fetch(`${running.server.url}/metrics`)).text();
+    expect(metrics).toMatch(/^gitward_sealing_keys 1$/m);
+    const stamp = Number(/^gitward_sealing_key_newest_timestamp_seconds (\S+)$/m.exec(metrics)?.[1]);
+    expect(Math.abs(stamp - (old.createdAt?.getTime() ?? 0) / 1000)).toBeLessThan(1);
+    // Warned once, not on every pass.
+    expect(seen.filter((l) => l.includes("rotation overdue"))).toHaveLength(1);
   });
 });

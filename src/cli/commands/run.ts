@@ -16,6 +16,7 @@ interface Flags {
   auditLog?: string;
   systemNamespace: string;
   keyNamespace?: string;
+  keyMaxAgeDays: string;
   leaderElect: boolean;
   leaseDuration: string;
   identity?: string;
@@ -74,6 +75,11 @@ export function registerRun(program: Command): void {
       "gitward-system",
     )
     .option("--key-namespace <ns>", "namespace of the sealing keys (default: the system namespace)")
+    .option(
+      "--key-max-age-days <days>",
+      "warn (log, gitward_sealing_key_newest_timestamp_seconds) when the newest sealing key is older: rotation is overdue",
+      "32",
+    )
     .option("--no-leader-elect", "reconcile without a leader lease (only for a single replica)")
     .option("--lease-duration <duration>", "how long a leader's lease lasts without renewal", "15s")
     .option("--identity <name>", "this replica's name in the lease (default host name and pid)")
@@ -89,6 +95,13 @@ export function registerRun(program: Command): void {
         throw new ConfigError(`--lease-duration ${flags.leaseDuration}: at least 1s`, "gitward run");
       }
       const healthTimeoutMs = durationFlag("--health-timeout", flags.healthTimeout);
+      const keyMaxAgeDays = Number(flags.keyMaxAgeDays);
+      if (!Number.isInteger(keyMaxAgeDays) || keyMaxAgeDays <= 0) {
+        throw new ConfigError(
+          `--key-max-age-days ${flags.keyMaxAgeDays}: give a positive whole number`,
+          "gitward run",
+        );
+      }
       const logger = createLogger({ level: flags.logLevel, name: "gitward" });
       const running = await startOperator({
         ...(flags.config === undefined ? {} : { configPath: flags.config }),
@@ -99,6 +112,7 @@ export function registerRun(program: Command): void {
         ...(flags.auditLog === undefined ? {} : { auditPath: flags.auditLog }),
         systemNamespace: flags.systemNamespace,
         ...(flags.keyNamespace === undefined ? {} : { keyNamespace: flags.keyNamespace }),
+        keyMaxAgeMs: keyMaxAgeDays * 86_400_000,
         leaderElection: flags.leaderElect
           ? { leaseDurationMs, ...(flags.identity === undefined ? {} : { identity: flags.identity }) }
           : false,
