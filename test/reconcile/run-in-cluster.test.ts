@@ -37,27 +37,37 @@ afterAll(async () => {
 const until = <T>(what: string, f: () => Promise<T | undefined>, ms = 20_000) =>
   waitUntil(what, f, ms, () => lines.slice(-5).join(""));
 
+/** `gitward run --in-cluster` as gitward's own account, without a lease; its log lines go to `into`. */
+function startInCluster(
+  into: string[],
+  name: string,
+  extra: Partial<Parameters<typeof startOperator>[0]> = {},
+): Promise<RunningOperator> {
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      into.push(chunk.toString("utf8"));
+      done();
+    },
+  });
+  return startOperator({
+    inCluster: true,
+    kubeconfigText: w.sb.kubeconfigFor(w.sb.serviceAccountToken("gitward-system", "gitward"), "gitward"),
+    listen: { host: "127.0.0.1", port: 0 },
+    cacheDir: path.join(w.dir, `${name}-cache`),
+    auditPath: path.join(w.dir, `${name}-audit.jsonl`),
+    leaderElection: false,
+    logger: createLogger({ destination }),
+    ...extra,
+  });
+}
+
 describe("gitward run --in-cluster", () => {
   it("reconciles Applications from the CRDs, status in the subresource, new ones without a restart", async () => {
     const trust = w.trust();
     await w.admin.apply({ ...trust, metadata: { name: trust.metadata.name } });
     const app = w.app({ interval: "1h" });
     await w.admin.apply({ ...app, metadata: { ...app.metadata } });
-    const destination = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        lines.push(chunk.toString("utf8"));
-        done();
-      },
-    });
-    running = await startOperator({
-      inCluster: true,
-      kubeconfigText: w.sb.kubeconfigFor(w.sb.serviceAccountToken("gitward-system", "gitward"), "gitward"),
-      listen: { host: "127.0.0.1", port: 0 },
-      cacheDir: path.join(w.dir, "op-cache"),
-      auditPath: path.join(w.dir, "op-audit.jsonl"),
-      leaderElection: false,
-      logger: createLogger({ destination }),
-    });
+    running = await startInCluster(lines, "op");
     const status = await until("the Application's status", async () => {
       const live = await w.admin.get({
         apiVersion: "gitward.dev/v1alpha1",
@@ -94,22 +104,9 @@ describe("gitward run --in-cluster", () => {
     const old = await generateSealingKey({ modulusLength: 2048, now: made });
     await w.admin.apply(sealingKeyToSecret(old, "gitward-keys") as unknown as KubeObject);
     const seen: string[] = [];
-    const destination = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        seen.push(chunk.toString("utf8"));
-        done();
-      },
-    });
-    running = await startOperator({
-      inCluster: true,
-      kubeconfigText: w.sb.kubeconfigFor(w.sb.serviceAccountToken("gitward-system", "gitward"), "gitward"),
-      listen: { host: "127.0.0.1", port: 0 },
-      cacheDir: path.join(w.dir, "op-cache-keys"),
-      auditPath: path.join(w.dir, "op-audit-keys.jsonl"),
-      leaderElection: false,
+    running = await startInCluster(seen, "op-keys", {
       keyNamespace: "gitward-keys",
       keyMaxAgeMs: 30 * 86_400_000,
-      logger: createLogger({ destination }),
     });
     const warning = await until("the overdue warning", () =>
       Promise.resolve(
