@@ -8,8 +8,11 @@ export function versionOf(obj: KubeObject): string {
   return `${obj.metadata.uid ?? ""}/${obj.metadata.resourceVersion ?? ""}`;
 }
 
+/** An object with both a uid and a resourceVersion: only then does "the same version" prove anything. */
+export type Versioned = KubeObject & { metadata: { uid: string; resourceVersion: string } };
+
 /** Without a uid and a resourceVersion, "the same version" would prove nothing: never remembered. */
-function versioned(obj: KubeObject): boolean {
+export function versioned(obj: KubeObject): obj is Versioned {
   const { uid, resourceVersion } = obj.metadata;
   return uid !== undefined && uid !== "" && resourceVersion !== undefined && resourceVersion !== "";
 }

@@ -91,7 +91,7 @@ interface Reply {
   body: unknown;
   retryAfterMs?: number;
   /** The credentials the request was made with (a 401 forgets exactly these). */
-  creds?: RequestCredentials;
+  creds: RequestCredentials;
 }
 
 export function refOf(obj: KubeObject): ObjectRef {
@@ -146,7 +146,7 @@ export class ClusterClient {
 
   /**
    * A client for a kubeconfig file, or the default chain ($KUBECONFIG, ~/.kube/config, in-cluster; the
-   * in-cluster account first with `lookup.preferInCluster`).
+   * in-cluster account before ~/.kube/config with `lookup.preferInCluster`).
    */
   static fromFile(
     file: string | undefined,
@@ -512,7 +512,7 @@ export class ClusterClient {
     return token;
   }
 
-  /** A kubeconfig (JSON) for the same server and TLS settings, authenticating with `token` instead. */
+  /** A kubeconfig (YAML) for the same server and TLS settings, authenticating with `token` instead. */
   kubeconfigWithToken(token: string, user = "token-user"): string {
     const { tls } = this.kc;
     const cluster: Record<string, unknown> = { server: this.server.href.replace(/\/$/, "") };
@@ -581,12 +581,7 @@ export class ClusterClient {
         last = await this.once(method, path, opts);
         lastError = undefined;
         // A 401 may mean a rotated token or an expired plugin credential: get a fresh one, once.
-        if (
-          last.status === 401 &&
-          !renewed &&
-          last.creds !== undefined &&
-          this.kc.credentials.invalidate(last.creds)
-        ) {
+        if (last.status === 401 && !renewed && this.kc.credentials.invalidate(last.creds)) {
           renewed = true;
           last = await this.once(method, path, opts);
         }

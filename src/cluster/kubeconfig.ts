@@ -60,12 +60,17 @@ export interface ResolvedKubeconfig {
 }
 
 export interface LoadOptions {
-  /** The operator's order: the in-cluster service account first, then $KUBECONFIG and ~/.kube/config. */
+  /** The operator's order: $KUBECONFIG when set, then the in-cluster account, then ~/.kube/config. */
   readonly preferInCluster?: boolean;
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** The mounted service account (tests point this elsewhere). */
   readonly serviceAccountDir?: string;
   readonly home?: string;
+}
+
+/** The system error name of a failed file read (ENOENT, EACCES...), never its message. */
+function errCode(err: unknown): string {
+  return (err as NodeJS.ErrnoException).code ?? "unreadable";
 }
 
 function invalid(source: string, message: string): ClusterError {
@@ -155,8 +160,7 @@ function readPath(file: string, dir: string, what: string, source: string): Buff
   try {
     return readFileSync(full);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? "unreadable";
-    throw invalid(source, `${what} ${full}: ${code}`);
+    throw invalid(source, `${what} ${full}: ${errCode(err)}`);
   }
 }
 
@@ -196,8 +200,9 @@ export function tokenFileCredentials(file: string, now: () => number = Date.now)
         try {
           token = readFileSync(file, "utf8").trim();
         } catch (err) {
-          const code = (err as NodeJS.ErrnoException).code ?? "unreadable";
-          return Promise.reject(new ClusterError(ClusterErrorCode.Invalid, `token file ${file}: ${code}`));
+          return Promise.reject(
+            new ClusterError(ClusterErrorCode.Invalid, `token file ${file}: ${errCode(err)}`),
+          );
         }
         if (token === "")
           return Promise.reject(new ClusterError(ClusterErrorCode.Invalid, `token file ${file} is empty`));
@@ -523,7 +528,7 @@ function readKubeconfigFile(file: string): Parsed {
   try {
     text = readFileSync(full, "utf8");
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? "unreadable";
+    const code = errCode(err);
     throw invalid(full, code === "ENOENT" ? "no such file" : code);
   }
   return parseText(text, path.dirname(full), full);

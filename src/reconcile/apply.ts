@@ -9,6 +9,7 @@ import {
   type KubeObject,
   type ObjectRef,
 } from "../cluster/client.js";
+import { versioned } from "../cluster/by-version.js";
 import { ClusterError, ClusterErrorCode } from "../cluster/errors.js";
 import { liveMatches } from "./compare.js";
 import { findDrift, type DriftFinding } from "./drift.js";
@@ -93,12 +94,11 @@ export function noteVersion(
 ): void {
   if (versions === undefined) return;
   const key = keyOf(refOf(d.object));
-  const { uid, resourceVersion } = live.metadata;
-  // Without both, "the same version" would prove nothing: such an object is always read in full.
-  const versioned =
-    uid !== undefined && uid !== "" && resourceVersion !== undefined && resourceVersion !== "";
-  if (versioned && liveMatches(d.object, live)) versions.set(key, { uid, resourceVersion, hash: d.hash });
-  else versions.delete(key);
+  // Without a uid and a resourceVersion such an object is always read in full.
+  if (versioned(live) && liveMatches(d.object, live)) {
+    const { uid, resourceVersion } = live.metadata;
+    versions.set(key, { uid, resourceVersion, hash: d.hash });
+  } else versions.delete(key);
 }
 
 interface ListGroup {
@@ -435,19 +435,29 @@ function conditionOf(status: Fields, type: string): Fields | undefined {
   return list.map(fieldsAt).find((c) => c["type"] === type);
 }
 
+/** Why a workload is not ready; `final` when waiting cannot change that (only a new revision or a person). */
+interface NotReady {
+  readonly why: string;
+  readonly final: boolean;
+}
+
+const notYet = (why: string): NotReady => ({ why, final: false });
+const givenUp = (why: string): NotReady => ({ why, final: true });
+
 /**
- * Why a workload is not ready yet, or undefined when it is. The rules are those of `kubectl rollout status`
- * (Deployments, StatefulSets, DaemonSets: the controller has seen the current spec and the rollout is
- * complete), and for Jobs, which it does not cover, those of `kubectl wait --for=condition=Complete`. The
- * status is the cluster's word, read defensively: a field of the wrong type counts as absent.
+ * The readiness rules, in one place. Those of `kubectl rollout status` (Deployments, StatefulSets,
+ * DaemonSets: the controller has seen the current spec and the rollout is complete), and for Jobs, which it
+ * does not cover, those of `kubectl wait --for=condition=Complete`. The status is the cluster's word, read
+ * defensively: a field of the wrong type counts as absent.
  */
-export function notReady(o: KubeObject): string | undefined {
+function readiness(o: KubeObject): NotReady | undefined {
   const generation = typeof o.metadata["generation"] === "number" ? o.metadata["generation"] : 1;
   const spec = fieldsAt(o["spec"]);
   const st = fieldsAt(o["status"]);
   if (o.kind === "Job") return jobNotComplete(spec, st);
   // A status from before the last spec change says nothing about the rollout of the current one.
-  if (count(st["observedGeneration"]) < generation) return "the controller has not yet observed the spec";
+  if (count(st["observedGeneration"]) < generation)
+    return notYet("the controller has not yet observed the spec");
   const replicas = typeof spec["replicas"] === "number" ? spec["replicas"] : 1;
   switch (o.kind) {
     case "Deployment":
@@ -458,27 +468,42 @@ export function notReady(o: KubeObject): string | undefined {
       return daemonSetNotRolledOut(spec, st);
     default:
       // Not a kind of WORKLOADS: with no rule to judge it by, it is never counted ready.
-      return `no readiness rule for ${o.kind}`;
+      return notYet(`no readiness rule for ${o.kind}`);
   }
 }
 
-function deploymentNotRolledOut(replicas: number, st: Fields): string | undefined {
+/** Why a workload is not ready yet, or undefined when it is (see readiness). */
+export function notReady(o: KubeObject): string | undefined {
+  return readiness(o)?.why;
+}
+
+/**
+ * True when the workload will not become ready by waiting: a Job that failed, or a Deployment whose
+ * controller gave up on the current spec (ProgressDeadlineExceeded).
+ */
+export function failedForGood(o: KubeObject): boolean {
+  return readiness(o)?.final === true;
+}
+
+function deploymentNotRolledOut(replicas: number, st: Fields): NotReady | undefined {
   // The controller gives up after spec.progressDeadlineSeconds and says so here; it stays failed.
   const progressing = conditionOf(st, "Progressing");
   if (progressing?.["reason"] === "ProgressDeadlineExceeded")
-    return `exceeded its progress deadline${typeof progressing["message"] === "string" ? `: ${progressing["message"]}` : ""}`;
+    return givenUp(
+      `exceeded its progress deadline${typeof progressing["message"] === "string" ? `: ${progressing["message"]}` : ""}`,
+    );
   const updated = count(st["updatedReplicas"]);
-  if (updated < replicas) return `${updated}/${replicas} replicas updated`;
+  if (updated < replicas) return notYet(`${updated}/${replicas} replicas updated`);
   const old = count(st["replicas"]) - updated;
-  if (old > 0) return `${old} old replica(s) pending termination`;
+  if (old > 0) return notYet(`${old} old replica(s) pending termination`);
   const available = count(st["availableReplicas"]);
-  if (available < updated) return `${available}/${updated} updated replicas available`;
+  if (available < updated) return notYet(`${available}/${updated} updated replicas available`);
   return undefined;
 }
 
-function statefulSetNotRolledOut(replicas: number, spec: Fields, st: Fields): string | undefined {
+function statefulSetNotRolledOut(replicas: number, spec: Fields, st: Fields): NotReady | undefined {
   const ready = count(st["readyReplicas"]);
-  if (ready < replicas) return `${ready}/${replicas} replicas ready`;
+  if (ready < replicas) return notYet(`${ready}/${replicas} replicas ready`);
   const strategy = fieldsAt(spec["updateStrategy"]);
   // OnDelete: pods take the new revision only when someone deletes them; there is no rollout to wait for.
   if (strategy["type"] === "OnDelete") return undefined;
@@ -486,43 +511,29 @@ function statefulSetNotRolledOut(replicas: number, spec: Fields, st: Fields): st
   const partition = count(fieldsAt(strategy["rollingUpdate"])["partition"]);
   const want = Math.max(0, replicas - partition);
   const updated = count(st["updatedReplicas"]);
-  if (updated < want) return `${updated}/${want} replicas updated`;
+  if (updated < want) return notYet(`${updated}/${want} replicas updated`);
   return undefined;
 }
 
-function daemonSetNotRolledOut(spec: Fields, st: Fields): string | undefined {
+function daemonSetNotRolledOut(spec: Fields, st: Fields): NotReady | undefined {
   // No node to run on is a finished rollout (desired 0), as kubectl sees it.
   const desired = count(st["desiredNumberScheduled"]);
   const onDelete = fieldsAt(spec["updateStrategy"])["type"] === "OnDelete";
   const updated = count(st["updatedNumberScheduled"]);
-  if (!onDelete && updated < desired) return `${updated}/${desired} pods updated`;
+  if (!onDelete && updated < desired) return notYet(`${updated}/${desired} pods updated`);
   const available = count(st["numberAvailable"]);
-  if (available < desired) return `${available}/${desired} pods available`;
+  if (available < desired) return notYet(`${available}/${desired} pods available`);
   return undefined;
 }
 
-function jobNotComplete(spec: Fields, st: Fields): string | undefined {
-  const failed = conditionOf(st, "Failed");
-  if (failed?.["status"] === "True")
-    return `the job failed${typeof failed["reason"] === "string" ? ` (${failed["reason"]})` : ""}`;
+function jobNotComplete(spec: Fields, st: Fields): NotReady | undefined {
+  const failure = conditionOf(st, "Failed");
+  if (failure?.["status"] === "True")
+    return givenUp(`the job failed${typeof failure["reason"] === "string" ? ` (${failure["reason"]})` : ""}`);
   if (conditionOf(st, "Complete")?.["status"] === "True") return undefined;
-  if (spec["suspend"] === true) return "the job is suspended";
+  if (spec["suspend"] === true) return notYet("the job is suspended");
   const completions = typeof spec["completions"] === "number" ? spec["completions"] : 1;
-  return `the job has not completed (${count(st["succeeded"])}/${completions} pods succeeded)`;
-}
-
-/**
- * True when the workload will not become ready by waiting: a Job that failed, or a Deployment whose
- * controller gave up (ProgressDeadlineExceeded). Only a new revision (or a person) changes that.
- */
-export function failedForGood(o: KubeObject): boolean {
-  const st = fieldsAt(o["status"]);
-  if (o.kind === "Job") return conditionOf(st, "Failed")?.["status"] === "True";
-  if (o.kind !== "Deployment") return false;
-  // A verdict about an older spec says nothing of this one (kubectl checks the generation first too).
-  const generation = typeof o.metadata["generation"] === "number" ? o.metadata["generation"] : 1;
-  if (count(st["observedGeneration"]) < generation) return false;
-  return conditionOf(st, "Progressing")?.["reason"] === "ProgressDeadlineExceeded";
+  return notYet(`the job has not completed (${count(st["succeeded"])}/${completions} pods succeeded)`);
 }
 
 export interface HealthOutcome {
@@ -548,23 +559,21 @@ export async function waitHealthy(
   for (let i = 0; pending.length > 0; i++) {
     const states = await mapLimit(pending, 8, async (w) => {
       const live = await cluster.get(refOf(w), { impersonate: opts.impersonate });
-      if (live === undefined) return { why: "missing", failed: false };
-      const reason = notReady(live);
-      return reason === undefined ? undefined : { why: reason, failed: failedForGood(live) };
+      return live === undefined ? notYet("missing") : readiness(live);
     });
     why = [];
     const still: KubeObject[] = [];
-    const failed: boolean[] = [];
+    const final: boolean[] = [];
     states.forEach((s, j) => {
       const w = pending[j];
       if (s !== undefined && w !== undefined) {
         still.push(w);
         why.push(`${describeRef(refOf(w))}: ${s.why}`);
-        failed.push(s.failed);
+        final.push(s.final);
       }
     });
     pending = still;
-    if (pending.length > 0 && failed.every(Boolean)) return { notReady: why, failed: true };
+    if (pending.length > 0 && final.every(Boolean)) return { notReady: why, failed: true };
     if (pending.length === 0 || Date.now() >= deadline) break;
     await sleep(Math.min(100 * 2 ** i, 1_000));
   }

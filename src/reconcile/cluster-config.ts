@@ -18,6 +18,7 @@ import {
   type TrustPolicy,
 } from "../config/types.js";
 import {
+  frozenInventory,
   inventoryFromConfigMap,
   packInventory,
   PACKED_INVENTORY_KEY,
@@ -554,9 +555,7 @@ export class CrdStateStore implements StateStore {
     private readonly cluster: ClusterClient,
     private readonly systemNamespace: string,
   ) {
-    this.inventories = new ReadByVersion(cluster, (cm) =>
-      Object.freeze(inventoryFromConfigMap(cm).map((e) => Object.freeze(e))),
-    );
+    this.inventories = new ReadByVersion(cluster, (cm) => frozenInventory(inventoryFromConfigMap(cm)));
   }
 
   /** undefined when the Application is gone, or nothing was ever saved for it. */
@@ -586,11 +585,7 @@ export class CrdStateStore implements StateStore {
       const written = await this.cluster.apply(
         this.inventoryConfigMap(app, state.inventory, live.metadata.uid),
       );
-      this.inventories.remember(
-        ref,
-        written,
-        Object.freeze(state.inventory.map((e) => Object.freeze({ ...e }))),
-      );
+      this.inventories.remember(ref, written, frozenInventory(state.inventory));
       await this.cluster.mergePatch(
         this.applicationRef(app),
         { status: replacing(statusOf(live), state.status) },

@@ -82,6 +82,11 @@ export function parseInventory(text: string | undefined): InventoryEntry[] {
   return out;
 }
 
+/** A frozen copy, entries too: what the state caches hand out, so a caller that changed it fails loudly. */
+export function frozenInventory(entries: readonly InventoryEntry[]): readonly InventoryEntry[] {
+  return Object.freeze(entries.map((e) => Object.freeze({ ...e })));
+}
+
 /** The ConfigMap key of a packed inventory (binaryData: gzip of the JSON list). */
 export const PACKED_INVENTORY_KEY = "inventory.json.gz";
 /** The ConfigMap key of the unpacked JSON list that earlier versions wrote (still read). */

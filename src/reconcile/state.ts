@@ -7,6 +7,7 @@ import { ReadByVersion } from "../cluster/by-version.js";
 import type { ClusterClient, KubeObject, ObjectRef } from "../cluster/client.js";
 import { ClusterErrorCode, ClusterError } from "../cluster/errors.js";
 import {
+  frozenInventory,
   inventoryFromConfigMap,
   packInventory,
   PACKED_INVENTORY_KEY,
@@ -44,8 +45,10 @@ function parseStatus(text: string | undefined): ApplicationStatus {
 
 /** Freezes the state kept in the cache, so a caller that changed it would fail loudly, not corrupt it. */
 function frozen(state: AppState): AppState {
-  const inventory = Object.freeze(state.inventory.map((e) => Object.freeze({ ...e })));
-  return Object.freeze({ status: deepFrozen(structuredClone(state.status)), inventory });
+  return Object.freeze({
+    status: deepFrozen(structuredClone(state.status)),
+    inventory: frozenInventory(state.inventory),
+  });
 }
 
 function deepFrozen<T>(v: T): T {
