@@ -1,12 +1,11 @@
 // The install manifests name gitward flags the CLI must know: every argument of the operator's Deployment
 // and of the key-rotation CronJob is parsed by the built CLI as is (a flag renamed in the code but not in
 // deploy/install would otherwise only fail in a cluster).
-import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
-import { cliEntry, repoRoot } from "../support/tools.js";
+import { repoRoot, runCli } from "../support/tools.js";
 
 interface Container {
   args?: string[];
@@ -28,22 +27,13 @@ async function containersOf(file: string, kind: string): Promise<Container[]> {
 }
 
 function gitward(args: string[]): Promise<{ code: number; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliEntry, ...args], {
-      stdio: ["ignore", "ignore", "pipe"],
-      // No cluster anywhere: the commands must get past parsing and stop at the missing kubeconfig.
-      env: {
-        PATH: process.env["PATH"] ?? "/usr/bin:/bin",
-        HOME: "/nonexistent",
-        KUBECONFIG: "/nonexistent/kubeconfig",
-      },
-    });
-    let stderr = "";
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => {
-      resolve({ code: code ?? -1, stderr });
-    });
+  // No cluster anywhere: the commands must get past parsing and stop at the missing kubeconfig.
+  return runCli(args, {
+    env: {
+      PATH: process.env["PATH"] ?? "/usr/bin:/bin",
+      HOME: "/nonexistent",
+      KUBECONFIG: "/nonexistent/kubeconfig",
+    },
   });
 }
 

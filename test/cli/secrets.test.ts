@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -20,29 +19,12 @@ import { sealSecret } from "../../src/secrets/seal.js";
 import { unsealSecret } from "../../src/secrets/unseal.js";
 import { parseDocuments } from "../../src/secrets/yaml-input.js";
 import type { SealedSecret } from "../../src/secrets/types.js";
-import { cliEntry } from "../support/tools.js";
+import { runCli, type CliRun } from "../support/tools.js";
 import { decoded, expectNoPlaintextIn, PLAINTEXTS, plainSecret } from "../secrets/support.js";
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+type Run = CliRun;
 
-function gitward(args: string[], input = ""): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliEntry, ...args], { stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => {
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-    child.stdin.end(input);
-  });
-}
+const gitward = (args: string[], input = ""): Promise<Run> => runCli(args, { input });
 
 let dir: string;
 let oldKey: SealingKey;

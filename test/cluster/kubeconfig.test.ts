@@ -64,6 +64,28 @@ function config(user: Record<string, unknown>, cluster: Record<string, unknown> 
   });
 }
 
+/**
+ * An exec credential plugin in `sub` that counts its runs (`runs`), records KUBERNETES_EXEC_INFO (`info`),
+ * runs `extra`, and hands out a token the server refuses on its first run and `good` on every later one.
+ */
+async function stalePlugin(sub: string, good: string, extra: string[]): Promise<string> {
+  const plugin = path.join(sub, "plugin.sh");
+  await writeFile(
+    plugin,
+    [
+      "#!/bin/sh",
+      `count=$(cat "${sub}/runs" 2>/dev/null || echo 0)`,
+      `echo $((count + 1)) > "${sub}/runs"`,
+      `printf '%s' "$KUBERNETES_EXEC_INFO" > "${sub}/info"`,
+      ...extra,
+      `if [ "$count" = 0 ]; then token=stale; else token=${good}; fi`,
+      `printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"%s"}}' "$token"`,
+    ].join("\n"),
+  );
+  await chmod(plugin, 0o755);
+  return plugin;
+}
+
 function rejection(fn: () => unknown): string {
   try {
     fn();
@@ -121,27 +143,14 @@ describe("credentials against the sandbox", () => {
   it("runs an exec plugin without a shell, passes KUBERNETES_EXEC_INFO, and renews on 401", async () => {
     const sub = await mkdtemp(path.join(dir, "exec-"));
     const good = sb.mintToken("carol");
-    // The first run hands out a token the server refuses; every later run a good one.
-    const plugin = path.join(sub, "plugin.sh");
-    await writeFile(
-      plugin,
-      [
-        "#!/bin/sh",
-        `count=$(cat "${sub}/runs" 2>/dev/null || echo 0)`,
-        `echo $((count + 1)) > "${sub}/runs"`,
-        `printf '%s' "$KUBERNETES_EXEC_INFO" > "${sub}/info"`,
-        `printf '%s' "$1 $PLUGIN_FLAVOUR" > "${sub}/args"`,
-        `if [ "$count" = 0 ]; then token=stale; else token=${good}; fi`,
-        `printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"%s"}}' "$token"`,
-      ].join("\n"),
-    );
-    await chmod(plugin, 0o755);
+    const plugin = await stalePlugin(sub, good, [`printf '%s' "$1 $PLUGIN_FLAVOUR" > "${sub}/args"`]);
     await writeFile(
       path.join(sub, "config"),
       config({
         exec: {
           apiVersion: "client.authentication.k8s.io/v1",
-          command: "./plugin.sh",
+          // Relative to the kubeconfig's folder, where the plugin is.
+          command: `./${path.basename(plugin)}`,
           args: ["--flag with space"],
           env: [{ name: "PLUGIN_FLAVOUR", value: "vanilla" }],
         },
@@ -229,21 +238,9 @@ describe("credentials against the sandbox", () => {
   it("exec plugins: cluster info when asked, no terminal, errors without the command line, one renewal for many 401s", async () => {
     const sub = await mkdtemp(path.join(dir, "exec-more-"));
     const good = sb.mintToken("erin");
-    const plugin = path.join(sub, "plugin.sh");
-    // Counts its runs; hands out a refused token first, then a good one; records its input and info.
-    await writeFile(
-      plugin,
-      [
-        "#!/bin/sh",
-        `count=$(cat "${sub}/runs" 2>/dev/null || echo 0)`,
-        `echo $((count + 1)) > "${sub}/runs"`,
-        `printf '%s' "$KUBERNETES_EXEC_INFO" > "${sub}/info"`,
-        `if read -r line; then echo got-input > "${sub}/stdin"; else echo eof > "${sub}/stdin"; fi`,
-        `if [ "$count" = 0 ]; then token=stale; else token=${good}; fi`,
-        `printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"%s"}}' "$token"`,
-      ].join("\n"),
-    );
-    await chmod(plugin, 0o755);
+    const plugin = await stalePlugin(sub, good, [
+      `if read -r line; then echo got-input > "${sub}/stdin"; else echo eof > "${sub}/stdin"; fi`,
+    ]);
     const exec = { apiVersion: "client.authentication.k8s.io/v1", command: plugin, provideClusterInfo: true };
     const client = ClusterClient.fromText(config({ exec }, { "tls-server-name": "localhost" }));
     // Sixteen requests refused at once with the stale token: one renewal between them, not sixteen.

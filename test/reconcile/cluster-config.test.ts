@@ -2,7 +2,6 @@
 // and gitward's own least-privilege identity from deploy/install: the first lists, creates, changes and
 // deletes seen without a restart, invalid objects left out with a reason, dropped watches, and the
 // CrdStateStore keeping status in the Application and a large inventory in a ConfigMap beside it.
-import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ClusterClient, type KubeObject } from "../../src/cluster/client.js";
@@ -20,7 +19,7 @@ import type { InventoryEntry } from "../../src/reconcile/inventory.js";
 import { STATE_LABEL } from "../../src/reconcile/state.js";
 import { startSandbox, type Sandbox } from "../../src/sandbox/server.js";
 import { repoRoot } from "../support/tools.js";
-import { readYamlObjects } from "./harness.js";
+import { installCrds, readYamlObjects } from "./harness.js";
 
 const NS = "gitward-system";
 const URL = "https://git.example.com/ops/config.git";
@@ -34,13 +33,7 @@ const watches: ClusterConfigWatch[] = [];
 beforeAll(async () => {
   sb = await startSandbox();
   admin = ClusterClient.fromText(sb.kubeconfig);
-  const crdDir = path.join(repoRoot, "deploy", "crds");
-  for (const file of (await readdir(crdDir)).filter((f) => f.endsWith(".yaml")).sort()) {
-    for (const o of await readYamlObjects(path.join(crdDir, file))) {
-      await admin.apply(o);
-      await admin.waitForCrdEstablished(o.metadata.name);
-    }
-  }
+  await installCrds(admin);
   for (const o of await readYamlObjects(path.join(repoRoot, "deploy", "install", "operator.yaml"))) {
     await admin.apply(o);
   }
@@ -342,13 +335,7 @@ describe("watchClusterConfig after 410 Gone", () => {
     const small = await startSandbox({ watchHistory: 3, bookmarkIntervalMs: 600_000 });
     const client = ClusterClient.fromText(small.kubeconfig);
     try {
-      const crdDir = path.join(repoRoot, "deploy", "crds");
-      for (const file of (await readdir(crdDir)).filter((f) => f.endsWith(".yaml"))) {
-        for (const o of await readYamlObjects(path.join(crdDir, file))) {
-          await client.apply(o);
-          await client.waitForCrdEstablished(o.metadata.name);
-        }
-      }
+      await installCrds(client);
       await client.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
       await client.apply(trustPolicy("production"));
       const lists = vi.spyOn(client, "listWithVersion");

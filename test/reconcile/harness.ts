@@ -2,7 +2,7 @@
 // privilege identity from deploy/, an application namespace with its deployer service account, a config
 // repository with SSH-signed commits served over smart HTTP, and an audit log. Everything real except the
 // sandbox itself.
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseAllDocuments } from "yaml";
@@ -50,6 +50,17 @@ export async function readYamlObjects(file: string): Promise<KubeObject[]> {
   return parseAllDocuments(text)
     .map((d) => d.toJS() as KubeObject | null)
     .filter((o): o is KubeObject => o !== null);
+}
+
+/** Applies gitward's CRDs (deploy/crds, in file order) and waits until each is established. */
+export async function installCrds(client: ClusterClient): Promise<void> {
+  const crdDir = path.join(repoRoot, "deploy", "crds");
+  for (const file of (await readdir(crdDir)).filter((f) => f.endsWith(".yaml")).sort()) {
+    for (const o of await readYamlObjects(path.join(crdDir, file))) {
+      await client.apply(o);
+      await client.waitForCrdEstablished(o.metadata.name);
+    }
+  }
 }
 
 export const APP_NAMESPACE = "shop";

@@ -2,8 +2,6 @@
 // the sandbox): stored packed (gzip in binaryData) so 12,000 entries fit, earlier unpacked ones still read,
 // a gzip bomb refused, and a revision whose inventory would not fit refused before anything is written.
 import { randomBytes, randomUUID } from "node:crypto";
-import { readdir } from "node:fs/promises";
-import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { KubeObject } from "../../src/cluster/client.js";
@@ -18,8 +16,7 @@ import {
   type InventoryEntry,
 } from "../../src/reconcile/inventory.js";
 import { ConfigMapStateStore } from "../../src/reconcile/state.js";
-import { repoRoot } from "../support/tools.js";
-import { readYamlObjects, startWorld, type World } from "./harness.js";
+import { installCrds, startWorld, type World } from "./harness.js";
 
 let w: World;
 const NS = "gitward-system";
@@ -43,13 +40,7 @@ const cmRef = (name: string) => ({ apiVersion: "v1", kind: "ConfigMap", namespac
 
 beforeAll(async () => {
   w = await startWorld();
-  const crdDir = path.join(repoRoot, "deploy", "crds");
-  for (const file of (await readdir(crdDir)).filter((f) => f.endsWith(".yaml")).sort()) {
-    for (const o of await readYamlObjects(path.join(crdDir, file))) {
-      await w.admin.apply(o);
-      await w.admin.waitForCrdEstablished(o.metadata.name);
-    }
-  }
+  await installCrds(w.admin);
 });
 
 afterAll(async () => {

@@ -3,7 +3,7 @@
 // change: the next run converges to the revision, nothing is duplicated, nothing outside the inventory is
 // deleted.
 import { spawn } from "node:child_process";
-import { readdir, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
@@ -13,9 +13,9 @@ import { CrdStateStore } from "../../src/reconcile/cluster-config.js";
 import { LeaderElector } from "../../src/reconcile/leader.js";
 import { ConfigMapStateStore } from "../../src/reconcile/state.js";
 import { OWNER_LABEL } from "../../src/reconcile/inventory.js";
-import { cliEntry, repoRoot } from "../support/tools.js";
+import { cliEntry } from "../support/tools.js";
 import { until } from "../support/until.js";
-import { configMap, readYamlObjects, startWorld, type World } from "./harness.js";
+import { configMap, installCrds, startWorld, type World } from "./harness.js";
 
 let w: World;
 
@@ -69,13 +69,7 @@ describe("faults", () => {
 describe("conflicts", () => {
   it("converges through 409s on top of 500s, 429s and latency, and a leader keeps its Lease", async () => {
     // The operator's way: status in the Application's status subresource, a Lease renewed meanwhile.
-    const crdDir = path.join(repoRoot, "deploy", "crds");
-    for (const file of (await readdir(crdDir)).filter((f) => f.endsWith(".yaml")).sort()) {
-      for (const o of await readYamlObjects(path.join(crdDir, file))) {
-        await w.admin.apply(o);
-        await w.admin.waitForCrdEstablished(o.metadata.name);
-      }
-    }
+    await installCrds(w.admin);
     // Its own Application (and ownership label), so the other tests' objects and inventory stay apart.
     const base = w.app();
     const app: Application = {

@@ -1,7 +1,6 @@
 // `gitward run --in-cluster` put together (startOperator): the operator reads an Application and its
 // TrustPolicy from the CRDs, applies the signed revision as the application's account, writes the status
 // into the Application's status subresource, and picks up a new Application without a restart.
-import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -9,8 +8,7 @@ import type { KubeObject } from "../../src/cluster/client.js";
 import { createLogger } from "../../src/observe/logger.js";
 import { generateSealingKey, sealingKeyToSecret } from "../../src/secrets/keys.js";
 import { startOperator, type RunningOperator } from "../../src/reconcile/run-operator.js";
-import { repoRoot } from "../support/tools.js";
-import { configMap, readYamlObjects, startWorld, type World } from "./harness.js";
+import { configMap, installCrds, startWorld, type World } from "./harness.js";
 import { until as waitUntil } from "../support/until.js";
 
 let w: World;
@@ -19,13 +17,7 @@ const lines: string[] = [];
 
 beforeAll(async () => {
   w = await startWorld();
-  const crdDir = path.join(repoRoot, "deploy", "crds");
-  for (const file of (await readdir(crdDir)).filter((f) => f.endsWith(".yaml")).sort()) {
-    for (const o of await readYamlObjects(path.join(crdDir, file))) {
-      await w.admin.apply(o);
-      await w.admin.waitForCrdEstablished(o.metadata.name);
-    }
-  }
+  await installCrds(w.admin);
   await w.commit({ "apps/shop/a.yaml": configMap("a", { x: "1" }) });
 });
 

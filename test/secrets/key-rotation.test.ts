@@ -2,7 +2,6 @@
 // into the sandbox API server, the CronJob's own command run with the built CLI as its service account,
 // and that account held to listing and creating Secrets in gitward-keys (the keys' own namespace, where no
 // account with rights lives), nothing more.
-import { spawn } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -11,7 +10,7 @@ import { parseAllDocuments } from "yaml";
 import { startSandbox, type Sandbox } from "../../src/sandbox/server.js";
 import { generateSealingKey, SEALING_KEY_LABEL, sealingKeyToSecret } from "../../src/secrets/keys.js";
 import { call, kubectlFor, type Kubectl } from "../sandbox/helpers.js";
-import { cliEntry, repoRoot } from "../support/tools.js";
+import { repoRoot, runCli } from "../support/tools.js";
 
 /** The keys' namespace. */
 const NS = "gitward-keys";
@@ -82,19 +81,8 @@ async function mustKubectl(args: string[], opts: { input?: string; kubeconfig?: 
  * keygen's default lookup reads it first, and would fall back to the in-cluster token in a pod.
  */
 function runCronJobCommand(): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliEntry, ...command], {
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", HOME: k.dir, KUBECONFIG: rotationKubeconfig },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => {
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
+  return runCli(command, {
+    env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", HOME: k.dir, KUBECONFIG: rotationKubeconfig },
   });
 }
 

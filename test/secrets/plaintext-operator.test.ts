@@ -15,11 +15,11 @@ import type { GitwardEvent } from "../../src/notify/events.js";
 import { generateSealingKey, sealingKeyToSecret, type SealingKey } from "../../src/secrets/keys.js";
 import { sealSecret } from "../../src/secrets/seal.js";
 import type { Scope } from "../../src/secrets/types.js";
-import { configMap, readYamlObjects, startWorld, type World } from "../reconcile/harness.js";
+import { configMap, installCrds, startWorld, type World } from "../reconcile/harness.js";
 import { startReceiver, type Receiver } from "../notify/receiver.js";
 import { call, kubectlFor, type Kubectl } from "../sandbox/helpers.js";
 import { run as runTool } from "../support/git-exec.js";
-import { cliEntry, repoRoot } from "../support/tools.js";
+import { cliEntry } from "../support/tools.js";
 import { decoded, flipBit, withValue } from "./support.js";
 import { until as waitUntil } from "../support/until.js";
 
@@ -272,13 +272,7 @@ beforeAll(async () => {
   key = await generateSealingKey({ modulusLength: 2048 });
   kubectl = await kubectlFor(w.sb);
   receiver = await startReceiver(HMAC);
-  const crdDir = path.join(repoRoot, "deploy", "crds");
-  for (const file of (await readdir(crdDir)).filter((f) => f.endsWith(".yaml")).sort()) {
-    for (const o of await readYamlObjects(path.join(crdDir, file))) {
-      await w.admin.apply(o);
-      await w.admin.waitForCrdEstablished(o.metadata.name);
-    }
-  }
+  await installCrds(w.admin);
   const system = { namespace: "gitward-system" };
   await w.admin.apply(sealingKeyToSecret(key, "gitward-keys") as unknown as KubeObject);
   await w.admin.apply({
