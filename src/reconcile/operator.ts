@@ -458,19 +458,15 @@ export class Operator {
   ): void {
     const application = appKey(w.id);
     this.opts.metrics?.driftEvent(application, action);
-    this.opts.log(
-      "warn",
-      `drift ${action}: ${f.object.kind} ${f.object.namespace ?? ""}/${f.object.name} by ${f.manager}`,
-      {
-        application,
-        object: f.object,
-        fields: f.fields,
-        manager: f.manager,
-        deleted: f.manager === DELETED,
-        action,
-        ...(auditRecord === undefined ? {} : { auditRecord }),
-      },
-    );
+    this.opts.log("warn", driftLine(f, action), {
+      application,
+      object: f.object,
+      fields: f.fields,
+      manager: f.manager,
+      deleted: f.manager === DELETED,
+      action,
+      ...(auditRecord === undefined ? {} : { auditRecord }),
+    });
   }
 
   private alertDrift(
@@ -506,8 +502,7 @@ export class Operator {
     const revision = w.lastReport?.status.lastAppliedRevision;
     const fields = f.fields.slice(0, 10).join(", ") + (f.fields.length > 10 ? ", ..." : "");
     const message =
-      `${revision === undefined ? "" : `revision ${revision.slice(0, 12)}: `}drift ${action}: ` +
-      `${f.object.kind} ${f.object.namespace ?? ""}/${f.object.name} by ${f.manager}` +
+      `${revision === undefined ? "" : `revision ${revision.slice(0, 12)}: `}${driftLine(f, action)}` +
       `${fields === "" ? "" : ` (${fields})`}${auditRecord === undefined ? "" : ` (audit record ${auditRecord})`}`;
     this.track(
       emitEvent(this.opts.cluster, this.opts.state.eventTarget(w.id), {
@@ -615,6 +610,11 @@ export class Operator {
     this.pending.add(p);
     void p.finally(() => this.pending.delete(p));
   }
+}
+
+/** The words of a drift report, the same in the log line and the Event. */
+function driftLine(f: DriftFinding, action: "detected" | "reverted"): string {
+  return `drift ${action}: ${f.object.kind} ${f.object.namespace ?? ""}/${f.object.name} by ${f.manager}`;
 }
 
 function errText(err: unknown): string {
