@@ -84,7 +84,7 @@ async function extract(
     { cwd: repoDir, env: { ...baseGitEnv(), GIT_ATTR_NOSYSTEM: "1" }, stdio: ["ignore", "pipe", "pipe"] },
   );
   // --no-same-owner/--no-same-permissions: the files belong to us, whatever the archive says.
-  const tar = spawn("tar", ["-x", "-C", dir, "--no-same-owner", "--no-same-permissions"], {
+  const tar = spawn("tar", ["-x", "--ignore-zeros", "-C", dir, "--no-same-owner", "--no-same-permissions"], {
     stdio: ["pipe", "ignore", "pipe"],
   });
   const errors = { git: "", tar: "" };
@@ -135,7 +135,7 @@ async function extract(
 }
 
 /** "<pid> <start time>": the start time tells a live process from a later one that reuses the pid. */
-async function ownerMark(pid: number): Promise<string> {
+export async function ownerMark(pid: number): Promise<string> {
   return `${pid} ${(await startTime(pid)) ?? "?"}\n`;
 }
 
