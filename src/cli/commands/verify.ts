@@ -11,7 +11,7 @@ import type { GitRef } from "../../config/types.js";
 import { fetchSource, mirrorRepository, type SourceCredentials } from "../../source/fetch.js";
 import { resolveCommit } from "../../source/walk.js";
 import { compileCommitPolicy, type CompiledCommitPolicy } from "../../trust/commit/keys.js";
-import { verifyCommitRange } from "../../trust/commit/range.js";
+import { listPaths, verifyCommitRange } from "../../trust/commit/range.js";
 import { auditRepository } from "../../trust/commit/repo-audit.js";
 import type { CommitVerdict, RangeVerdict } from "../../trust/commit/verdict.js";
 import { ExitCode } from "../exit.js";
@@ -119,7 +119,8 @@ function printRangeText(v: RangeVerdict): void {
     const key = c.signer?.fingerprint ?? "-";
     const status = c.trusted ? "TRUSTED" : (c.code ?? "REJECTED");
     let line = `${c.trusted ? "ok  " : "FAIL"} ${c.commit.slice(0, 12)} ${status} signer=${signer} key=${key} author=${who(c)}`;
-    if (c.unauthorizedPaths.length > 0) line += ` unauthorized=${c.unauthorizedPaths.join(",")}`;
+    if (c.unauthorizedPaths.length > 0)
+      line += ` unauthorized=${listPaths(c.unauthorizedPaths, c.pathCheckStopped === true)}`;
     lines.push(line);
     for (const f of c.findings) lines.push(`     ${f.message}`);
   }
