@@ -29,6 +29,8 @@ export const CommitCode = {
   OBJECT_MISSING: "OBJECT_MISSING",
   /** A tree of the commit, or its change as a whole, is over a size limit (entries or bytes). */
   TOO_LARGE: "TOO_LARGE",
+  /** The repository holds an object git's checks (fsck) refuse; found while fetching. */
+  FSCK_FAILED: "FSCK_FAILED",
 } as const;
 export type CommitCode = (typeof CommitCode)[keyof typeof CommitCode];
 
