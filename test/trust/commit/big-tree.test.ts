@@ -101,6 +101,34 @@ describe("a signed commit adding a folder of 200,000 entries", () => {
   }, 30_000);
 });
 
+describe("the side-by-side tree walk", () => {
+  it("reports a file that became a folder as both the file and the folder's paths", async () => {
+    const before = await repo.commitTree(
+      await repo.writeTree([
+        ["conf", blob],
+        ["z.yaml", blob],
+      ]),
+      [],
+      {
+        signer: broad,
+      },
+    );
+    const inner = await repo.writeTree([["role.yaml", blob]]);
+    const after = await repo.commitTree(
+      await repo.writeTree([
+        ["conf/", inner],
+        ["conf.d", blob],
+        ["z.yaml", blob],
+      ]),
+      [before],
+      { signer: broad },
+    );
+    const v = await verifyCommitRange({ repoDir: repo.dir, from: before, to: after, policy });
+    expect(v.trusted).toBe(true);
+    expect(v.commits[0]?.changedPaths).toEqual(["conf", "conf.d", "conf/role.yaml"]);
+  });
+});
+
 describe("tree and change limits", () => {
   it("refuses a tree object over maxTreeBytes without reading it, and accepts it under the default", async () => {
     const tree = await wideTree("many", 1000, []);
