@@ -57,6 +57,13 @@ export function shortPath(p: string, max = 120): string {
 const short = (oid: string) => oid.slice(0, 12);
 
 /**
+ * Revisions found within their limits by this process (repository, commit, limits): a commit's files
+ * never change, so the reconcile pass that finds the same head again does not list them again.
+ */
+const withinLimits = new Set<string>();
+const WITHIN_LIMITS_SIZE = 1024;
+
+/**
  * Refuses (SourceError TOO_LARGE) a revision whose files are over the limits, naming the commit, the
  * path and the limit. git lists the files with their sizes; the listing is read as it streams and git is
  * stopped at the first excess, so a revision of millions of files costs no more than the limit.
@@ -67,6 +74,8 @@ export async function checkRevisionSize(
   limits: SourceLimits = sourceLimits(),
 ): Promise<void> {
   if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(commit)) throw new Error(`not an object id: ${commit}`);
+  const key = `${repoDir}\u0000${commit}\u0000${JSON.stringify(limits)}`;
+  if (withinLimits.has(key)) return;
   const child = spawn("git", ["ls-tree", "-r", "-l", "-z", "--full-tree", commit, "--"], {
     cwd: repoDir,
     env: baseGitEnv(),
@@ -131,4 +140,6 @@ export async function checkRevisionSize(
       "FETCH_FAILED",
       `cannot list the files of commit ${short(commit)}: ${stderr.trim().split("\n").slice(-2).join(" ")}`,
     );
+  if (withinLimits.size >= WITHIN_LIMITS_SIZE) withinLimits.clear();
+  withinLimits.add(key);
 }
