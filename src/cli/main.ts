@@ -8,6 +8,7 @@ import { registerAudit } from "./commands/audit.js";
 import { registerCheck } from "./commands/check.js";
 import { registerDemo } from "./commands/demo.js";
 import { registerImages } from "./commands/images.js";
+import { registerImagesPin } from "./commands/images-pin.js";
 import { registerReconcile } from "./commands/reconcile.js";
 import { registerRun } from "./commands/run.js";
 import { registerSandbox } from "./commands/sandbox.js";
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
     registerVerify,
     registerCheck,
     registerImages,
+    registerImagesPin,
     registerSecrets,
     registerReconcile,
     registerRun,
