@@ -230,10 +230,10 @@ async function readCertificates(files: readonly string[]): Promise<KeyObject[]> 
  * `gitward images verify`. No digest is recorded in CI, so a moved tag cannot be seen here; the reconcile
  * sees it.
  */
-async function verifyRevisionImages(
+export async function verifyRevisionImages(
   manifests: readonly Manifest[],
   policy: ImagePolicy,
-  flags: CheckFlags,
+  flags: Pick<CheckFlags, "ca" | "dockerConfig" | "plainHttp" | "trust">,
 ): Promise<ImageResult[]> {
   const ca =
     flags.ca === undefined
