@@ -1,6 +1,7 @@
 // `gitward images pin` through the built CLI against a real registry: a tag becomes repo:tag@digest in the
 // source (comments and layout kept), the patch form writes nothing, an unknown tag names file:line and image
 // and writes nothing, pinned images are left as they are, and kustomize `images:` entries get a digest.
+// `gitward render PATH --trust` pins the same tags in its output as the reconcile pins them.
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -122,5 +123,53 @@ describe("gitward images pin", () => {
     expect(await readFile(path.join(d, "deploy.yaml"), "utf8")).toContain("team/app:v0  #");
     const rendered = await run(toolPath("kubectl"), ["kustomize", d]);
     expect(rendered.stdout).toContain(`image: ${registry.host}/team/app:v1@${appDigest}`);
+  });
+});
+
+describe("gitward render PATH", () => {
+  const trustFor = async (requireDigest: boolean): Promise<string> => {
+    const file = path.join(dir, `trust-${String(requireDigest)}.yaml`);
+    await writeFile(
+      file,
+      [
+        "apiVersion: gitward.dev/v1alpha1",
+        "kind: TrustPolicy",
+        "metadata: { name: prod }",
+        "spec:",
+        "  commits:",
+        "    signers: [{ name: a, ssh: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl a'], paths: ['**'] }]",
+        "  images:",
+        `    registries: ['${registry.host}/team/']`,
+        `    requireDigest: ${String(requireDigest)}`,
+        "",
+      ].join("\n"),
+    );
+    return file;
+  };
+  const render = (d: string, trust: string) =>
+    runCli(["render", d, "--repo-root", d, "--plain-http", "--trust", trust, "-o", "json"]);
+  const imagesOf = (stdout: string): string[] =>
+    (
+      JSON.parse(stdout) as {
+        items: { spec: { template: { spec: { containers: { image: string }[] } } } }[];
+      }
+    ).items.flatMap((o) => o.spec.template.spec.containers.map((c) => c.image));
+
+  it("prints the objects with tags pinned as repo:tag@digest when the policy requires digests", async () => {
+    const d = await folder("render", { "deploy.yaml": deployment([`${registry.host}/team/app:v1`]) });
+    const r = await render(d, await trustFor(true));
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(imagesOf(r.stdout)).toEqual([`${registry.host}/team/app:v1@${appDigest}`]);
+    const loose = await render(d, await trustFor(false));
+    expect(imagesOf(loose.stdout)).toEqual([`${registry.host}/team/app:v1`]);
+  });
+
+  it("refuses (exit 1) an image the registry does not have, printing no objects", async () => {
+    const d = await folder("render-bad", { "deploy.yaml": deployment([`${registry.host}/team/app:gone`]) });
+    const r = await render(d, await trustFor(true));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${registry.host}/team/app:gone`);
+    expect(r.stdout).toBe("");
   });
 });
