@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeTempDir, removeDir, run } from "../support/git-exec.js";
 import { pushTestImage, startRegistry, type TestRegistry } from "../support/registry.js";
 import { runCli, toolPath } from "../support/tools.js";
+import { trustPolicyYaml } from "../support/trust-yaml.js";
 
 let registry: TestRegistry;
 let dir: string;
@@ -131,18 +132,11 @@ describe("gitward render PATH", () => {
     const file = path.join(dir, `trust-${String(requireDigest)}.yaml`);
     await writeFile(
       file,
-      [
-        "apiVersion: gitward.dev/v1alpha1",
-        "kind: TrustPolicy",
-        "metadata: { name: prod }",
-        "spec:",
-        "  commits:",
-        "    signers: [{ name: a, ssh: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl a'], paths: ['**'] }]",
+      trustPolicyYaml([
         "  images:",
         `    registries: ['${registry.host}/team/']`,
         `    requireDigest: ${String(requireDigest)}`,
-        "",
-      ].join("\n"),
+      ]),
     );
     return file;
   };
