@@ -2,7 +2,7 @@
 // the live object against the server's dry-run answer, as `kubectl diff` shows it, plus the objects prune
 // would delete. Both sides are cleaned of what the server assigns (managedFields, resourceVersion, uid...)
 // and Secret values are replaced by fixed markers on both sides: a diff says that a value changed, never what.
-import { createTwoFilesPatch } from "diff";
+import { createTwoFilesPatch, FILE_HEADERS_ONLY } from "diff";
 import { stringify } from "yaml";
 import { describeRef, refOf, type ClusterClient, type KubeObject } from "../cluster/client.js";
 import { isOwnedBy, keyOf, type AppId } from "./inventory.js";
@@ -104,7 +104,10 @@ export function objectDiff(
   return {
     object: describeRef(refOf(ref)),
     action: live === undefined ? "create" : merged === undefined ? "delete" : "update",
-    diff: createTwoFilesPatch(`live/${name}`, `merged/${name}`, a, b, "", "", { context: 3 }),
+    diff: createTwoFilesPatch(`live/${name}`, `merged/${name}`, a, b, undefined, undefined, {
+      context: 3,
+      headerOptions: FILE_HEADERS_ONLY,
+    }),
   };
 }
 

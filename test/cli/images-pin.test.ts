@@ -69,6 +69,11 @@ describe("gitward images pin", () => {
     // The already pinned image is not part of the change.
     expect(r.stdout).not.toContain(`-          image: ${pinned}`);
     expect(await readFile(path.join(d, "deploy.yaml"), "utf8")).toBe(text);
+    // The patch is one git apply takes, and it makes what --write makes.
+    await run("git", ["apply", "-"], { cwd: d, input: r.stdout });
+    expect(await readFile(path.join(d, "deploy.yaml"), "utf8")).toBe(
+      deployment([`${app}@${appDigest}`, pinned]),
+    );
   });
 
   it("--write edits only the image value; a second run finds nothing to pin", async () => {

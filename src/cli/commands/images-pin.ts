@@ -6,7 +6,7 @@
 import { readFile, realpath, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Option, type Command } from "commander";
-import { createTwoFilesPatch } from "diff";
+import { createTwoFilesPatch, FILE_HEADERS_ONLY } from "diff";
 import { isInside } from "../../render/confine.js";
 import { walk } from "../../render/files.js";
 import { needsPin, planPins, type SourceFile } from "../../images/source-pin.js";
@@ -84,7 +84,10 @@ async function runPin(target: string, flags: PinFlags): Promise<number> {
   if (flags.output !== "json") {
     for (const [file, { before, after }] of plan.files) {
       process.stdout.write(
-        createTwoFilesPatch(`a/${file}`, `b/${file}`, before, after, "", "", { context: 3 }),
+        createTwoFilesPatch(`a/${file}`, `b/${file}`, before, after, undefined, undefined, {
+          context: 3,
+          headerOptions: FILE_HEADERS_ONLY,
+        }),
       );
     }
   }
