@@ -19,6 +19,7 @@ import { pushTestImage, startRegistry, type TestRegistry } from "../support/regi
 import { cliEntry } from "../support/tools.js";
 import { deployment, denyAll } from "../policy/support.js";
 import { expectNoPlaintextIn, plainSecret, withValue } from "../secrets/support.js";
+import { trustPolicyYaml } from "../support/trust-yaml.js";
 
 const run = promisify(execFile);
 let repo: string;
@@ -39,20 +40,6 @@ async function put(rel: string, value: unknown, root = repo): Promise<void> {
   const p = path.join(root, rel);
   await mkdir(path.dirname(p), { recursive: true });
   await writeFile(p, typeof value === "string" ? value : JSON.stringify(value, null, 2));
-}
-
-/** A TrustPolicy YAML: a commit signer (unused by check) and the given lines of its spec. */
-function trustPolicy(specLines: string[]): string {
-  return [
-    "apiVersion: gitward.dev/v1alpha1",
-    "kind: TrustPolicy",
-    "metadata: { name: prod }",
-    "spec:",
-    "  commits:",
-    "    signers: [{ name: a, ssh: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl a'], paths: ['**'] }]",
-    ...specLines,
-    "",
-  ].join("\n");
 }
 
 beforeAll(async () => {
@@ -221,7 +208,7 @@ describe("gitward check", () => {
 
   it("--trust applies the TrustPolicy's packs and failOn", async () => {
     const trust = path.join(repo, "trust.yaml");
-    await writeFile(trust, trustPolicy(["  policy: { packs: [supply-chain], failOn: critical }"]));
+    await writeFile(trust, trustPolicyYaml(["  policy: { packs: [supply-chain], failOn: critical }"]));
     const r = await gitward("check", path.join(repo, "apps/bad"), "--trust", trust, "-o", "json");
     expect(r.stderr).toBe("");
     const j = JSON.parse(r.stdout) as { failOn: string; report: { packs: string[] } };
@@ -273,7 +260,7 @@ function trustWithImages(images: { registries: string[]; signers?: Record<string
       );
     }
   }
-  return trustPolicy(lines);
+  return trustPolicyYaml(lines);
 }
 
 describe("gitward check verifies the images of the revision (TrustPolicy spec.images)", () => {

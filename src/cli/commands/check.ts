@@ -17,7 +17,7 @@ import { needsRegistry, revisionImages } from "../../policy/image-trust.js";
 import { DEFAULT_PACKS } from "../../policy/packs.js";
 import { formatText, gatePassed, toSarif, type GateResult } from "../../policy/report.js";
 import { render, type RenderType } from "../../render/render.js";
-import type { Manifest, RenderError } from "../../render/types.js";
+import type { Manifest, RenderError, RenderResult } from "../../render/types.js";
 import { parseCertificate } from "../../secrets/keys.js";
 import { verifyImages, type ImageResult } from "../../trust/image/verify.js";
 import { ExitCode } from "../exit.js";
@@ -47,8 +47,24 @@ interface CheckFlags {
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
+/** The options of renderTarget, the same for every command that renders a folder. */
+export function addRenderOptions(cmd: Command): Command {
+  return cmd
+    .addOption(
+      new Option("--render <type>", "how to render PATH")
+        .choices(["directory", "kustomize", "helm"])
+        .default("directory"),
+    )
+    .option("--namespace <ns>", "namespace the application deploys to (helm --namespace, RBAC scope checks)")
+    .option("--values <file>", "helm values file inside the repository (repeatable)", collect, [])
+    .option("--allow-remote-bases", "kustomize: allow remote bases (default off)")
+    .option("--repo-root <dir>", "repository root (default: the nearest folder with .git above PATH)")
+    .option("--kubectl <bin>", "kubectl binary for kustomize (default .tools/bin/kubectl, else PATH)")
+    .option("--helm <bin>", "helm binary (default .tools/bin/helm, else PATH)");
+}
+
 export function registerCheck(program: Command): void {
-  program
+  const cmd = program
     .command("check")
     .description(
       "Render PATH (a folder of a config repository) and check every object against the policy packs, " +
@@ -56,12 +72,8 @@ export function registerCheck(program: Command): void {
         "is read. Exit 0 no finding at or above --fail-on, 1 findings or a revision that cannot be " +
         "rendered, 2 usage or configuration error.",
     )
-    .argument("<path>", "folder to render (the repository root is the nearest folder with .git above it)")
-    .addOption(
-      new Option("--render <type>", "how to render PATH")
-        .choices(["directory", "kustomize", "helm"])
-        .default("directory"),
-    )
+    .argument("<path>", "folder to render (the repository root is the nearest folder with .git above it)");
+  addRenderOptions(cmd)
     .option("--policy <file>", "ValidatingAdmissionPolicy file with custom rules (repeatable)", collect, [])
     .option(
       "--trust <file>",
@@ -77,12 +89,6 @@ export function registerCheck(program: Command): void {
       ]),
     )
     .option("--packs <ids>", `comma-separated built-in packs (default ${DEFAULT_PACKS.join(",")})`)
-    .option("--namespace <ns>", "namespace the application deploys to (helm --namespace, RBAC scope checks)")
-    .option("--values <file>", "helm values file inside the repository (repeatable)", collect, [])
-    .option("--allow-remote-bases", "kustomize: allow remote bases (default off)")
-    .option("--repo-root <dir>", "repository root (default: the nearest folder with .git above PATH)")
-    .option("--kubectl <bin>", "kubectl binary for kustomize (default .tools/bin/kubectl, else PATH)")
-    .option("--helm <bin>", "helm binary (default .tools/bin/helm, else PATH)")
     // The registry flags of `gitward images verify`, with the same names and meaning.
     .option("--plain-http", "talk plain HTTP to loopback registries (refused for any other host)")
     .option(
@@ -102,7 +108,20 @@ export function registerCheck(program: Command): void {
     });
 }
 
-async function runCheck(target: string, flags: CheckFlags): Promise<number> {
+/** The flags that decide how a target folder is rendered (check, `images pin`, `render`). */
+export type RenderFlags = Pick<
+  CheckFlags,
+  "render" | "values" | "allowRemoteBases" | "repoRoot" | "namespace" | "kubectl" | "helm"
+>;
+
+/**
+ * Renders `target` as `gitward check` does: the repository root is --repo-root or the nearest folder with
+ * .git above it, and the target must lie inside it.
+ */
+export async function renderTarget(
+  target: string,
+  flags: RenderFlags,
+): Promise<{ root: string; rel: string; rendered: RenderResult }> {
   const abs = await realpath(target).catch(() => {
     throw new ConfigError("does not exist", target);
   });
@@ -115,7 +134,22 @@ async function runCheck(target: string, flags: CheckFlags): Promise<number> {
   const rel = path.relative(root, abs);
   if (rel.startsWith("..") || path.isAbsolute(rel))
     throw new ConfigError(`is outside the repository root ${root}`, target);
+  const rendered = await render({
+    repoRoot: root,
+    path: rel === "" ? "." : rel,
+    type: flags.render,
+    ...(flags.values.length > 0
+      ? { valuesFiles: flags.values.map((v) => path.relative(root, path.resolve(v))) }
+      : {}),
+    ...(flags.allowRemoteBases === true ? { allowRemoteBases: true } : {}),
+    ...(flags.namespace === undefined ? {} : { namespace: flags.namespace }),
+    tools: { kubectl: flags.kubectl ?? bundledTool("kubectl"), helm: flags.helm ?? bundledTool("helm") },
+  });
+  return { root, rel, rendered };
+}
 
+async function runCheck(target: string, flags: CheckFlags): Promise<number> {
+  const { root, rel, rendered } = await renderTarget(target, flags);
   const trust = flags.trust === undefined ? undefined : await loadTrustPolicy(flags.trust);
   const policy = trust?.spec.policy;
   const failOn: Severity = flags.failOn ?? policy?.failOn ?? "high";
@@ -140,17 +174,6 @@ async function runCheck(target: string, flags: CheckFlags): Promise<number> {
   const imagePolicy: ImagePolicy | undefined = trust?.spec.images;
   const certificates = await readCertificates(flags.cert);
 
-  const rendered = await render({
-    repoRoot: root,
-    path: rel === "" ? "." : rel,
-    type: flags.render,
-    ...(flags.values.length > 0
-      ? { valuesFiles: flags.values.map((v) => path.relative(root, path.resolve(v))) }
-      : {}),
-    ...(flags.allowRemoteBases === true ? { allowRemoteBases: true } : {}),
-    ...(flags.namespace === undefined ? {} : { namespace: flags.namespace }),
-    tools: { kubectl: flags.kubectl ?? bundledTool("kubectl"), helm: flags.helm ?? bundledTool("helm") },
-  });
   const manifests: readonly Manifest[] = rendered.ok ? rendered.manifests : [];
   const renderErrors: readonly RenderError[] = rendered.ok ? [] : rendered.errors;
   const imageVerdicts =
@@ -207,10 +230,10 @@ async function readCertificates(files: readonly string[]): Promise<KeyObject[]> 
  * `gitward images verify`. No digest is recorded in CI, so a moved tag cannot be seen here; the reconcile
  * sees it.
  */
-async function verifyRevisionImages(
+export async function verifyRevisionImages(
   manifests: readonly Manifest[],
   policy: ImagePolicy,
-  flags: CheckFlags,
+  flags: Pick<CheckFlags, "ca" | "dockerConfig" | "plainHttp" | "trust">,
 ): Promise<ImageResult[]> {
   const ca =
     flags.ca === undefined
@@ -242,7 +265,7 @@ async function findRepoRoot(dir: string): Promise<string> {
 }
 
 /** kubectl and helm from the project's .tools/bin (scripts/setup-tools.sh) when present, else from PATH. */
-function bundledTool(name: "kubectl" | "helm"): string {
+export function bundledTool(name: "kubectl" | "helm"): string {
   let cur = path.dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 6; i++) {
     const candidate = path.join(cur, ".tools", "bin", name);

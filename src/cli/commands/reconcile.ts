@@ -6,12 +6,14 @@ import { reconcileConfig } from "../../reconcile/run-config.js";
 import { formatReport } from "../../reconcile/format.js";
 import type { ReconcileReport } from "../../reconcile/reconcile.js";
 import { ExitCode } from "../exit.js";
+import { runDiff } from "./diff.js";
 import { outputOption, printJson, type OutputFormat } from "../output.js";
 
 interface Flags {
   config: string;
   kubeconfig?: string;
   once?: boolean;
+  dryRun?: boolean;
   cacheDir?: string;
   auditLog?: string;
   preflight: "dry-run" | "access-review";
@@ -70,8 +72,16 @@ export function registerReconcile(program: Command): void {
           "and wait for health. Anything refused leaves the cluster as it was.\n" +
           "Exit 0 all applied or unchanged, 1 any refused or failed, 2 usage or configuration error.",
       )
-      .option("--once", "one pass, then exit (the only mode of the CLI; the operator loops)"),
-  ).action((flags: Flags) => runPass(flags, false));
+      .option("--once", "one pass, then exit (the only mode of the CLI; the operator loops)")
+      .option(
+        "--dry-run",
+        "write nothing: print what would change, as `gitward diff` does (exit 0 no differences, 1 " +
+          "differences, 3 refused)",
+      ),
+  ).action(async (flags: Flags) => {
+    if (flags.dryRun === true) process.exitCode = await runDiff(undefined, flags);
+    else await runPass(flags, false);
+  });
 
   addCommon(
     program

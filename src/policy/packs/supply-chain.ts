@@ -91,7 +91,8 @@ export function supplyChainRules(imagePolicy: ImagePolicy | undefined): Rule[] {
       severity: "high",
       title: "Images must be pinned by digest",
       remediation:
-        "Reference the image by digest (name@sha256:...); `gitward images pin` resolves tags to digests.",
+        "Reference the image by digest (name:tag@sha256:...); `gitward images pin PATH --write` pins every " +
+        "tag under PATH to its digest (without --write it prints the patch).",
       check: function* (rev) {
         for (const { hit, who, image } of images(rev)) {
           const r = parseImageRef(image);
