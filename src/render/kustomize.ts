@@ -6,6 +6,7 @@ import path from "node:path";
 import { confine, relToRoot } from "./confine.js";
 import { readConfined } from "./files.js";
 import { isRecord, parseManifests, parseYamlData } from "./parse.js";
+import { forgetPositions } from "./positions.js";
 import { runTool } from "./tool.js";
 import {
   RenderErrorCode,
@@ -258,6 +259,8 @@ export async function renderKustomize(
   const parsed = parseManifests(res.stdout, entryRel, { ...limits, maxDocumentsPerFile: limits.maxObjects });
   if (parsed.errors.length > 0) return { ok: false, errors: parsed.errors };
   const fallback = { file: entryRel, line: 1 };
+  // Lines in kustomize's output are not lines of the kustomization file: findings keep the object's origin.
+  for (const m of parsed.manifests) forgetPositions(m.object);
   return {
     ok: true,
     manifests: parsed.manifests.map((m) => ({ ...m, origin: originFor(m, ins.sources, fallback) })),
