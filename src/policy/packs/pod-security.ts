@@ -521,7 +521,7 @@ export const capabilitiesRestricted = podRule(
         yield v(
           near === undefined
             ? `${describeContainer(c)} does not drop ALL capabilities`
-            : `${describeContainer(c)} drops ${show(near)}, not "ALL" (capability names are case-sensitive)`,
+            : `${describeContainer(c)} drops ${JSON.stringify(near)}, not "ALL" (capability names are case-sensitive)`,
           `${c.path}/securityContext/capabilities/drop`,
         );
       }
