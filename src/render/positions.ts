@@ -38,9 +38,18 @@ export function recordPositions(
   }
 }
 
-/** Drops what is known of `value`'s positions: its text was a tool's output, not a repository file. */
-export function forgetPositions(value: object): void {
+/** Output objects of kustomize, each with the repository object it was built from (kustomize.ts). */
+const links = new WeakMap<object, object>();
+
+/**
+ * Says that `value` is a tool's output (kustomize), whose own text has no repository lines, built from
+ * `source`, a parsed repository object. Its fields are then found in `source`'s file, but only where the
+ * value there is still the value kustomize wrote (a patch that changed a field has no line in the base).
+ */
+export function linkPositions(value: object, source: object | undefined): void {
   sources.delete(value);
+  if (source === undefined) links.delete(value);
+  else links.set(value, source);
 }
 
 /** Splits a JSON pointer (RFC 6901) into its unescaped segments. */
@@ -79,18 +88,59 @@ function keyNode(node: Node, seg: string): Node | undefined {
   return pair?.key as Node | undefined;
 }
 
+/** The value at `segs` of plain data, and how many segments of it exist. */
+function walk(v: unknown, segs: readonly string[]): { depth: number; value: unknown } {
+  let cur = v;
+  let depth = 0;
+  for (const k of segs) {
+    const next: unknown = Array.isArray(cur)
+      ? cur[Number(k)]
+      : typeof cur === "object" && cur !== null
+        ? (cur as Record<string, unknown>)[k]
+        : undefined;
+    if (next === undefined) break;
+    cur = next;
+    depth++;
+  }
+  return { depth, value: cur };
+}
+
+function same(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  const ra = a as Record<string, unknown>;
+  const rb = b as Record<string, unknown>;
+  return ka.length === kb.length && ka.every((k) => Object.hasOwn(rb, k) && same(ra[k], rb[k]));
+}
+
 /**
  * The 1-based line where the field at `pointer` of `value` is written in `file`, or of its deepest written
  * ancestor when the field itself is absent (a missing allowPrivilegeEscalation points at the container's
- * securityContext). Undefined when the object's source positions are not known for `file` (kustomize and
- * helm output carry the origin of a base file or template instead).
+ * securityContext). Undefined when the object's source positions are not known for `file`: helm output
+ * (template origin), and kustomize output whose field differs from the base file's (changed by a patch).
  */
 export function lineOfField(value: object, file: string, pointer: string): number | undefined {
+  const linked = links.get(value);
+  if (linked !== undefined) {
+    // Point into the base file only at what the base file itself says.
+    const segs = segments(pointer);
+    const out = walk(value, segs);
+    const base = walk(linked, segs.slice(0, out.depth));
+    if (base.depth !== out.depth || !same(base.value, out.value)) return undefined;
+    return lineIn(linked, file, segs.slice(0, out.depth));
+  }
+  return lineIn(value, file, segments(pointer));
+}
+
+function lineIn(value: object, file: string, segs: readonly string[]): number | undefined {
   const src = sources.get(value);
   if (src?.file !== file) return undefined;
   let node: Node = src.node;
   let at: Node = node;
-  for (const seg of segments(pointer)) {
+  for (const seg of segs) {
     // Aliases are followed (their expansion was bounded when the document was converted).
     const next = child(node, seg);
     const resolved = isAlias(next) ? (next.resolve(src.doc) as Node | undefined) : next;

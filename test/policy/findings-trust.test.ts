@@ -500,20 +500,53 @@ describe("findings point at the offending field's line", () => {
     expect(lines[(f?.origin.line ?? 0) - 1]).toContain('"privileged": true');
   });
 
-  it("kustomize output keeps the base file's object line (its field lines are not known)", async () => {
-    await mkdir(path.join(repo, "k"), { recursive: true });
-    await writeFile(path.join(repo, "k", "web.yaml"), text);
-    await writeFile(path.join(repo, "k", "kustomization.yaml"), "resources:\n  - web.yaml\n");
+  async function kustomized(dir: string, kustomization: string): Promise<CheckReport["findings"]> {
+    await mkdir(path.join(repo, dir), { recursive: true });
+    await writeFile(path.join(repo, dir, "web.yaml"), text);
+    await writeFile(path.join(repo, dir, "kustomization.yaml"), kustomization);
     const r = await render({
       repoRoot: repo,
-      path: "k",
+      path: dir,
       type: "kustomize",
       tools: { kubectl: toolPath("kubectl") },
     });
     if (!r.ok) throw new Error(JSON.stringify(r.errors));
-    const report = await checkRevision({ manifests: r.manifests, packs: ["pod-security-restricted"] });
-    const f = report.findings.find((x) => x.ruleId === "pod-security/privileged");
-    expect(f).toMatchObject({ origin: { file: "k/web.yaml", line: 8 } });
+    return (await checkRevision({ manifests: r.manifests, packs: ["pod-security-restricted"] })).findings;
+  }
+
+  it("kustomize output points into the base file where the value is as written there", async () => {
+    const findings = await kustomized("k", "namespace: shop\nresources:\n  - web.yaml\n");
+    expect(findings.map((f) => [f.ruleId, f.origin.file, f.origin.line])).toEqual([
+      ["pod-security/privilege-escalation", "k/web.yaml", 22],
+      ["pod-security/privileged", "k/web.yaml", 23],
+    ]);
+  });
+
+  it("a field a kustomize patch changed has no line in the base: the finding keeps the object's line", async () => {
+    const patch = [
+      "resources:",
+      "  - web.yaml",
+      "patches:",
+      "  - target: { kind: Deployment, name: web }",
+      "    patch: |",
+      "      - op: add",
+      "        path: /spec/template/spec/hostNetwork",
+      "        value: true",
+      "      - op: replace",
+      "        path: /spec/template/spec/containers/0/securityContext/capabilities/drop",
+      '        value: ["NET_RAW"]',
+      "",
+    ].join("\n");
+    const findings = await kustomized("kp", patch);
+    expect(findings.map((f) => [f.ruleId, f.origin.file, f.origin.line])).toEqual([
+      // hostNetwork is not in the base file at all, and the base drops ALL where the patch drops NET_RAW:
+      // both keep the object's line, as does the missing allowPrivilegeEscalation, whose parent
+      // securityContext the patch changed. The field the patch left alone keeps its line.
+      ["pod-security/capabilities-drop-all", "kp/web.yaml", 8],
+      ["pod-security/host-namespaces", "kp/web.yaml", 8],
+      ["pod-security/privilege-escalation", "kp/web.yaml", 8],
+      ["pod-security/privileged", "kp/web.yaml", 23],
+    ]);
   });
 
   it("a finding on a hand-built Manifest keeps the object's origin", async () => {
