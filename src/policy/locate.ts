@@ -1,7 +1,7 @@
 // Where a finding points: the line of the offending field when the rule names its path and the object's
-// source positions are known (objects parsed straight from a repository file), else the object's own
-// origin. kustomize and helm output keep the base file's or template's origin (render/kustomize.ts,
-// render/helm.ts), whose field lines are not known.
+// source positions are known (objects parsed from a repository file, and kustomize output where the base
+// file's value is the rendered one; render/positions.ts), else the object's own origin (helm: the
+// template, line 1).
 import { lineOfField } from "../render/positions.js";
 import type { Origin } from "../render/types.js";
 import type { Hit } from "./types.js";

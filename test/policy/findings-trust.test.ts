@@ -484,6 +484,18 @@ describe("findings point at the offending field's line", () => {
     ]);
   });
 
+  it("supply-chain findings point at the image line", async () => {
+    await mkdir(path.join(repo, "tag"), { recursive: true });
+    const tagged = text.replace(/image: .*/, "image: registry.example.com/team/app:1.0");
+    await writeFile(path.join(repo, "tag", "web.yaml"), tagged);
+    const r = await render({ repoRoot: repo, path: "tag", type: "directory" });
+    if (!r.ok) throw new Error(JSON.stringify(r.errors));
+    const report = await checkRevision({ manifests: r.manifests, packs: ["supply-chain"] });
+    expect(report.findings.map((f) => [f.ruleId, f.origin.line, f.path])).toEqual([
+      ["supply-chain/digest", 21, "/spec/template/spec/containers/0/image"],
+    ]);
+  });
+
   it("JSON and v1 List items are located too", async () => {
     const obj = JSON.parse(
       JSON.stringify({
