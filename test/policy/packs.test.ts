@@ -363,7 +363,9 @@ const CASES: Case[] = [
         apiVersion: "helm.toolkit.fluxcd.io/v2",
         kind: "HelmRelease",
         metadata: { name: "podinfo", namespace: "shop" },
-        spec: { chart: { spec: { chart: "podinfo", sourceRef: { kind: "HelmRepository", name: "podinfo" } } } },
+        spec: {
+          chart: { spec: { chart: "podinfo", sourceRef: { kind: "HelmRepository", name: "podinfo" } } },
+        },
       },
     ],
     // A kustomize.config.k8s.io Kustomization is kustomize's own file, not a Flux object.
