@@ -91,11 +91,19 @@ describe("gitward check", () => {
     expect(r.stdout).toMatch(/2 object\(s\), 0 finding\(s\).*PASSED at --fail-on high/);
   });
 
+  /** The line of the offending field in the file as written: where findings point. */
+  async function lineOf(rel: string, needle: string): Promise<number> {
+    const lines = (await readFile(path.join(repo, rel), "utf8")).split("\n");
+    return lines.findIndex((l) => l.includes(needle)) + 1;
+  }
+
   it("findings are grouped by file with file:line, rule, object and fix, and exit 1", async () => {
     const r = await gitward("check", path.join(repo, "apps/bad"));
     expect(r.code).toBe(1);
+    const line = await lineOf("apps/bad/deploy.json", '"hostNetwork": true');
+    expect(line).toBeGreaterThan(1);
     expect(r.stdout).toContain(
-      "apps/bad/deploy.json\n  apps/bad/deploy.json:1  HIGH  pod-security/host-namespaces  Deployment shop/web",
+      `apps/bad/deploy.json\n  apps/bad/deploy.json:${line}  HIGH  pod-security/host-namespaces  Deployment shop/web`,
     );
     expect(r.stdout).toContain("fix: Remove hostNetwork");
     expect(r.stdout).toMatch(/FAILED at --fail-on high/);
@@ -126,7 +134,11 @@ describe("gitward check", () => {
       message: "the pod sets hostNetwork: true",
       remediation: expect.any(String) as unknown,
       object: { apiVersion: "apps/v1", kind: "Deployment", namespace: "shop", name: "web" },
-      origin: { file: "apps/bad/deploy.json", line: 1 },
+      path: "/spec/template/spec/hostNetwork",
+      origin: {
+        file: "apps/bad/deploy.json",
+        line: await lineOf("apps/bad/deploy.json", '"hostNetwork": true'),
+      },
     });
   });
 

@@ -51,10 +51,10 @@ const DIGEST = /^sha256:[a-f0-9]{64}$/;
 
 function* images(rev: Revision): Iterable<{ hit: Omit<Hit, "message">; who: string; image: string }> {
   for (const t of podTemplates(rev.manifests)) {
-    for (const c of containers(t.spec)) {
+    for (const c of containers(t.spec, t.specPath)) {
       const image = c.c["image"];
       yield {
-        hit: { manifest: t.manifest },
+        hit: { manifest: t.manifest, path: `${c.path}/image` },
         who: describeContainer(c),
         image: typeof image === "string" ? image : "",
       };
