@@ -210,6 +210,7 @@ export async function startOperator(opts: RunOptions): Promise<RunningOperator> 
         const secret = hookSecrets.get(`${app.metadata.namespace}/${app.metadata.name}`);
         if (secret === undefined) return undefined;
         return {
+          id: `${app.metadata.namespace}/${app.metadata.name}`,
           secret,
           trigger(verdict) {
             operator.trigger(
