@@ -10,6 +10,7 @@ import type { Application } from "../config/types.js";
 import { ReadByVersion, versionOf } from "../cluster/by-version.js";
 import { ClusterClient, type KubeObject } from "../cluster/client.js";
 import { AuditLog } from "../audit/writer.js";
+import { readAuditKeyFile } from "../audit/keys.js";
 import { SealingKeyRing, SEALING_KEY_LABEL, sealingKeyFromSecret, type SealingKey } from "../secrets/keys.js";
 import type { SourceCredentials } from "../source/fetch.js";
 import { reconcileApplication, type ReconcileEnv, type ReconcileReport } from "./reconcile.js";
@@ -27,6 +28,8 @@ export interface ConfigRunOptions {
   readonly cacheDir?: string;
   /** Audit log (default <config dir>/.gitward/audit.jsonl). */
   readonly auditPath?: string;
+  /** ed25519 private key (PEM file) that signs every audit record. */
+  readonly auditKeyPath?: string;
   /** Namespace of the sealing keys (default gitward-system). */
   readonly keyNamespace?: string;
   readonly restore?: boolean;
@@ -34,6 +37,15 @@ export interface ConfigRunOptions {
   readonly only?: string;
   readonly log?: (line: string) => void;
   readonly env?: Partial<ReconcileEnv>;
+}
+
+/**
+ * The audit log, its records signed when a key file is given. Read after the cluster client is made, so a
+ * missing kubeconfig is reported first; an unreadable key stops the run before anything is written.
+ */
+export async function openAuditLog(auditPath: string, keyPath: string | undefined): Promise<AuditLog> {
+  const signingKey = keyPath === undefined ? undefined : await readAuditKeyFile(keyPath, "private");
+  return AuditLog.open({ path: auditPath, ...(signingKey === undefined ? {} : { signingKey }) });
 }
 
 /** Sealing keys from the cluster; an empty ring when there are none or they cannot be read. */
@@ -198,7 +210,7 @@ export async function reconcileConfig(opts: ConfigRunOptions): Promise<Reconcile
     opts.kubeconfigText !== undefined
       ? ClusterClient.fromText(opts.kubeconfigText)
       : ClusterClient.fromFile(opts.kubeconfig);
-  const audit = dryRun ? undefined : await AuditLog.open({ path: auditPath });
+  const audit = dryRun ? undefined : await openAuditLog(auditPath, opts.auditKeyPath);
   try {
     const sealingKeys = await loadSealingKeys(cluster, opts.keyNamespace ?? "gitward-system");
     const reports: ReconcileReport[] = [];

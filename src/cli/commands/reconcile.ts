@@ -16,6 +16,7 @@ interface Flags {
   dryRun?: boolean;
   cacheDir?: string;
   auditLog?: string;
+  auditKey?: string;
   preflight: "dry-run" | "access-review";
   output: OutputFormat;
 }
@@ -26,6 +27,10 @@ function addCommon(cmd: Command): Command {
     .option("--kubeconfig <file>", "kubeconfig (default: $KUBECONFIG, ~/.kube/config or in-cluster)")
     .option("--cache-dir <dir>", "git mirror cache (default <config dir>/.gitward/cache)")
     .option("--audit-log <file>", "audit log to append to (default <config dir>/.gitward/audit.jsonl)")
+    .option(
+      "--audit-key <file>",
+      "ed25519 private key (PEM, from `gitward audit keygen`) that signs every audit record; without it records are unsigned",
+    )
     .addOption(
       new Option(
         "--preflight <mode>",
@@ -44,6 +49,7 @@ async function runPass(flags: Flags, restore: boolean): Promise<void> {
     ...(flags.kubeconfig === undefined ? {} : { kubeconfig: flags.kubeconfig }),
     ...(flags.cacheDir === undefined ? {} : { cacheDir: flags.cacheDir }),
     ...(flags.auditLog === undefined ? {} : { auditPath: flags.auditLog }),
+    ...(flags.auditKey === undefined ? {} : { auditKeyPath: flags.auditKey }),
     restore,
     env: { preflight: flags.preflight },
     log: (line) => process.stderr.write(`gitward: ${line}\n`),

@@ -14,6 +14,7 @@ interface Flags {
   metricsAddr: string;
   cacheDir?: string;
   auditLog?: string;
+  auditKey?: string;
   systemNamespace: string;
   keyNamespace?: string;
   keyMaxAgeDays: string;
@@ -70,6 +71,10 @@ export function registerRun(program: Command): void {
     .option("--cache-dir <dir>", "git mirror cache (default <config dir>/.gitward/cache)")
     .option("--audit-log <file>", "audit log to append to (default <config dir>/.gitward/audit.jsonl)")
     .option(
+      "--audit-key <file>",
+      "ed25519 private key (PEM, from `gitward audit keygen`) that signs every audit record; without it records are unsigned",
+    )
+    .option(
       "--system-namespace <ns>",
       "namespace of the leader lease, the state and (without --key-namespace) the sealing keys",
       "gitward-system",
@@ -110,6 +115,7 @@ export function registerRun(program: Command): void {
         listen,
         ...(flags.cacheDir === undefined ? {} : { cacheDir: flags.cacheDir }),
         ...(flags.auditLog === undefined ? {} : { auditPath: flags.auditLog }),
+        ...(flags.auditKey === undefined ? {} : { auditKeyPath: flags.auditKey }),
         systemNamespace: flags.systemNamespace,
         ...(flags.keyNamespace === undefined ? {} : { keyNamespace: flags.keyNamespace }),
         keyMaxAgeMs: keyMaxAgeDays * 86_400_000,
