@@ -2,6 +2,7 @@
 // `gitward restore --config gitward.yaml`: one pass over every Application (restore: applying every object
 // whatever the cluster holds), a report per Application; exit 1 when any was refused or failed.
 import { Option, type Command } from "commander";
+import { resolveTools } from "../../render/tool.js";
 import { reconcileConfig } from "../../reconcile/run-config.js";
 import { formatReport } from "../../reconcile/format.js";
 import type { ReconcileReport } from "../../reconcile/reconcile.js";
@@ -15,11 +16,23 @@ interface Flags {
   cacheDir?: string;
   auditLog?: string;
   preflight: "dry-run" | "access-review";
+  kubectl?: string;
+  helm?: string;
   output: OutputFormat;
 }
 
-function addCommon(cmd: Command): Command {
+/** The --kubectl and --helm flags of check, reconcile, restore and run: one lookup (resolveTools). */
+export function addToolOptions(cmd: Command): Command {
   return cmd
+    .option(
+      "--kubectl <bin>",
+      "kubectl binary for kustomize (default $GITWARD_KUBECTL, .tools/bin/kubectl, PATH)",
+    )
+    .option("--helm <bin>", "helm binary (default $GITWARD_HELM, .tools/bin/helm, PATH)");
+}
+
+function addCommon(cmd: Command): Command {
+  return addToolOptions(cmd)
     .requiredOption("--config <file>", "gitward.yaml with TrustPolicy and Application documents")
     .option("--kubeconfig <file>", "kubeconfig (default: $KUBECONFIG, ~/.kube/config or in-cluster)")
     .option("--cache-dir <dir>", "git mirror cache (default <config dir>/.gitward/cache)")
@@ -43,7 +56,7 @@ async function runPass(flags: Flags, restore: boolean): Promise<void> {
     ...(flags.cacheDir === undefined ? {} : { cacheDir: flags.cacheDir }),
     ...(flags.auditLog === undefined ? {} : { auditPath: flags.auditLog }),
     restore,
-    env: { preflight: flags.preflight },
+    env: { preflight: flags.preflight, tools: resolveTools(flags) },
     log: (line) => process.stderr.write(`gitward: ${line}\n`),
   });
   print(reports, flags.output);
