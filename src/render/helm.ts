@@ -2,7 +2,7 @@
 // lie inside the repository, every file of the chart checked for symlinks that leave it, file:// chart
 // dependencies confined too, and helm's cache, config and data folders in a private temporary home. Helm
 // hooks are handled as one revision can be: test hooks are left out (helm runs them only on `helm test`),
-// crd-install CRDs are ordinary objects (gitward applies CRDs first), and any other hook is refused.
+// any other hook is refused, and so is a chart whose Helm 2 crd-install CRDs helm itself skipped.
 import path from "node:path";
 import { confine, relToRoot } from "./confine.js";
 import { readConfined, walk } from "./files.js";
@@ -127,6 +127,24 @@ export async function renderHelm(
     HELM_DATA_HOME: path.join(home, "helm-data"),
   }));
   if (!res.ok) return { ok: false, errors: [res.error] };
+  // Helm 3 and 4 drop objects whose hook they do not know (Helm 2's crd-install) with only a log line:
+  // rendering on would leave out the chart's CRDs, so the chart is refused instead.
+  const skipped = /skipping unknown hooks?:? ?(?:hookTypes=)?"?([A-Za-z0-9_,-]*)/.exec(res.stderr);
+  if (skipped !== null) {
+    const chartRel = relToRoot(root, chartDir);
+    return {
+      ok: false,
+      errors: [
+        renderError(
+          RenderErrorCode.HelmHookUnsupported,
+          `helm left out objects of ${chartRel} with an unknown hook (${skipped[1] || "unknown"}): Helm 2's ` +
+            "crd-install hook is not run by Helm 3 or later; move those CustomResourceDefinitions to the " +
+            "chart's crds/ folder (gitward renders it) or drop the annotation",
+          { file: chartRel },
+        ),
+      ],
+    };
+  }
   return fromHelmOutput(res.stdout, relToRoot(root, chartDir), limits);
 }
 
@@ -156,9 +174,9 @@ const TEST_HOOKS = new Set(["test", "test-success", "test-failure"]);
 /**
  * Helm's hooks in a revision applied as a whole: objects whose hooks are all test hooks are dropped (they
  * are what `helm test` runs, never part of a release: applying them re-created and pruned podinfo's test
- * Pods on every reconcile); crd-install (Helm 2) objects stay as ordinary objects, CRDs being applied
- * first anyway; every other hook would have to run in a phase gitward does not have, so it is refused by
- * name rather than applied at the wrong time.
+ * Pods on every reconcile); every other hook would have to run in a phase gitward does not have
+ * (pre-install, post-upgrade, pre-delete...), so it is refused by name rather than applied at the wrong
+ * time or silently left out.
  */
 function withHooks(manifests: readonly Manifest[]): RenderResult {
   const kept: Manifest[] = [];
@@ -175,10 +193,6 @@ function withHooks(manifests: readonly Manifest[]): RenderResult {
       .map((h) => h.trim().toLowerCase())
       .filter(Boolean);
     if (hooks.every((h) => TEST_HOOKS.has(h))) continue;
-    if (hooks.every((h) => h === "crd-install")) {
-      kept.push(m);
-      continue;
-    }
     errors.push(
       renderError(
         RenderErrorCode.HelmHookUnsupported,

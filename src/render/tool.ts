@@ -50,7 +50,7 @@ function bundledTool(name: "kubectl" | "helm"): string | undefined {
   return undefined;
 }
 
-export type ToolResult = { ok: true; stdout: string } | { ok: false; error: RenderError };
+export type ToolResult = { ok: true; stdout: string; stderr: string } | { ok: false; error: RenderError };
 
 /** Runs `bin args` in `cwd`; `env(home)` adds variables that point into the private temporary home. */
 export async function runTool(
@@ -82,7 +82,7 @@ export async function runTool(
         },
         (err, stdout, stderr) => {
           if (err === null) {
-            resolve({ ok: true, stdout });
+            resolve({ ok: true, stdout, stderr });
             return;
           }
           const name = path.basename(bin);
