@@ -5,7 +5,7 @@ import type { Application } from "../config/types.js";
 import type { ClusterClient } from "../cluster/client.js";
 import { builtInScope } from "../cluster/core-kinds.js";
 import { ClusterError, ClusterErrorCode } from "../cluster/errors.js";
-import { render, type RenderType } from "../render/render.js";
+import { render, type RenderOptions, type RenderType } from "../render/render.js";
 import { resolveTools, type RenderTools } from "../render/tool.js";
 import type { Manifest, RenderLimits, RenderResult } from "../render/types.js";
 import {
@@ -61,18 +61,22 @@ export interface RenderRevisionOptions {
 /** Renders a revision as both check and reconcile do. */
 export async function renderRevision(opts: RenderRevisionOptions): Promise<RenderResult> {
   const s = opts.settings;
-  const only = <K extends keyof RenderSettings>(k: K) =>
-    s[k] === undefined ? {} : ({ [k]: s[k] } as Pick<RenderSettings, K>);
+  // exactOptionalPropertyTypes: a setting left undefined is left out, not passed as undefined.
+  const given = Object.fromEntries(
+    Object.entries({
+      valuesFiles: s.valuesFiles,
+      allowRemoteBases: s.allowRemoteBases,
+      releaseName: s.releaseName,
+      include: s.include,
+      exclude: s.exclude,
+      allowEmpty: s.allowEmpty,
+    }).filter(([, v]) => v !== undefined),
+  ) as Partial<RenderOptions>;
   return render({
+    ...given,
     repoRoot: opts.repoRoot,
     path: s.path,
     type: s.type,
-    ...only("valuesFiles"),
-    ...only("allowRemoteBases"),
-    ...only("releaseName"),
-    ...only("include"),
-    ...only("exclude"),
-    ...only("allowEmpty"),
     ...(opts.namespace === undefined ? {} : { namespace: opts.namespace }),
     tools: opts.tools ?? resolveTools(),
     ...(opts.limits === undefined ? {} : { limits: opts.limits }),

@@ -84,14 +84,14 @@ describe("one kubectl for check and reconcile", () => {
 
   it(`both use ${TOOL_ENV.kubectl} when set: a wrong binary there fails both`, async () => {
     const wrong = path.join(fakeBin, "kubectl");
-    process.env[TOOL_ENV.kubectl] = wrong;
+    process.env.GITWARD_KUBECTL = wrong;
     try {
       const r = await w.reconcile(kustApp());
       expect(r.result).toBe("refused");
       expect(r.reason).toBe("RENDER_FAILED");
       expect(r.details.join("\n")).toContain("TOOL_FAILED");
     } finally {
-      delete process.env[TOOL_ENV.kubectl];
+      delete process.env.GITWARD_KUBECTL;
     }
     const repo = w.repo.dir;
     const env = { ...process.env, PATH: `${fakeBin}:${process.env["PATH"] ?? ""}` } as Record<string, string>;
@@ -109,9 +109,8 @@ describe("one kubectl for check and reconcile", () => {
       },
     );
     expect(fails.code).toBe(1);
-    expect(JSON.parse(fails.stdout).renderErrors.map((e: { code: string }) => e.code)).toEqual([
-      "TOOL_FAILED",
-    ]);
+    const gate = JSON.parse(fails.stdout) as { renderErrors: { code: string }[] };
+    expect(gate.renderErrors.map((e) => e.code)).toEqual(["TOOL_FAILED"]);
   });
 });
 
