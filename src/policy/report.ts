@@ -148,6 +148,8 @@ export function toSarif(g: GateResult, informationUri = "https://gitward.dev"): 
     ruleIndex: addRule(f.ruleId, f.severity, f.ruleId, f.remediation),
     level: LEVEL[f.severity],
     message: { text: `${objectLabel(f)}: ${f.message}. Fix: ${f.remediation}` },
+    // The offending field's JSON pointer, for tools that open the object rather than the line.
+    ...(f.path === undefined ? {} : { properties: { path: f.path } }),
     locations: [
       {
         ...location(f.origin.file, f.origin.line),

@@ -30,6 +30,8 @@ export interface ConfigRunOptions {
   /** Namespace of the sealing keys (default gitward-system). */
   readonly keyNamespace?: string;
   readonly restore?: boolean;
+  /** Only the Application of this name (default every one). */
+  readonly only?: string;
   readonly log?: (line: string) => void;
   readonly env?: Partial<ReconcileEnv>;
 }
@@ -184,17 +186,23 @@ export async function reconcileConfig(opts: ConfigRunOptions): Promise<Reconcile
   const base = path.join(path.dirname(path.resolve(opts.configPath)), ".gitward");
   const cacheDir = opts.cacheDir ?? path.join(base, "cache");
   const auditPath = opts.auditPath ?? path.join(base, "audit.jsonl");
+  // A dry run writes no audit record, so it does not even open (or create) the audit log.
+  const dryRun = opts.env?.dryRun === true;
   await mkdir(cacheDir, { recursive: true, mode: 0o700 });
-  await mkdir(path.dirname(auditPath), { recursive: true, mode: 0o700 });
+  if (!dryRun) await mkdir(path.dirname(auditPath), { recursive: true, mode: 0o700 });
+  const apps = config.applications.filter((a) => opts.only === undefined || a.metadata.name === opts.only);
+  if (apps.length === 0 && opts.only !== undefined) {
+    throw new ConfigError(`the config defines no Application named ${opts.only}`, opts.configPath);
+  }
   const cluster =
     opts.kubeconfigText !== undefined
       ? ClusterClient.fromText(opts.kubeconfigText)
       : ClusterClient.fromFile(opts.kubeconfig);
-  const audit = await AuditLog.open({ path: auditPath });
+  const audit = dryRun ? undefined : await AuditLog.open({ path: auditPath });
   try {
     const sealingKeys = await loadSealingKeys(cluster, opts.keyNamespace ?? "gitward-system");
     const reports: ReconcileReport[] = [];
-    for (const app of config.applications) {
+    for (const app of apps) {
       const trust = config.trustPolicies.find((t) => t.metadata.name === app.spec.trustPolicy);
       if (trust === undefined) {
         throw new ConfigError(
@@ -208,7 +216,7 @@ export async function reconcileConfig(opts: ConfigRunOptions): Promise<Reconcile
           cluster,
           state: new ConfigMapStateStore(cluster),
           cacheDir,
-          audit,
+          ...(audit === undefined ? {} : { audit }),
           actor: { type: "user", name: os.userInfo().username || "gitward" },
           sealingKeys,
           configDir: path.dirname(path.resolve(opts.configPath)),
@@ -221,7 +229,7 @@ export async function reconcileConfig(opts: ConfigRunOptions): Promise<Reconcile
     }
     return reports;
   } finally {
-    await audit.close();
+    await audit?.close();
     cluster.close();
   }
 }

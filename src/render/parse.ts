@@ -2,6 +2,7 @@
 // limits of RENDER_LIMITS: document count, alias expansion (the `yaml` library's maxAliasCount), duplicate
 // keys as errors, and a document that is not a Kubernetes object is an error naming file and line.
 import { LineCounter, parseAllDocuments, isMap } from "yaml";
+import { recordPositions } from "./positions.js";
 import { RenderErrorCode, renderError, type Manifest, type RenderError, type RenderLimits } from "./types.js";
 
 export interface ParseResult {
@@ -86,6 +87,7 @@ export function parseManifests(text: string, file: string, limits: RenderLimits)
       );
       continue;
     }
+    recordPositions(value, file, doc, doc.contents, lineCounter);
     pushObject(value, file, line, manifests, errors);
   }
   return { manifests, errors };

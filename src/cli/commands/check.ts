@@ -18,14 +18,14 @@ import { DEFAULT_PACKS } from "../../policy/packs.js";
 import { formatText, gatePassed, toSarif, type GateResult } from "../../policy/report.js";
 import type { RenderType } from "../../render/render.js";
 import { resolveTools } from "../../render/tool.js";
-import type { Manifest, RenderError } from "../../render/types.js";
+import type { Manifest, RenderError, RenderResult } from "../../render/types.js";
 import type { PrepareProblem } from "../../reconcile/desired.js";
 import { precheckRevision, renderRevision } from "../../reconcile/pipeline.js";
 import { parseCertificate } from "../../secrets/keys.js";
 import { verifyImages, type ImageResult } from "../../trust/image/verify.js";
 import { ExitCode } from "../exit.js";
 import { credentials } from "./images.js";
-import { addToolOptions } from "./reconcile.js";
+import { addToolOptions } from "../tool-options.js";
 import { outputOption, printJson, type OutputFormat } from "../output.js";
 
 const VERSION = "0.1.0";
@@ -58,35 +58,14 @@ interface CheckFlags {
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
-export function registerCheck(program: Command): void {
-  addToolOptions(program.command("check"))
-    .description(
-      "Render PATH (a folder of a config repository) and check every object against the policy packs, " +
-        "custom ValidatingAdmissionPolicy rules and the secret scanner. Nothing outside the repository " +
-        "is read. Exit 0 no finding at or above --fail-on, 1 findings or a revision that cannot be " +
-        "rendered, 2 usage or configuration error.",
-    )
-    .argument("<path>", "folder to render (the repository root is the nearest folder with .git above it)")
+/** The options of renderTarget, the same for every command that renders a folder. */
+export function addRenderOptions(cmd: Command): Command {
+  cmd
     .addOption(
       new Option("--render <type>", "how to render PATH")
         .choices(["directory", "kustomize", "helm"])
         .default("directory"),
     )
-    .option("--policy <file>", "ValidatingAdmissionPolicy file with custom rules (repeatable)", collect, [])
-    .option(
-      "--trust <file>",
-      "TrustPolicy file: its policy packs, custom rules, failOn and image policy apply; with image " +
-        "signers, attestations or base images, every image is verified in its registry",
-    )
-    .addOption(
-      new Option("--fail-on <severity>", "lowest severity that fails the check (default high)").choices([
-        "low",
-        "medium",
-        "high",
-        "critical",
-      ]),
-    )
-    .option("--packs <ids>", `comma-separated built-in packs (default ${DEFAULT_PACKS.join(",")})`)
     .option("--namespace <ns>", "namespace the application deploys to (helm --namespace, RBAC scope checks)")
     .option("--values <file>", "helm values file inside the repository (repeatable)", collect, [])
     .option("--allow-remote-bases", "kustomize: allow remote bases (default off)")
@@ -104,7 +83,36 @@ export function registerCheck(program: Command): void {
       collect,
       [],
     )
-    .option("--allow-empty", "a revision that renders no object passes (default: EMPTY_RENDER)")
+    .option("--allow-empty", "a revision that renders no object passes (default: EMPTY_RENDER)");
+  return addToolOptions(cmd);
+}
+
+export function registerCheck(program: Command): void {
+  const cmd = program
+    .command("check")
+    .description(
+      "Render PATH (a folder of a config repository) and check every object against the policy packs, " +
+        "custom ValidatingAdmissionPolicy rules and the secret scanner. Nothing outside the repository " +
+        "is read. Exit 0 no finding at or above --fail-on, 1 findings or a revision that cannot be " +
+        "rendered, 2 usage or configuration error.",
+    )
+    .argument("<path>", "folder to render (the repository root is the nearest folder with .git above it)");
+  addRenderOptions(cmd)
+    .option("--policy <file>", "ValidatingAdmissionPolicy file with custom rules (repeatable)", collect, [])
+    .option(
+      "--trust <file>",
+      "TrustPolicy file: its policy packs, custom rules, failOn and image policy apply; with image " +
+        "signers, attestations or base images, every image is verified in its registry",
+    )
+    .addOption(
+      new Option("--fail-on <severity>", "lowest severity that fails the check (default high)").choices([
+        "low",
+        "medium",
+        "high",
+        "critical",
+      ]),
+    )
+    .option("--packs <ids>", `comma-separated built-in packs (default ${DEFAULT_PACKS.join(",")})`)
     .option(
       "--allowed-namespace <ns>",
       "namespace besides --namespace the application may write to (repeatable)",
@@ -135,7 +143,30 @@ export function registerCheck(program: Command): void {
     });
 }
 
-async function runCheck(target: string, flags: CheckFlags): Promise<number> {
+/** The flags that decide how a target folder is rendered (check, `images pin`, `render`). */
+export type RenderFlags = Pick<
+  CheckFlags,
+  | "render"
+  | "values"
+  | "allowRemoteBases"
+  | "repoRoot"
+  | "namespace"
+  | "kubectl"
+  | "helm"
+  | "releaseName"
+  | "include"
+  | "exclude"
+  | "allowEmpty"
+>;
+
+/**
+ * Renders `target` as `gitward check` does: the repository root is --repo-root or the nearest folder with
+ * .git above it, and the target must lie inside it.
+ */
+export async function renderTarget(
+  target: string,
+  flags: RenderFlags,
+): Promise<{ root: string; rel: string; rendered: RenderResult }> {
   const abs = await realpath(target).catch(() => {
     throw new ConfigError("does not exist", target);
   });
@@ -148,7 +179,29 @@ async function runCheck(target: string, flags: CheckFlags): Promise<number> {
   const rel = path.relative(root, abs);
   if (rel.startsWith("..") || path.isAbsolute(rel))
     throw new ConfigError(`is outside the repository root ${root}`, target);
+  // The shared pipeline (reconcile/pipeline.ts): the same settings, tools and checks as reconcile.
+  const rendered = await renderRevision({
+    repoRoot: root,
+    settings: {
+      type: flags.render,
+      path: rel === "" ? "." : rel,
+      ...(flags.values.length > 0
+        ? { valuesFiles: flags.values.map((v) => path.relative(root, path.resolve(v))) }
+        : {}),
+      ...(flags.allowRemoteBases === true ? { allowRemoteBases: true } : {}),
+      ...(flags.releaseName === undefined ? {} : { releaseName: flags.releaseName }),
+      ...(flags.include.length > 0 ? { include: flags.include } : {}),
+      ...(flags.exclude.length > 0 ? { exclude: flags.exclude } : {}),
+      ...(flags.allowEmpty === true ? { allowEmpty: true } : {}),
+    },
+    namespace: flags.namespace,
+    tools: resolveTools(flags),
+  });
+  return { root, rel, rendered };
+}
 
+async function runCheck(target: string, flags: CheckFlags): Promise<number> {
+  const { root, rel, rendered } = await renderTarget(target, flags);
   const trust = flags.trust === undefined ? undefined : await loadTrustPolicy(flags.trust);
   const policy = trust?.spec.policy;
   const failOn: Severity = flags.failOn ?? policy?.failOn ?? "high";
@@ -173,23 +226,6 @@ async function runCheck(target: string, flags: CheckFlags): Promise<number> {
   const imagePolicy: ImagePolicy | undefined = trust?.spec.images;
   const certificates = await readCertificates(flags.cert);
 
-  const rendered = await renderRevision({
-    repoRoot: root,
-    settings: {
-      type: flags.render,
-      path: rel === "" ? "." : rel,
-      ...(flags.values.length > 0
-        ? { valuesFiles: flags.values.map((v) => path.relative(root, path.resolve(v))) }
-        : {}),
-      ...(flags.allowRemoteBases === true ? { allowRemoteBases: true } : {}),
-      ...(flags.releaseName === undefined ? {} : { releaseName: flags.releaseName }),
-      ...(flags.include.length > 0 ? { include: flags.include } : {}),
-      ...(flags.exclude.length > 0 ? { exclude: flags.exclude } : {}),
-      ...(flags.allowEmpty === true ? { allowEmpty: true } : {}),
-    },
-    namespace: flags.namespace,
-    tools: resolveTools(flags),
-  });
   const manifests: readonly Manifest[] = rendered.ok ? rendered.manifests : [];
   const renderErrors: readonly RenderError[] = rendered.ok ? [] : rendered.errors;
   const precheckErrors = await precheck(manifests, flags);
@@ -248,10 +284,10 @@ async function readCertificates(files: readonly string[]): Promise<KeyObject[]> 
  * `gitward images verify`. No digest is recorded in CI, so a moved tag cannot be seen here; the reconcile
  * sees it.
  */
-async function verifyRevisionImages(
+export async function verifyRevisionImages(
   manifests: readonly Manifest[],
   policy: ImagePolicy,
-  flags: CheckFlags,
+  flags: Pick<CheckFlags, "ca" | "dockerConfig" | "plainHttp" | "trust">,
 ): Promise<ImageResult[]> {
   const ca =
     flags.ca === undefined

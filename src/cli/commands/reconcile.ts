@@ -3,32 +3,25 @@
 // whatever the cluster holds), a report per Application; exit 1 when any was refused or failed.
 import { Option, type Command } from "commander";
 import { resolveTools } from "../../render/tool.js";
+import { addToolOptions } from "../tool-options.js";
 import { reconcileConfig } from "../../reconcile/run-config.js";
 import { formatReport } from "../../reconcile/format.js";
 import type { ReconcileReport } from "../../reconcile/reconcile.js";
 import { ExitCode } from "../exit.js";
+import { runDiff } from "./diff.js";
 import { outputOption, printJson, type OutputFormat } from "../output.js";
 
 interface Flags {
   config: string;
   kubeconfig?: string;
   once?: boolean;
+  dryRun?: boolean;
   cacheDir?: string;
   auditLog?: string;
   preflight: "dry-run" | "access-review";
   kubectl?: string;
   helm?: string;
   output: OutputFormat;
-}
-
-/** The --kubectl and --helm flags of check, reconcile, restore and run: one lookup (resolveTools). */
-export function addToolOptions(cmd: Command): Command {
-  return cmd
-    .option(
-      "--kubectl <bin>",
-      "kubectl binary for kustomize (default $GITWARD_KUBECTL, .tools/bin/kubectl, PATH)",
-    )
-    .option("--helm <bin>", "helm binary (default $GITWARD_HELM, .tools/bin/helm, PATH)");
 }
 
 function addCommon(cmd: Command): Command {
@@ -83,8 +76,16 @@ export function registerReconcile(program: Command): void {
           "and wait for health. Anything refused leaves the cluster as it was.\n" +
           "Exit 0 all applied or unchanged, 1 any refused or failed, 2 usage or configuration error.",
       )
-      .option("--once", "one pass, then exit (the only mode of the CLI; the operator loops)"),
-  ).action((flags: Flags) => runPass(flags, false));
+      .option("--once", "one pass, then exit (the only mode of the CLI; the operator loops)")
+      .option(
+        "--dry-run",
+        "write nothing: print what would change, as `gitward diff` does (exit 0 no differences, 1 " +
+          "differences, 3 refused)",
+      ),
+  ).action(async (flags: Flags) => {
+    if (flags.dryRun === true) process.exitCode = await runDiff(undefined, flags);
+    else await runPass(flags, false);
+  });
 
   addCommon(
     program

@@ -7,7 +7,7 @@ import { parseDuration } from "../../config/duration.js";
 import { createLogger } from "../../observe/logger.js";
 import { resolveTools } from "../../render/tool.js";
 import { startOperator } from "../../reconcile/run-operator.js";
-import { addToolOptions } from "./reconcile.js";
+import { addToolOptions } from "../tool-options.js";
 
 interface Flags {
   config?: string;
