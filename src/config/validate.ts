@@ -316,6 +316,22 @@ function checkApplication(app: Application, locate: Locator): ConfigProblem[] {
     const bad = repoPathProblem(file);
     if (bad !== undefined) add(ConfigErrorCode.Invalid, ["spec", "render", "valuesFiles", i], bad);
   });
+  for (const field of ["include", "exclude"] as const) {
+    if (render[field] !== undefined && render.type !== "directory") {
+      add(
+        ConfigErrorCode.Invalid,
+        ["spec", "render", field],
+        `render.${field} selects files of the directory renderer; ${render.type} reads what its own files name`,
+      );
+    }
+  }
+  if (render.releaseName !== undefined && render.type !== "helm") {
+    add(
+      ConfigErrorCode.Invalid,
+      ["spec", "render", "releaseName"],
+      "render.releaseName is for render type helm",
+    );
+  }
   if (spec.interval !== undefined) {
     const ms = parseDuration(spec.interval);
     if (ms === undefined || ms < 1000) {

@@ -13,7 +13,6 @@ import {
   type ClusterClient,
   type KubeObject,
 } from "../cluster/client.js";
-import { ClusterError, ClusterErrorCode } from "../cluster/errors.js";
 import { realSleep } from "../cluster/backoff.js";
 import type {
   AuditActor,
@@ -26,7 +25,7 @@ import { objectDigest } from "../audit/record.js";
 import type { AuditLog } from "../audit/writer.js";
 import { RegistryClient } from "../images/client.js";
 import { checkRevision, failsAt } from "../policy/check.js";
-import { render } from "../render/render.js";
+import { resolveTools, type RenderTools } from "../render/tool.js";
 import type { Manifest } from "../render/types.js";
 import type { SealingKeyRing } from "../secrets/keys.js";
 import { fetchSource, type FetchedSource, type SourceCredentials } from "../source/fetch.js";
@@ -48,7 +47,8 @@ import {
 } from "./apply.js";
 import { checkoutCommit } from "./checkout.js";
 import { hashOf } from "./compare.js";
-import { appIdOf, crdScopes, prepareDesired, type DesiredObject, type Scope } from "./desired.js";
+import { appIdOf, crdScopes, prepareDesired, type DesiredObject } from "./desired.js";
+import { clusterScopes, renderRevision, renderSettingsOf } from "./pipeline.js";
 import {
   InventoryTooLargeError,
   OWNER_LABEL,
@@ -80,7 +80,8 @@ export interface ReconcileEnv {
   readonly workDir?: string;
   readonly audit?: AuditLog;
   readonly actor: AuditActor;
-  readonly tools?: { readonly kubectl?: string; readonly helm?: string };
+  /** kubectl and helm (default resolveTools(): $GITWARD_KUBECTL/$GITWARD_HELM, .tools/bin, then PATH). */
+  readonly tools?: RenderTools;
   readonly sealingKeys?: SealingKeyRing;
   readonly registry?: RegistryClient;
   readonly credentials?: SourceCredentials;
@@ -361,18 +362,11 @@ const renderStep: Step<Run> = {
     const co = await checkoutCommit(fetched.dir, fetched.head, run.env.workDir);
     run.removeCheckout = () => co.remove();
     run.repoDir = co.dir;
-    const { spec } = run.app;
-    const r = await render({
+    const r = await renderRevision({
       repoRoot: co.dir,
-      path: spec.source.path ?? ".",
-      type: spec.render.type,
-      releaseName: run.app.metadata.name,
-      namespace: spec.destination.namespace,
-      ...(spec.render.valuesFiles === undefined ? {} : { valuesFiles: spec.render.valuesFiles }),
-      ...(spec.render.allowRemoteBases === undefined
-        ? {}
-        : { allowRemoteBases: spec.render.allowRemoteBases }),
-      ...(run.env.tools === undefined ? {} : { tools: run.env.tools }),
+      settings: renderSettingsOf(run.app),
+      namespace: run.app.spec.destination.namespace,
+      tools: run.env.tools ?? resolveTools(),
     });
     if (!r.ok) {
       const details = r.errors.map(
@@ -486,19 +480,9 @@ const check: Step<Run> = {
       }
     }
 
-    const scopes = crdScopes(manifests);
     const prepared = await prepareDesired(manifests, {
       app: run.app,
-      scopeOf: async (apiVersion, kind): Promise<Scope | undefined> => {
-        try {
-          return (await run.env.cluster.resource(apiVersion, kind)).namespaced ? "namespaced" : "cluster";
-        } catch (err) {
-          if (err instanceof ClusterError && err.code === ClusterErrorCode.UnknownKind) {
-            return scopes.get(`${apiVersion} ${kind}`);
-          }
-          throw err;
-        }
-      },
+      scopeOf: clusterScopes(run.env.cluster, manifests),
       ...(run.env.sealingKeys === undefined ? {} : { sealingKeys: run.env.sealingKeys }),
     });
     if (!prepared.ok) {

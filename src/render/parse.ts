@@ -121,6 +121,19 @@ function pushObject(
     typeof kind !== "string" ||
     typeof name !== "string"
   ) {
+    const generateName = isRecord(metadata) ? metadata["generateName"] : undefined;
+    if (missing.length === 1 && typeof generateName === "string" && typeof kind === "string") {
+      errors.push(
+        renderError(
+          RenderErrorCode.GenerateName,
+          `${file}:${line}: ${kind} ${generateName}* has metadata.generateName and no metadata.name; gitward ` +
+            "applies and prunes objects by name, and a generated name would make a new object on every " +
+            "reconcile: give it a fixed metadata.name",
+          { file, line },
+        ),
+      );
+      return;
+    }
     errors.push(notAnObject(file, line, `missing ${missing.join(", ")}`));
     return;
   }

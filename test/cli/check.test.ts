@@ -126,6 +126,7 @@ describe("gitward check", () => {
       failOn: "high",
       passed: false,
       renderErrors: [],
+      precheckErrors: [],
       report: { schemaVersion: 1, exemptions: [], errors: [], summary: { objects: 2, findings: 1 } },
     });
     expect(j.report.findings[0]).toEqual({
@@ -200,6 +201,15 @@ describe("gitward check", () => {
     expect(helm.stdout).toContain("OUTSIDE_REPO");
     for (const r of [escape, helm]) expect(r.stdout + r.stderr).not.toContain("OUTSIDE-7f3e");
     expect((await gitward("check", path.join(repo, "chart"), "--render", "helm")).code).toBe(0);
+  });
+
+  it("--include/--exclude select files; a revision with no object fails (EMPTY_RENDER) unless --allow-empty", async () => {
+    const target = path.join(repo, "apps/clean");
+    const empty = await gitward("check", target, "--include", "*.json", "--exclude", "*.json", "-o", "json");
+    expect(empty.code).toBe(1);
+    const gate = JSON.parse(empty.stdout) as { renderErrors: { code: string }[] };
+    expect(gate.renderErrors.map((e) => e.code)).toEqual(["EMPTY_RENDER"]);
+    expect((await gitward("check", target, "--include", "nothing/**", "--allow-empty")).code).toBe(0);
   });
 
   it("--policy adds custom ValidatingAdmissionPolicy rules", async () => {

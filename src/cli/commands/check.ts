@@ -6,8 +6,8 @@ import type { KeyObject } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readFile, realpath, stat } from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { Option, type Command } from "commander";
+import { ClusterClient } from "../../cluster/client.js";
 import { ConfigError } from "../../config/errors.js";
 import { loadTrustPolicy } from "../../config/load.js";
 import type { ImagePolicy, Severity } from "../../config/types.js";
@@ -16,12 +16,16 @@ import { checkRevision, type CustomPolicy } from "../../policy/check.js";
 import { needsRegistry, revisionImages } from "../../policy/image-trust.js";
 import { DEFAULT_PACKS } from "../../policy/packs.js";
 import { formatText, gatePassed, toSarif, type GateResult } from "../../policy/report.js";
-import { render, type RenderType } from "../../render/render.js";
+import type { RenderType } from "../../render/render.js";
+import { resolveTools } from "../../render/tool.js";
 import type { Manifest, RenderError, RenderResult } from "../../render/types.js";
+import type { PrepareProblem } from "../../reconcile/desired.js";
+import { precheckRevision, renderRevision } from "../../reconcile/pipeline.js";
 import { parseCertificate } from "../../secrets/keys.js";
 import { verifyImages, type ImageResult } from "../../trust/image/verify.js";
 import { ExitCode } from "../exit.js";
 import { credentials } from "./images.js";
+import { addToolOptions } from "../tool-options.js";
 import { outputOption, printJson, type OutputFormat } from "../output.js";
 
 const VERSION = "0.1.0";
@@ -38,6 +42,13 @@ interface CheckFlags {
   repoRoot?: string;
   kubectl?: string;
   helm?: string;
+  releaseName?: string;
+  include: string[];
+  exclude: string[];
+  allowEmpty?: boolean;
+  allowedNamespace: string[];
+  allowClusterScoped?: boolean;
+  kubeconfig?: string;
   plainHttp?: boolean;
   dockerConfig?: string;
   ca?: string;
@@ -49,7 +60,7 @@ const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
 /** The options of renderTarget, the same for every command that renders a folder. */
 export function addRenderOptions(cmd: Command): Command {
-  return cmd
+  cmd
     .addOption(
       new Option("--render <type>", "how to render PATH")
         .choices(["directory", "kustomize", "helm"])
@@ -59,8 +70,21 @@ export function addRenderOptions(cmd: Command): Command {
     .option("--values <file>", "helm values file inside the repository (repeatable)", collect, [])
     .option("--allow-remote-bases", "kustomize: allow remote bases (default off)")
     .option("--repo-root <dir>", "repository root (default: the nearest folder with .git above PATH)")
-    .option("--kubectl <bin>", "kubectl binary for kustomize (default .tools/bin/kubectl, else PATH)")
-    .option("--helm <bin>", "helm binary (default .tools/bin/helm, else PATH)");
+    .option("--release-name <name>", "helm release name (default the chart's name, as reconcile uses)")
+    .option(
+      "--include <glob>",
+      "directory: read only files matching (repeatable; relative to PATH)",
+      collect,
+      [],
+    )
+    .option(
+      "--exclude <glob>",
+      "directory: skip files matching (repeatable; wins over --include)",
+      collect,
+      [],
+    )
+    .option("--allow-empty", "a revision that renders no object passes (default: EMPTY_RENDER)");
+  return addToolOptions(cmd);
 }
 
 export function registerCheck(program: Command): void {
@@ -89,6 +113,17 @@ export function registerCheck(program: Command): void {
       ]),
     )
     .option("--packs <ids>", `comma-separated built-in packs (default ${DEFAULT_PACKS.join(",")})`)
+    .option(
+      "--allowed-namespace <ns>",
+      "namespace besides --namespace the application may write to (repeatable)",
+      collect,
+      [],
+    )
+    .option("--allow-cluster-scoped", "cluster-scoped objects are allowed (default: CLUSTER_SCOPED)")
+    .option(
+      "--kubeconfig <file>",
+      "check kinds against this cluster's discovery, as reconcile does (default: built-in kinds only)",
+    )
     // The registry flags of `gitward images verify`, with the same names and meaning.
     .option("--plain-http", "talk plain HTTP to loopback registries (refused for any other host)")
     .option(
@@ -111,7 +146,17 @@ export function registerCheck(program: Command): void {
 /** The flags that decide how a target folder is rendered (check, `images pin`, `render`). */
 export type RenderFlags = Pick<
   CheckFlags,
-  "render" | "values" | "allowRemoteBases" | "repoRoot" | "namespace" | "kubectl" | "helm"
+  | "render"
+  | "values"
+  | "allowRemoteBases"
+  | "repoRoot"
+  | "namespace"
+  | "kubectl"
+  | "helm"
+  | "releaseName"
+  | "include"
+  | "exclude"
+  | "allowEmpty"
 >;
 
 /**
@@ -134,16 +179,23 @@ export async function renderTarget(
   const rel = path.relative(root, abs);
   if (rel.startsWith("..") || path.isAbsolute(rel))
     throw new ConfigError(`is outside the repository root ${root}`, target);
-  const rendered = await render({
+  // The shared pipeline (reconcile/pipeline.ts): the same settings, tools and checks as reconcile.
+  const rendered = await renderRevision({
     repoRoot: root,
-    path: rel === "" ? "." : rel,
-    type: flags.render,
-    ...(flags.values.length > 0
-      ? { valuesFiles: flags.values.map((v) => path.relative(root, path.resolve(v))) }
-      : {}),
-    ...(flags.allowRemoteBases === true ? { allowRemoteBases: true } : {}),
-    ...(flags.namespace === undefined ? {} : { namespace: flags.namespace }),
-    tools: { kubectl: flags.kubectl ?? bundledTool("kubectl"), helm: flags.helm ?? bundledTool("helm") },
+    settings: {
+      type: flags.render,
+      path: rel === "" ? "." : rel,
+      ...(flags.values.length > 0
+        ? { valuesFiles: flags.values.map((v) => path.relative(root, path.resolve(v))) }
+        : {}),
+      ...(flags.allowRemoteBases === true ? { allowRemoteBases: true } : {}),
+      ...(flags.releaseName === undefined ? {} : { releaseName: flags.releaseName }),
+      ...(flags.include.length > 0 ? { include: flags.include } : {}),
+      ...(flags.exclude.length > 0 ? { exclude: flags.exclude } : {}),
+      ...(flags.allowEmpty === true ? { allowEmpty: true } : {}),
+    },
+    namespace: flags.namespace,
+    tools: resolveTools(flags),
   });
   return { root, rel, rendered };
 }
@@ -176,6 +228,7 @@ async function runCheck(target: string, flags: CheckFlags): Promise<number> {
 
   const manifests: readonly Manifest[] = rendered.ok ? rendered.manifests : [];
   const renderErrors: readonly RenderError[] = rendered.ok ? [] : rendered.errors;
+  const precheckErrors = await precheck(manifests, flags);
   const imageVerdicts =
     imagePolicy !== undefined && needsRegistry(imagePolicy)
       ? await verifyRevisionImages(manifests, imagePolicy, flags)
@@ -201,8 +254,9 @@ async function runCheck(target: string, flags: CheckFlags): Promise<number> {
     tool: { name: "gitward", version: VERSION },
     target: { path: rel === "" ? "." : rel.split(path.sep).join("/"), render: flags.render },
     failOn,
-    passed: gatePassed(report, renderErrors, failOn),
+    passed: gatePassed(report, renderErrors, failOn, precheckErrors),
     renderErrors,
+    precheckErrors,
     report,
   };
   if (flags.output === "json") printJson(gate);
@@ -264,13 +318,21 @@ async function findRepoRoot(dir: string): Promise<string> {
   }
 }
 
-/** kubectl and helm from the project's .tools/bin (scripts/setup-tools.sh) when present, else from PATH. */
-export function bundledTool(name: "kubectl" | "helm"): string {
-  let cur = path.dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const candidate = path.join(cur, ".tools", "bin", name);
-    if (existsSync(candidate)) return candidate;
-    cur = path.dirname(cur);
+/**
+ * The pre-apply checks reconcile makes (precheckManifests), offline or against --kubeconfig's discovery:
+ * a revision check passes is not refused later for a duplicate, an unknown kind or its scope.
+ */
+async function precheck(manifests: readonly Manifest[], flags: CheckFlags): Promise<PrepareProblem[]> {
+  const destination = {
+    namespace: flags.namespace,
+    allowedNamespaces: flags.allowedNamespace,
+    allowClusterScoped: flags.allowClusterScoped === true,
+  };
+  if (flags.kubeconfig === undefined) return (await precheckRevision(manifests, destination)).problems;
+  const cluster = ClusterClient.fromFile(flags.kubeconfig);
+  try {
+    return (await precheckRevision(manifests, destination, cluster)).problems;
+  } finally {
+    cluster.close();
   }
-  return name;
 }

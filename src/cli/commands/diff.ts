@@ -12,7 +12,9 @@ import type { AppId } from "../../reconcile/inventory.js";
 import { previewDiffs, type ObjectDiff } from "../../reconcile/preview.js";
 import type { PlanPreview, ReconcileReport } from "../../reconcile/reconcile.js";
 import { reconcileConfig } from "../../reconcile/run-config.js";
+import { resolveTools } from "../../render/tool.js";
 import { ExitCode } from "../exit.js";
+import { addToolOptions } from "../tool-options.js";
 import { outputOption, printJson, type OutputFormat } from "../output.js";
 
 /**
@@ -26,6 +28,8 @@ export interface AppFlags {
   app?: string;
   kubeconfig?: string;
   cacheDir?: string;
+  kubectl?: string;
+  helm?: string;
 }
 
 /**
@@ -72,7 +76,11 @@ export async function dryRunApps(
     ...(only === undefined ? {} : { only }),
     ...(flags.kubeconfig === undefined ? {} : { kubeconfig: flags.kubeconfig }),
     ...(flags.cacheDir === undefined ? {} : { cacheDir: flags.cacheDir }),
-    env: { dryRun: true, onPlan: (app, preview) => previews.push({ app, preview }) },
+    env: {
+      dryRun: true,
+      onPlan: (app, preview) => previews.push({ app, preview }),
+      tools: resolveTools(flags),
+    },
     log: (line) => process.stderr.write(`gitward: ${line}\n`),
   });
   const cluster = ClusterClient.fromFile(flags.kubeconfig);
@@ -140,8 +148,7 @@ export function addAppOptions(cmd: Command): Command {
 
 export function registerDiff(program: Command): void {
   addAppOptions(
-    program
-      .command("diff")
+    addToolOptions(program.command("diff"))
       .description(
         "Show what a reconcile of APP would change, like kubectl diff: every step up to the plan runs " +
           "(fetch, verify, render, check, pin, a server-side dry run as the application's service " +

@@ -2,6 +2,8 @@
 // `gitward restore --config gitward.yaml`: one pass over every Application (restore: applying every object
 // whatever the cluster holds), a report per Application; exit 1 when any was refused or failed.
 import { Option, type Command } from "commander";
+import { resolveTools } from "../../render/tool.js";
+import { addToolOptions } from "../tool-options.js";
 import { reconcileConfig } from "../../reconcile/run-config.js";
 import { formatReport } from "../../reconcile/format.js";
 import type { ReconcileReport } from "../../reconcile/reconcile.js";
@@ -18,11 +20,13 @@ interface Flags {
   auditLog?: string;
   auditKey?: string;
   preflight: "dry-run" | "access-review";
+  kubectl?: string;
+  helm?: string;
   output: OutputFormat;
 }
 
 function addCommon(cmd: Command): Command {
-  return cmd
+  return addToolOptions(cmd)
     .requiredOption("--config <file>", "gitward.yaml with TrustPolicy and Application documents")
     .option("--kubeconfig <file>", "kubeconfig (default: $KUBECONFIG, ~/.kube/config or in-cluster)")
     .option("--cache-dir <dir>", "git mirror cache (default <config dir>/.gitward/cache)")
@@ -51,7 +55,7 @@ async function runPass(flags: Flags, restore: boolean): Promise<void> {
     ...(flags.auditLog === undefined ? {} : { auditPath: flags.auditLog }),
     ...(flags.auditKey === undefined ? {} : { auditKeyPath: flags.auditKey }),
     restore,
-    env: { preflight: flags.preflight },
+    env: { preflight: flags.preflight, tools: resolveTools(flags) },
     log: (line) => process.stderr.write(`gitward: ${line}\n`),
   });
   print(reports, flags.output);

@@ -5,7 +5,9 @@ import type { Command } from "commander";
 import { ConfigError } from "../../config/errors.js";
 import { parseDuration } from "../../config/duration.js";
 import { createLogger } from "../../observe/logger.js";
+import { resolveTools } from "../../render/tool.js";
 import { startOperator } from "../../reconcile/run-operator.js";
+import { addToolOptions } from "../tool-options.js";
 
 interface Flags {
   config?: string;
@@ -23,6 +25,8 @@ interface Flags {
   identity?: string;
   logLevel: string;
   healthTimeout: string;
+  kubectl?: string;
+  helm?: string;
 }
 
 /** "HOST:PORT" or "[IPv6]:PORT". */
@@ -44,8 +48,7 @@ function durationFlag(name: string, value: string): number {
 }
 
 export function registerRun(program: Command): void {
-  program
-    .command("run")
+  addToolOptions(program.command("run"))
     .description(
       "Run the operator: reconcile every Application on its interval (with jitter) and at once on a " +
         "verified git push webhook (POST /hooks/<name>), watch managed objects for drift (reported within " +
@@ -123,7 +126,7 @@ export function registerRun(program: Command): void {
           ? { leaseDurationMs, ...(flags.identity === undefined ? {} : { identity: flags.identity }) }
           : false,
         logger,
-        env: { healthTimeoutMs },
+        env: { healthTimeoutMs, tools: resolveTools(flags) },
       });
       await new Promise<void>((resolve) => {
         const onSignal = (signal: NodeJS.Signals): void => {
