@@ -31,6 +31,7 @@ import { mergeApply, mergePatch, strategicMerge } from "./merge.js";
 import { metaOf, type Store, type Stored } from "./store.js";
 import { validate } from "./validate.js";
 import { validateCustom } from "./crd-validation.js";
+import { confirmNoEscalation } from "./escalation.js";
 import type { UserInfo } from "./rbac.js";
 
 export type Readiness = { delayMs: number } | "never";
@@ -696,6 +697,15 @@ export class Api {
     if (Array.isArray(fmeta["managedFields"]) && fmeta["managedFields"].length === 0)
       delete fmeta["managedFields"];
 
+    confirmNoEscalation(this.store, {
+      def,
+      namespace: ns,
+      // A POST to the collection names no object; an update, patch or apply names it on the URL.
+      requestName: old === undefined && how.kind === "update" ? "" : text(fmeta["name"]),
+      old,
+      next,
+      user: ctx.user,
+    });
     const causes = validate(def, next);
     if (def.crd !== undefined) {
       const crd = this.store.get("apiextensions.k8s.io/customresourcedefinitions", "", def.crd);
