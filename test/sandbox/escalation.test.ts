@@ -113,6 +113,13 @@ afterAll(async () => {
   await k.cleanup();
 });
 
+/** kubectl create role NAME --verb=V --resource=R -n NS, as a service account of team. */
+const createRole = (name: string, verb: string, resource: string, ns: string, who: string) =>
+  k.run(["create", "role", name, `--verb=${verb}`, `--resource=${resource}`, "-n", ns, as(who)]);
+/** kubectl create rolebinding NAME --role|--clusterrole=ROLE --serviceaccount=team:SUBJECT -n NS. */
+const createBinding = (name: string, role: string, subject: string, ns: string, who: string) =>
+  k.run(["create", "rolebinding", name, role, `--serviceaccount=team:${subject}`, "-n", ns, as(who)]);
+
 async function exists(p: string): Promise<boolean> {
   return (await call(sb, "GET", p)).status === 200;
 }
@@ -156,69 +163,24 @@ describe("escalation through bindings", () => {
   });
 
   it("binds a role whose rights the writer holds, in that namespace only", async () => {
-    const ok = await k.run([
-      "create",
-      "rolebinding",
-      "cm-reads",
-      "--role=cm-reader",
-      "--serviceaccount=team:binder",
-      "-n",
-      "team",
-      as("deployer"),
-    ]);
+    const ok = await createBinding("cm-reads", "--role=cm-reader", "binder", "team", "deployer");
     expect(ok.stderr).toBe("");
     expect(ok.code).toBe(0);
-    const admin = await k.run([
-      "create",
-      "rolebinding",
-      "admins",
-      "--clusterrole=admin",
-      "--serviceaccount=team:deployer",
-      "-n",
-      "team",
-      as("deployer"),
-    ]);
+    const admin = await createBinding("admins", "--clusterrole=admin", "deployer", "team", "deployer");
     expect(admin.code).not.toBe(0);
     expect(admin.stderr).toContain(NOT_HELD);
     expect(await exists(`${rbac}/namespaces/team/rolebindings/admins`)).toBe(false);
   });
 
   it("lets `bind` on a named ClusterRole bind that role, and no other", async () => {
-    const view = await k.run([
-      "create",
-      "rolebinding",
-      "viewers",
-      "--clusterrole=view",
-      "--serviceaccount=team:escalator",
-      "-n",
-      "team",
-      as("binder"),
-    ]);
+    const view = await createBinding("viewers", "--clusterrole=view", "escalator", "team", "binder");
     expect(view.stderr).toBe("");
     expect(view.code).toBe(0);
-    const edit = await k.run([
-      "create",
-      "rolebinding",
-      "editors",
-      "--clusterrole=edit",
-      "--serviceaccount=team:escalator",
-      "-n",
-      "team",
-      as("binder"),
-    ]);
+    const edit = await createBinding("editors", "--clusterrole=edit", "escalator", "team", "binder");
     expect(edit.code).not.toBe(0);
     expect(edit.stderr).toContain(NOT_HELD);
     // bind is granted in team only: the same binding elsewhere is refused.
-    const elsewhere = await k.run([
-      "create",
-      "rolebinding",
-      "viewers",
-      "--clusterrole=view",
-      "--serviceaccount=team:escalator",
-      "-n",
-      "other",
-      as("binder"),
-    ]);
+    const elsewhere = await createBinding("viewers", "--clusterrole=view", "escalator", "other", "binder");
     expect(elsewhere.code).not.toBe(0);
     expect(elsewhere.stderr).toContain(NOT_HELD);
   });
@@ -275,30 +237,12 @@ rules:
   });
 
   it("refuses a role granting secrets get (kubectl create role), also by patching an allowed role", async () => {
-    const r = await k.run([
-      "create",
-      "role",
-      "peek",
-      "--verb=get",
-      "--resource=secrets",
-      "-n",
-      "team",
-      as("deployer"),
-    ]);
+    const r = await createRole("peek", "get", "secrets", "team", "deployer");
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('{APIGroups:[""], Resources:["secrets"], Verbs:["get"]}');
     expect(await exists(`${rbac}/namespaces/team/roles/peek`)).toBe(false);
 
-    const subset = await k.run([
-      "create",
-      "role",
-      "cm-get",
-      "--verb=get",
-      "--resource=configmaps",
-      "-n",
-      "team",
-      as("deployer"),
-    ]);
+    const subset = await createRole("cm-get", "get", "configmaps", "team", "deployer");
     expect(subset.stderr).toBe("");
     expect(subset.code).toBe(0);
     const widen = await k.run([
@@ -318,44 +262,17 @@ rules:
   });
 
   it("honours the namespace: rights held in team do not cover a role in another namespace", async () => {
-    const r = await k.run([
-      "create",
-      "role",
-      "cm-get",
-      "--verb=get",
-      "--resource=configmaps",
-      "-n",
-      "other",
-      as("deployer"),
-    ]);
+    const r = await createRole("cm-get", "get", "configmaps", "other", "deployer");
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain(NOT_HELD);
   });
 
   it("lets the escalate verb grant what the writer does not hold", async () => {
-    const r = await k.run([
-      "create",
-      "role",
-      "peek",
-      "--verb=get",
-      "--resource=secrets",
-      "-n",
-      "team",
-      as("escalator"),
-    ]);
+    const r = await createRole("peek", "get", "secrets", "team", "escalator");
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     // escalate is on roles in team only.
-    const elsewhere = await k.run([
-      "create",
-      "role",
-      "peek",
-      "--verb=get",
-      "--resource=secrets",
-      "-n",
-      "other",
-      as("escalator"),
-    ]);
+    const elsewhere = await createRole("peek", "get", "secrets", "other", "escalator");
     expect(elsewhere.code).not.toBe(0);
     expect(elsewhere.stderr).toContain(NOT_HELD);
   });
