@@ -28,6 +28,7 @@ import { combine, fieldSelector, labelSelector } from "./selectors.js";
 import { jsonOf, metadataJsonOf, metaOf, Store, type StoreEvent } from "./store.js";
 import { toTable, type IncludeObject } from "./table.js";
 import { decodeProtobuf } from "./protobuf.js";
+import { checkJsonTextNesting, checkValueNesting, checkYamlTextNesting } from "./nesting.js";
 import { servingCert } from "./tls.js";
 
 export interface Faults {
@@ -1027,9 +1028,15 @@ function parseBody(req: http.IncomingMessage, body: Buffer | undefined, yamlAllo
   const type = (req.headers["content-type"] ?? JSON_TYPE).split(";")[0]?.trim() ?? "";
   const bodyText = body?.toString("utf8") ?? "";
   if (bodyText.trim() === "") throw errors.badRequest("the request body is empty");
-  if (type === "application/vnd.kubernetes.protobuf" && body !== undefined) return decodeProtobuf(body);
+  if (type === "application/vnd.kubernetes.protobuf" && body !== undefined) {
+    const decoded = decodeProtobuf(body);
+    checkValueNesting(decoded);
+    return decoded;
+  }
   const isYaml = yamlAllowed || type === "application/yaml" || type === "application/apply-patch+yaml";
   if (!isYaml && !type.endsWith("json")) throw errors.unsupportedMediaType(type);
+  // Attacker-controlled input: depth is judged before anything deep is built.
+  if (/^\s*[[{]/.test(bodyText)) checkJsonTextNesting(bodyText);
   try {
     return JSON.parse(bodyText) as Json;
   } catch (err) {
@@ -1039,16 +1046,21 @@ function parseBody(req: http.IncomingMessage, body: Buffer | undefined, yamlAllo
       );
   }
   // Attacker-controlled input: one document, duplicate keys rejected, aliases bounded.
-  const doc = parseDocument(bodyText, { uniqueKeys: true, prettyErrors: false });
-  if (doc.errors.length > 0)
-    throw errors.badRequest(`the body is not valid YAML: ${doc.errors[0]?.message ?? ""}`);
+  checkYamlTextNesting(bodyText);
+  let value: Json;
   try {
-    return doc.toJS({ maxAliasCount: 100 }) as Json;
+    const doc = parseDocument(bodyText, { uniqueKeys: true, prettyErrors: false });
+    if (doc.errors.length > 0)
+      throw errors.badRequest(`the body is not valid YAML: ${doc.errors[0]?.message ?? ""}`);
+    value = doc.toJS({ maxAliasCount: 100 }) as Json;
   } catch (err) {
+    if (err instanceof ApiError) throw err;
     throw errors.badRequest(
       `the body is not valid YAML: ${err instanceof Error ? err.message : String(err)}`,
     );
   }
+  checkValueNesting(value);
+  return value;
 }
 
 function patchType(contentType: string | undefined): PatchType {
