@@ -28,6 +28,7 @@ import { combine, fieldSelector, labelSelector } from "./selectors.js";
 import { jsonOf, metadataJsonOf, metaOf, Store, type StoreEvent } from "./store.js";
 import { toTable, type IncludeObject } from "./table.js";
 import { decodeProtobuf } from "./protobuf.js";
+import { fieldValidationOf } from "./field-validation.js";
 import { checkJsonTextNesting, checkValueNesting, checkYamlTextNesting } from "./nesting.js";
 import { servingCert } from "./tls.js";
 
@@ -456,14 +457,28 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const include = (q.get("includeObject") ?? "Metadata") as IncludeObject;
     const dryRun = q.getAll("dryRun").includes("All");
     if (q.getAll("dryRun").some((d) => d !== "All")) throw errors.badRequest("dryRun: only All is supported");
+    const fieldValidation = fieldValidationOf(q.get("fieldValidation"));
+    if (fieldValidation === undefined) {
+      throw errors.badRequest(
+        `fieldValidation: Unsupported value: ${JSON.stringify(q.get("fieldValidation"))}: supported values: "Ignore", "Strict", "Warn"`,
+      );
+    }
+    const warnings: string[] = [];
     const ctx: WriteContext = {
       user,
       dryRun,
       fieldManager: q.get("fieldManager") ?? undefined,
       userAgent: req.headers["user-agent"] ?? "",
+      fieldValidation,
+      warnings,
     };
     const body = method === "GET" ? undefined : await readBody(req);
     const sendObject = (code: number, obj: JsonObject): void => {
+      if (warnings.length > 0)
+        res.setHeader(
+          "Warning",
+          warnings.map((w) => `299 - ${JSON.stringify(w)}`),
+        );
       if (asTable && !sub) {
         sendJson(res, code, toTable(def, [obj], text(metaOf(obj)["resourceVersion"] ?? ""), include));
         return;
