@@ -1,6 +1,7 @@
 // The resources the sandbox serves: the built-in kinds of the groups gitward and kubectl use, plus those
 // that CustomResourceDefinitions add at run time. Discovery documents are built from this catalogue.
 import { customRootSchema, rootSchema, type TypeSchema } from "./schema.js";
+import type { PrinterColumn } from "./printers.js";
 
 export interface ResourceDef {
   readonly group: string;
@@ -19,6 +20,8 @@ export interface ResourceDef {
   readonly schema: TypeSchema;
   /** The CRD that defined it (custom resources only). */
   readonly crd?: string;
+  /** The CRD version's additionalPrinterColumns (custom resources only). */
+  readonly printerColumns?: readonly PrinterColumn[];
 }
 
 export const allVerbs = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
@@ -333,6 +336,15 @@ export function defsFromCrd(crd: Record<string, unknown>): ResourceDef[] {
     if (subs?.["status"] !== undefined) sub.push("status");
     if (subs?.["scale"] !== undefined) sub.push("scale");
     const schema = (v["schema"] as Record<string, unknown> | undefined)?.["openAPIV3Schema"];
+    const columns = Array.isArray(v["additionalPrinterColumns"])
+      ? (v["additionalPrinterColumns"] as unknown[]).filter(
+          (c): c is PrinterColumn =>
+            typeof c === "object" &&
+            c !== null &&
+            typeof (c as Record<string, unknown>)["name"] === "string" &&
+            typeof (c as Record<string, unknown>)["jsonPath"] === "string",
+        )
+      : [];
     out.push({
       group,
       version: v["name"],
@@ -346,6 +358,7 @@ export function defsFromCrd(crd: Record<string, unknown>): ResourceDef[] {
       createOnly: false,
       schema: customRootSchema(schema),
       crd: name,
+      printerColumns: columns.map((c) => ({ ...c, type: typeof c.type === "string" ? c.type : "string" })),
     });
   }
   return out;
