@@ -1,6 +1,7 @@
 // The core validation of built-in kinds that kube-apiserver applies and manifests most often get wrong:
 // containers present and named, ports in 1–65535, resource quantities that parse and limits not below
-// requests, ConfigMap/Secret key syntax and `immutable`, and selectors that cannot change after creation.
+// requests, ConfigMap/Secret key syntax and `immutable`, RBAC rules and role references, and fields that
+// cannot change after creation (apps selectors, a binding's roleRef).
 // Quantities that do not parse fail decoding (400), as in Kubernetes; the rest are 422 causes.
 import { errors, type StatusCause } from "./errors.js";
 import { isObject, jsonEqual, type Json, type JsonObject } from "./fieldset.js";
@@ -191,8 +192,81 @@ function checkKeys(o: JsonObject, causes: StatusCause[]): void {
   }
 }
 
+/** ValidatePolicyRule: verbs required; resource rules need groups and resources; URLs only cluster-wide. */
+function checkRules(o: JsonObject, namespaced: boolean, causes: StatusCause[]): void {
+  const has = (r: JsonObject, f: string): boolean => list(r[f]).length > 0;
+  list(o["rules"]).forEach((raw, i) => {
+    const r = obj(raw);
+    const field = `rules[${i}]`;
+    if (!has(r, "verbs"))
+      causes.push({
+        type: "FieldValueRequired",
+        message: "Required value: verbs must contain at least one value",
+        field: `${field}.verbs`,
+      });
+    if (has(r, "nonResourceURLs")) {
+      if (namespaced)
+        causes.push({
+          type: "FieldValueInvalid",
+          message: "Invalid value: namespaced rules cannot apply to non-resource URLs",
+          field: `${field}.nonResourceURLs`,
+        });
+      if (has(r, "apiGroups") || has(r, "resources") || has(r, "resourceNames"))
+        causes.push({
+          type: "FieldValueInvalid",
+          message: "Invalid value: rules cannot apply to both regular resources and non-resource URLs",
+          field: `${field}.nonResourceURLs`,
+        });
+      return;
+    }
+    if (!has(r, "apiGroups"))
+      causes.push({
+        type: "FieldValueRequired",
+        message: "Required value: resource rules must supply at least one api group",
+        field: `${field}.apiGroups`,
+      });
+    if (!has(r, "resources"))
+      causes.push({
+        type: "FieldValueRequired",
+        message: "Required value: resource rules must supply at least one resource",
+        field: `${field}.resources`,
+      });
+  });
+}
+
+/** A binding's roleRef: a Role or ClusterRole of rbac.authorization.k8s.io (ClusterRoleBindings: ClusterRole). */
+function checkRoleRef(o: JsonObject, clusterBinding: boolean, causes: StatusCause[]): void {
+  const ref = obj(o["roleRef"]);
+  const kinds = clusterBinding ? ["ClusterRole"] : ["Role", "ClusterRole"];
+  if (ref["apiGroup"] !== "rbac.authorization.k8s.io")
+    causes.push({
+      type: "FieldValueNotSupported",
+      message: `Unsupported value: ${JSON.stringify(ref["apiGroup"] ?? "")}: supported values: "rbac.authorization.k8s.io"`,
+      field: "roleRef.apiGroup",
+    });
+  if (typeof ref["kind"] !== "string" || !kinds.includes(ref["kind"]))
+    causes.push({
+      type: "FieldValueNotSupported",
+      message: `Unsupported value: ${JSON.stringify(ref["kind"] ?? "")}: supported values: ${kinds.map((k) => JSON.stringify(k)).join(", ")}`,
+      field: "roleRef.kind",
+    });
+  if (typeof ref["name"] !== "string" || ref["name"] === "")
+    causes.push({ type: "FieldValueRequired", message: "Required value", field: "roleRef.name" });
+}
+
 /** Fields that may not change once the object exists (apps/v1 selectors; data of an immutable ConfigMap). */
 function checkUpdate(kindKey: string, old: JsonObject, next: JsonObject, causes: StatusCause[]): void {
+  if (
+    kindKey === "rbac.authorization.k8s.io/RoleBinding" ||
+    kindKey === "rbac.authorization.k8s.io/ClusterRoleBinding"
+  ) {
+    if (!jsonEqual(old["roleRef"] ?? null, next["roleRef"] ?? null))
+      causes.push({
+        type: "FieldValueInvalid",
+        message: `Invalid value: ${JSON.stringify(next["roleRef"] ?? null)}: cannot change roleRef`,
+        field: "roleRef",
+      });
+  }
   if (["apps/Deployment", "apps/StatefulSet", "apps/DaemonSet", "apps/ReplicaSet"].includes(kindKey)) {
     const was = obj(old["spec"])["selector"];
     const is = obj(next["spec"])["selector"];
@@ -236,6 +310,10 @@ export function validateCore(def: ResourceDef, next: JsonObject, old: JsonObject
   if (kindKey === "/ConfigMap" || kindKey === "/Secret") checkKeys(next, causes);
   if (kindKey === "/PersistentVolumeClaim")
     checkResources(obj(obj(next["spec"])["resources"]), "spec.resources", causes);
+  if (def.group === "rbac.authorization.k8s.io") {
+    if (def.kind === "Role" || def.kind === "ClusterRole") checkRules(next, def.namespaced, causes);
+    else checkRoleRef(next, def.kind === "ClusterRoleBinding", causes);
+  }
   if (old !== undefined) checkUpdate(kindKey, old, next, causes);
   return causes;
 }

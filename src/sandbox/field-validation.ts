@@ -10,13 +10,14 @@ export type FieldValidation = "Strict" | "Warn" | "Ignore";
 interface Attribute {
   baseName: string;
   type: string;
+  format: string;
 }
 
 const load = createRequire(import.meta.url);
 const models = new Map<string, readonly Attribute[] | null>();
 
 /** The fields of one model ("V1PodSpec"), or undefined for a type that is not a model. */
-function attributesOf(model: string): readonly Attribute[] | undefined {
+export function attributesOfModel(model: string): readonly Attribute[] | undefined {
   if (!/^[A-Za-z0-9]+$/.test(model)) return undefined;
   let attrs = models.get(model);
   if (attrs === undefined) {
@@ -41,7 +42,7 @@ const capital = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
 export function modelOf(group: string, version: string, kind: string): string | undefined {
   const prefix = group === "" ? "Core" : capital(group.split(".")[0] ?? "");
   for (const name of [`${prefix}${capital(version)}${kind}`, `${capital(version)}${kind}`])
-    if (attributesOf(name) !== undefined) return name;
+    if (attributesOfModel(name) !== undefined) return name;
   return undefined;
 }
 
@@ -68,7 +69,7 @@ export function unknownFields(model: string, value: Json, drop: boolean): string
     } else if (map?.[1] !== undefined) {
       if (isObject(v)) for (const [k, x] of Object.entries(v)) children.push([x, map[1], join(path, k)]);
     } else {
-      const attrs = attributesOf(type);
+      const attrs = attributesOfModel(type);
       if (attrs === undefined || !isObject(v)) continue;
       for (const [k, x] of Object.entries(v)) {
         if (k.startsWith("$")) continue;

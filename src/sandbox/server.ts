@@ -16,6 +16,7 @@ import {
   apiGroup,
   apiGroupList,
   apiVersions,
+  openApiV2Doc,
   openApiV3Doc,
   openApiV3Index,
   resourceList,
@@ -323,12 +324,18 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         sendJson(res, 200, openApiV3Index(catalog));
         return;
       }
+      if (seg[1] === "v2" && seg.length === 2) {
+        // client-go asks for the protobuf form; JSON is what the sandbox has.
+        if (accept.includes("protobuf") && !accept.includes("json")) throw errors.notAcceptable(accept);
+        sendJson(res, 200, openApiV2Doc(catalog, crdSchema));
+        return;
+      }
       if (seg[1] === "v3") {
         const doc =
           seg[2] === "api" && seg.length === 4
-            ? openApiV3Doc(catalog, "", seg[3] ?? "")
+            ? openApiV3Doc(catalog, "", seg[3] ?? "", crdSchema)
             : seg[2] === "apis" && seg.length === 5
-              ? openApiV3Doc(catalog, seg[3] ?? "", seg[4] ?? "")
+              ? openApiV3Doc(catalog, seg[3] ?? "", seg[4] ?? "", crdSchema)
               : undefined;
         if (doc !== undefined) {
           sendJson(res, 200, doc);
@@ -377,6 +384,16 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const route = parseRoute(catalog, seg);
     if (route === undefined) throw errors.notFoundPath();
     await serveResource(req, res, url, route, user, method, accept);
+  }
+
+  /** A custom resource's openAPIV3Schema, from its CRD. */
+  function crdSchema(def: ResourceDef): Json | undefined {
+    const crd = store.get("apiextensions.k8s.io/customresourcedefinitions", "", def.crd ?? "")?.obj;
+    const spec = crd?.["spec"];
+    const versions = isObject(spec) && Array.isArray(spec["versions"]) ? spec["versions"] : [];
+    const v = versions.find((x) => isObject(x) && x["name"] === def.version);
+    const schema = isObject(v) ? v["schema"] : undefined;
+    return isObject(schema) ? schema["openAPIV3Schema"] : undefined;
   }
 
   const aggregatedType = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";

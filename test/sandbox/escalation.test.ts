@@ -289,3 +289,35 @@ rules:
     expect(r.json["message"]).toContain("must have cluster-admin privileges to use the aggregationRule");
   });
 });
+
+describe("RBAC object validation", () => {
+  it("refuses rules without verbs, groups or resources, and URLs in a Role (422), accepts a whole rule", async () => {
+    const role = (rules: unknown[]): Promise<{ status: number; json: Record<string, unknown> }> =>
+      call(sb, "POST", `${rbac}/namespaces/team/roles`, { body: { metadata: { name: "shapes" }, rules } });
+    const bad = await role([
+      { apiGroups: [""], resources: ["pods"] },
+      { verbs: ["get"], resources: ["pods"] },
+      { verbs: ["get"], nonResourceURLs: ["/healthz"] },
+    ]);
+    expect(bad.status).toBe(422);
+    expect(bad.json["message"]).toContain("rules[0].verbs: Required value");
+    expect(bad.json["message"]).toContain("rules[1].apiGroups: Required value");
+    expect(bad.json["message"]).toContain("namespaced rules cannot apply to non-resource URLs");
+    expect((await role([{ verbs: ["get"], apiGroups: [""], resources: ["pods"] }])).status).toBe(201);
+  });
+
+  it("refuses changing a binding's roleRef (even for an admin), allows changing its subjects", async () => {
+    const path = `${rbac}/namespaces/team/rolebindings/deployer-reads`;
+    const moved = await call(sb, "PATCH", path, {
+      body: { roleRef: ref("Role", "escalate-roles") },
+      type: "application/merge-patch+json",
+    });
+    expect(moved.status).toBe(422);
+    expect(moved.json["message"]).toContain("cannot change roleRef");
+    const subjects = await call(sb, "PATCH", path, {
+      body: { subjects: [sa("deployer"), sa("binder")] },
+      type: "application/merge-patch+json",
+    });
+    expect(subjects.status).toBe(200);
+  });
+});

@@ -2,7 +2,7 @@
 // -o wide) and a custom resource's additionalPrinterColumns, evaluated by JSONPath on the server.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSandbox, type Sandbox } from "../../src/sandbox/server.js";
-import { kubectlFor, type Kubectl } from "./helpers.js";
+import { kubectlFor, widgetCrd, type Kubectl } from "./helpers.js";
 
 let sb: Sandbox;
 let k: Kubectl;
@@ -32,18 +32,7 @@ spec:
   selector: {app: web}
   ports: [{port: 80, targetPort: 8080}]
 ---
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: widgets.example.org}
-spec:
-  group: example.org
-  scope: Namespaced
-  names: {plural: widgets, singular: widget, kind: Widget}
-  versions:
-    - name: v1
-      served: true
-      storage: true
-      subresources: {status: {}}
+${widgetCrd(`      subresources: {status: {}}
       schema:
         openAPIV3Schema:
           type: object
@@ -59,7 +48,7 @@ spec:
         - {name: Size, type: integer, jsonPath: .spec.size}
         - {name: Ready, type: string, jsonPath: '.status.conditions[?(@.type=="Ready")].status'}
         - {name: Color, type: string, jsonPath: .spec.color, priority: 1}
-`;
+`)}`;
   const r = await k.run(["apply", "-f", "-"], { input: manifests });
   expect(r.stderr).toBe("");
   const widget = await k.run(["apply", "-f", "-"], {
