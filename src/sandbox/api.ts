@@ -33,7 +33,7 @@ import { validate } from "./validate.js";
 import { validateCore } from "./core-validation.js";
 import { validateCustom } from "./crd-validation.js";
 import { confirmNoEscalation } from "./escalation.js";
-import { modelOf, unknownFields, type FieldValidation } from "./field-validation.js";
+import { modelOf, unknownCustomFields, unknownFields, type FieldValidation } from "./field-validation.js";
 import type { UserInfo } from "./rbac.js";
 
 export type Readiness = { delayMs: number } | "never";
@@ -457,13 +457,30 @@ export class Api {
     );
   }
 
+  /** A custom resource's openAPIV3Schema, from its CRD (undefined: none declared). */
+  crdSchema(def: ResourceDef): Json | undefined {
+    const crd = this.store.get("apiextensions.k8s.io/customresourcedefinitions", "", def.crd ?? "")?.obj;
+    const spec = crd?.["spec"];
+    const versions = isObject(spec) && Array.isArray(spec["versions"]) ? spec["versions"] : [];
+    const v = versions.find((x) => isObject(x) && x["name"] === def.version);
+    const schema = isObject(v) ? v["schema"] : undefined;
+    return isObject(schema) ? schema["openAPIV3Schema"] : undefined;
+  }
+
   /** Unknown fields of a built-in kind: refused (Strict), dropped with a warning (Warn) or silently (Ignore). */
   private checkFields(def: ResourceDef, body: Json, ctx: WriteContext, apply: boolean): void {
     const mode = ctx.fieldValidation;
-    if (mode === undefined || def.crd !== undefined) return;
-    const model = modelOf(def.group, def.version, def.kind);
-    if (model === undefined) return;
-    const unknown = unknownFields(model, body, mode !== "Strict");
+    if (mode === undefined) return;
+    let unknown: string[];
+    if (def.crd !== undefined) {
+      const schema = this.crdSchema(def);
+      if (schema === undefined) return;
+      unknown = unknownCustomFields(schema, body, mode !== "Strict");
+    } else {
+      const model = modelOf(def.group, def.version, def.kind);
+      if (model === undefined) return;
+      unknown = unknownFields(model, body, mode !== "Strict");
+    }
     if (unknown.length === 0) return;
     if (mode === "Warn") ctx.warnings?.push(...unknown.map((f) => `unknown field ${JSON.stringify(f)}`));
     if (mode !== "Strict") return;

@@ -1,7 +1,7 @@
 // Unknown fields in requests for built-in kinds, as kube-apiserver's `fieldValidation` handles them:
 // Strict refuses them (400), Warn (the server's default) and Ignore drop them, Warn with a warning each.
 // The type graph is that of @kubernetes/client-node's models (generated from Kubernetes' OpenAPI), each
-// model module loaded on first use. Custom resources are left to their CRD's schema.
+// model module loaded on first use; a custom resource's by its CRD's structural schema.
 import { createRequire } from "node:module";
 import { isObject, type Json } from "./fieldset.js";
 
@@ -82,6 +82,47 @@ export function unknownFields(model: string, value: Json, drop: boolean): string
     }
     // Reversed, so the stack visits fields in document order.
     for (let i = children.length - 1; i >= 0; i--) stack.push(children[i] as [Json, string, string]);
+  }
+  return out;
+}
+
+/**
+ * The unknown fields of a custom resource by its CRD's structural schema, as kube-apiserver's pruning
+ * finds them: keys not in `properties` where neither `additionalProperties` nor
+ * `x-kubernetes-preserve-unknown-fields` allows them. apiVersion, kind and metadata are always known at
+ * the root and in embedded resources; metadata is checked as ObjectMeta. With `drop` they are removed.
+ */
+export function unknownCustomFields(schema: Json, value: Json, drop: boolean): string[] {
+  const out: string[] = [];
+  const stack: [Json | undefined, Json, string, boolean][] = [[schema, value, "", true]];
+  const join = (path: string, key: string): string => (path === "" ? key : `${path}.${key}`);
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    const [node, v, path, resource] = top;
+    if (v === null || typeof v !== "object" || !isObject(node ?? null)) continue;
+    const n = node as Record<string, Json>;
+    const children: [Json | undefined, Json, string, boolean][] = [];
+    if (Array.isArray(v)) {
+      v.forEach((x, i) =>
+        children.push([n["items"], x, `${path}[${i}]`, n["x-kubernetes-embedded-resource"] === true]),
+      );
+    } else {
+      const props = isObject(n["properties"] ?? null) ? (n["properties"] as Record<string, Json>) : {};
+      const additional = n["additionalProperties"];
+      const preserve = n["x-kubernetes-preserve-unknown-fields"] === true;
+      const embedded = resource || n["x-kubernetes-embedded-resource"] === true;
+      for (const [k, x] of Object.entries(v)) {
+        if (embedded && k === "metadata") {
+          out.push(...unknownFields("V1ObjectMeta", x, drop).map((f) => join(join(path, k), f)));
+        } else if (props[k] !== undefined) children.push([props[k], x, join(path, k), false]);
+        else if (isObject(additional ?? null)) children.push([additional, x, join(path, k), false]);
+        else if (!(additional === true || preserve || (embedded && (k === "apiVersion" || k === "kind")))) {
+          out.push(join(path, k));
+          if (drop) Reflect.deleteProperty(v, k);
+        }
+      }
+    }
+    for (let i = children.length - 1; i >= 0; i--)
+      stack.push(children[i] as [Json | undefined, Json, string, boolean]);
   }
   return out;
 }

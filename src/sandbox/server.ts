@@ -386,15 +386,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     await serveResource(req, res, url, route, user, method, accept);
   }
 
-  /** A custom resource's openAPIV3Schema, from its CRD. */
-  function crdSchema(def: ResourceDef): Json | undefined {
-    const crd = store.get("apiextensions.k8s.io/customresourcedefinitions", "", def.crd ?? "")?.obj;
-    const spec = crd?.["spec"];
-    const versions = isObject(spec) && Array.isArray(spec["versions"]) ? spec["versions"] : [];
-    const v = versions.find((x) => isObject(x) && x["name"] === def.version);
-    const schema = isObject(v) ? v["schema"] : undefined;
-    return isObject(schema) ? schema["openAPIV3Schema"] : undefined;
-  }
+  const crdSchema = (def: ResourceDef): Json | undefined => api.crdSchema(def);
 
   const aggregatedType = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
   function sendCached(res: http.ServerResponse, key: string, make: () => string, type = JSON_TYPE): void {

@@ -4,7 +4,7 @@
 // and the kinds a 1.34 server serves that clients expect (ReplicationController, EndpointSlice, ...).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSandbox, type Sandbox } from "../../src/sandbox/server.js";
-import { call, kubectlFor, type Kubectl } from "./helpers.js";
+import { call, kubectlFor, widgetCrd, type Kubectl } from "./helpers.js";
 
 let sb: Sandbox;
 let k: Kubectl;
@@ -70,6 +70,36 @@ describe("unknown fields (fieldValidation)", () => {
       body: { metadata: { name: "x" } },
     });
     expect(bad.status).toBe(400);
+  });
+});
+
+describe("unknown fields of custom resources", () => {
+  it("refuses fields the CRD's schema does not declare, keeps preserved ones, drops them on Warn", async () => {
+    const crd = widgetCrd(`      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            spec:
+              type: object
+              properties:
+                size: {type: integer}
+                labels: {type: object, additionalProperties: {type: string}}
+                extra: {type: object, x-kubernetes-preserve-unknown-fields: true}
+`);
+    expect((await apply(crd)).stderr).toBe("");
+    const widget = (spec: string): string =>
+      `apiVersion: example.org/v1\nkind: Widget\nmetadata: {name: w, namespace: shop}\nspec: ${spec}\n`;
+    const strict = await apply(widget("{size: 1, colour: red}"));
+    expect(strict.code).not.toBe(0);
+    expect(strict.stderr).toContain('strict decoding error: unknown field "spec.colour"');
+    const ok = await apply(widget("{size: 1, labels: {a: b}, extra: {any: {thing: 1}}}"));
+    expect([ok.code, ok.stderr]).toEqual([0, ""]);
+    const kept = await call(sb, "GET", "/apis/example.org/v1/namespaces/shop/widgets/w");
+    expect(kept.json["spec"]).toEqual({ size: 1, labels: { a: "b" }, extra: { any: { thing: 1 } } });
+    const warn = await apply(widget("{size: 2, colour: red}"), "--validate=warn");
+    expect(warn.stderr).toContain('Warning: unknown field "spec.colour"');
+    const got = await call(sb, "GET", "/apis/example.org/v1/namespaces/shop/widgets/w");
+    expect(got.json["spec"]).toEqual({ size: 2 });
   });
 });
 
