@@ -288,7 +288,7 @@ export class Api {
   // ---- writes ------------------------------------------------------------------------------------
 
   create(def: ResourceDef, namespace: string, body: Json, ctx: WriteContext): JsonObject {
-    this.checkFields(def, body, ctx, false);
+    this.checkFields(def, body, ctx);
     const obj = this.checkBody(def, namespace, body, undefined);
     const meta = metaOf(obj);
     if ((meta["name"] === undefined || meta["name"] === "") && typeof meta["generateName"] === "string") {
@@ -311,7 +311,7 @@ export class Api {
   ): JsonObject {
     const old = this.getStored(def, namespace, name).obj;
     if (sub === "scale") return this.writeScale(def, namespace, old, () => body, ctx);
-    this.checkFields(def, body, ctx, false);
+    this.checkFields(def, body, ctx);
     const obj = this.checkBody(def, namespace, body, name);
     const rv = metaOf(obj)["resourceVersion"];
     if (rv !== undefined && rv !== "" && this.preconditionFails(rv, old)) throw this.staleConflict(def, name);
@@ -344,10 +344,10 @@ export class Api {
       };
     }
     // Merge patches are checked as the partial objects they are; a JSON patch by its result.
-    if (type !== "json") this.checkFields(def, patch, ctx, false);
+    if (type !== "json") this.checkFields(def, patch, ctx);
     const next = this.applyPatch(def, clone(old), type, patch);
     if (!isObject(next)) throw errors.badRequest("the patch does not produce an object");
-    if (type === "json") this.checkFields(def, next, ctx, false);
+    if (type === "json") this.checkFields(def, next, ctx);
     const meta = metaOf(next);
     if (meta["name"] !== name) throw errors.badRequest("metadata.name cannot be changed by a patch");
     // The patched object keeps the stored resourceVersion unless the patch names one: a precondition.
@@ -467,8 +467,11 @@ export class Api {
     return isObject(schema) ? schema["openAPIV3Schema"] : undefined;
   }
 
-  /** Unknown fields of a built-in kind: refused (Strict), dropped with a warning (Warn) or silently (Ignore). */
-  private checkFields(def: ResourceDef, body: Json, ctx: WriteContext, apply: boolean): void {
+  /**
+   * Unknown fields (built-in kinds by model, custom resources by CRD schema): refused (Strict), dropped
+   * with a warning (Warn) or silently (Ignore). `applied` is the "namespace/name" of a server-side apply.
+   */
+  private checkFields(def: ResourceDef, body: Json, ctx: WriteContext, applied?: string): void {
     const mode = ctx.fieldValidation;
     if (mode === undefined) return;
     let unknown: string[];
@@ -485,8 +488,8 @@ export class Api {
     if (mode === "Warn") ctx.warnings?.push(...unknown.map((f) => `unknown field ${JSON.stringify(f)}`));
     if (mode !== "Strict") return;
     throw errors.badRequest(
-      apply
-        ? `failed to create typed patch object (${groupVersionOf(def)}, Kind=${def.kind}): ${unknown.map((f) => `.${f}: field not declared in schema`).join(", ")}`
+      applied !== undefined
+        ? `failed to create typed patch object (${applied}; ${groupVersionOf(def)}, Kind=${def.kind}): ${unknown.map((f) => `.${f}: field not declared in schema`).join(", ")}`
         : `${def.kind} in version ${JSON.stringify(def.version)} cannot be handled as a ${def.kind}: strict decoding error: ${unknown.map((f) => `unknown field ${JSON.stringify(f)}`).join(", ")}`,
     );
   }
@@ -548,7 +551,7 @@ export class Api {
     }
     if (sub === "scale")
       throw errors.badRequest("apply to the scale subresource is not supported by the sandbox");
-    this.checkFields(def, body, ctx, true);
+    this.checkFields(def, body, ctx, `${def.namespaced ? namespace : ""}/${name}`);
     const config = this.checkBody(def, namespace, body, name);
     const cmeta = metaOf(config);
     const rv = cmeta["resourceVersion"];
