@@ -70,28 +70,34 @@ const outOfRange = (field: string, v: Json | undefined): StatusCause => ({
 const validPort = (v: Json | undefined): boolean =>
   typeof v === "number" && Number.isInteger(v) && v >= 1 && v <= 65535;
 
-function checkResources(resources: JsonObject, field: string, causes: StatusCause[]): void {
-  const values: Record<"limits" | "requests", Record<string, number>> = { limits: {}, requests: {} };
-  for (const which of ["limits", "requests"] as const) {
-    for (const [name, raw] of Object.entries(obj(resources[which]))) {
-      const q = parseQuantity(raw);
-      if (q === undefined) {
-        throw errors.badRequest(
-          `${field}.${which}[${name}]: quantities must match the regular expression '${QUANTITY_RE}'`,
-        );
-      }
-      if (q < 0) {
-        causes.push({
-          type: "FieldValueInvalid",
-          message: `Invalid value: ${JSON.stringify(raw)}: must be greater than or equal to 0`,
-          field: `${field}.${which}[${name}]`,
-        });
-      }
-      values[which][name] = q;
+/** Quantities of a map (`field[name]`): each must parse (400, as decoding does) and be ≥ 0. */
+function checkQuantities(values: JsonObject, field: string, causes: StatusCause[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, raw] of Object.entries(values)) {
+    const q = parseQuantity(raw);
+    if (q === undefined) {
+      throw errors.badRequest(
+        `${field}[${name}]: quantities must match the regular expression '${QUANTITY_RE}'`,
+      );
     }
+    if (q < 0) {
+      causes.push({
+        type: "FieldValueInvalid",
+        message: `Invalid value: ${JSON.stringify(raw)}: must be greater than or equal to 0`,
+        field: `${field}[${name}]`,
+      });
+    }
+    out[name] = q;
   }
-  for (const [name, request] of Object.entries(values.requests)) {
-    const limit = values.limits[name];
+  return out;
+}
+
+/** A container's (or claim's) resources: quantities that parse, and no request above its limit. */
+function checkResources(resources: JsonObject, field: string, causes: StatusCause[]): void {
+  const limits = checkQuantities(obj(resources["limits"]), `${field}.limits`, causes);
+  const requests = checkQuantities(obj(resources["requests"]), `${field}.requests`, causes);
+  for (const [name, request] of Object.entries(requests)) {
+    const limit = limits[name];
     if (limit !== undefined && request > limit) {
       causes.push({
         type: "FieldValueInvalid",
@@ -99,6 +105,24 @@ function checkResources(resources: JsonObject, field: string, causes: StatusCaus
         field: `${field}.requests[${name}]`,
       });
     }
+  }
+}
+
+/** Jobs run to completion (OnFailure or Never); controllers of long-running pods need Always. */
+function checkRestartPolicy(kindKey: string, spec: JsonObject, field: string, causes: StatusCause[]): void {
+  const policy = typeof spec["restartPolicy"] === "string" ? spec["restartPolicy"] : "Always";
+  const allowed =
+    kindKey === "batch/Job" || kindKey === "batch/CronJob"
+      ? ["OnFailure", "Never"]
+      : kindKey === "/Pod" || kindKey === "/PodTemplate"
+        ? ["Always", "OnFailure", "Never"]
+        : ["Always"];
+  if (!allowed.includes(policy)) {
+    causes.push({
+      type: "FieldValueNotSupported",
+      message: `Unsupported value: ${JSON.stringify(policy)}: supported values: ${allowed.map((a) => JSON.stringify(a)).join(", ")}`,
+      field: `${field}.restartPolicy`,
+    });
   }
 }
 
@@ -305,6 +329,14 @@ export function validateCore(def: ResourceDef, next: JsonObject, old: JsonObject
     let spec: Json | undefined = next;
     for (const p of path) spec = obj(spec)[p];
     checkPodSpec(obj(spec), path.join("."), causes);
+    checkRestartPolicy(kindKey, obj(spec), path.join("."), causes);
+  }
+  if (kindKey === "/ResourceQuota") checkQuantities(obj(obj(next["spec"])["hard"]), "spec.hard", causes);
+  if (kindKey === "/LimitRange") {
+    list(obj(next["spec"])["limits"]).forEach((l, i) => {
+      for (const f of ["max", "min", "default", "defaultRequest", "maxLimitRequestRatio"])
+        checkQuantities(obj(obj(l)[f]), `spec.limits[${i}].${f}`, causes);
+    });
   }
   if (kindKey === "/Service") checkService(next, causes);
   if (kindKey === "/ConfigMap" || kindKey === "/Secret") checkKeys(next, causes);

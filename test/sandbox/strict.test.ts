@@ -149,6 +149,19 @@ describe("core validation", () => {
     expect([job.code, job.stderr]).toEqual([0, ""]);
   });
 
+  it("refuses a Job that would restart forever and a quota whose quantity does not parse", async () => {
+    const job = (policy: string): string =>
+      `apiVersion: batch/v1\nkind: Job\nmetadata: {name: loop, namespace: shop}\nspec:\n  template:\n    spec:\n${policy}      containers: [{name: loop, image: busybox}]\n`;
+    await refused(job(""), 'spec.template.spec.restartPolicy: Unsupported value: "Always"');
+    const ok = await apply(job("      restartPolicy: OnFailure\n"));
+    expect([ok.code, ok.stderr]).toEqual([0, ""]);
+    const quota = (cpu: string): string =>
+      `apiVersion: v1\nkind: ResourceQuota\nmetadata: {name: q, namespace: shop}\nspec:\n  hard: {cpu: "${cpu}", pods: "10"}\n`;
+    await refused(quota("two"), "spec.hard[cpu]: quantities must match the regular expression");
+    const fine = await apply(quota("2"));
+    expect([fine.code, fine.stderr]).toEqual([0, ""]);
+  });
+
   it("refuses ConfigMap keys outside [-._a-zA-Z0-9] (kubectl create configmap --from-literal)", async () => {
     const bad = await k.run(["create", "configmap", "keys", "-n", "shop", "--from-literal=bad key=1"]);
     expect(bad.code).not.toBe(0);
