@@ -1,7 +1,7 @@
 // The `directory` renderer: every *.yaml, *.yml and *.json file below a folder of the repository,
 // multi-document files included, each object keeping its file and line.
 import { parseManifests } from "./parse.js";
-import { readConfined, walk } from "./files.js";
+import { readConfinedUtf8, walkWithinLimits } from "./files.js";
 import { relToRoot } from "./confine.js";
 import {
   RenderErrorCode,
@@ -20,18 +20,20 @@ export async function renderDirectory(
   dir: string,
   limits: RenderLimits,
 ): Promise<RenderResult> {
-  const { files, errors } = await walk(root, dir, (name) => MANIFEST_FILE.test(name));
+  // Files are counted (and their sizes summed) before any is read: 100,000 tiny files are refused at once.
+  const { files, errors } = await walkWithinLimits(root, dir, (name) => MANIFEST_FILE.test(name), limits);
   const all: RenderError[] = [...errors];
   const manifests: Manifest[] = [];
   for (const file of files) {
-    const read = await readConfined(root, file, limits.maxFileBytes);
+    const read = await readConfinedUtf8(root, file, limits.maxFileBytes);
     if (!read.ok) {
       all.push(read.error);
       continue;
     }
     const parsed = parseManifests(read.text, relToRoot(root, file), limits);
-    all.push(...parsed.errors);
-    manifests.push(...parsed.manifests);
+    // Loops, not push(...list): spreading a list of a million entries overflows the call stack.
+    for (const e of parsed.errors) all.push(e);
+    for (const m of parsed.manifests) manifests.push(m);
     if (manifests.length > limits.maxObjects) {
       all.push(
         renderError(

@@ -3,7 +3,7 @@
 // dependencies confined too, and helm's cache, config and data folders in a private temporary home.
 import path from "node:path";
 import { confine, relToRoot } from "./confine.js";
-import { readConfined, walk } from "./files.js";
+import { readConfinedBytes, readConfinedUtf8, walkWithinLimits } from "./files.js";
 import { isRecord, parseManifests, parseYamlData } from "./parse.js";
 import { runTool } from "./tool.js";
 import {
@@ -27,8 +27,9 @@ async function inspectChart(root: string, chartDir: string, limits: RenderLimits
   const errors: RenderError[] = [];
   const chartRel = relToRoot(root, chartDir);
   // helm follows symlinks inside a chart; walking every file refuses those that leave the repository.
-  const all = await walk(root, chartDir, () => true);
-  errors.push(...all.errors);
+  const all = await walkWithinLimits(root, chartDir, () => true, limits);
+  for (const e of all.errors) errors.push(e);
+  if (all.tooMany) return errors;
   const chartYaml = path.join(chartDir, "Chart.yaml");
   if (!all.files.includes(chartYaml)) {
     errors.push(
@@ -43,10 +44,11 @@ async function inspectChart(root: string, chartDir: string, limits: RenderLimits
     return errors;
   }
   for (const f of all.files) {
-    const read = await readConfined(root, f, limits.maxFileBytes);
+    // Charts may hold binary files (packaged dependencies): only their type and size are checked here.
+    const read = await readConfinedBytes(root, f, limits.maxFileBytes);
     if (!read.ok) errors.push(read.error);
   }
-  const read = await readConfined(root, chartYaml, limits.maxFileBytes);
+  const read = await readConfinedUtf8(root, chartYaml, limits.maxFileBytes);
   if (!read.ok) return errors;
   const rel = relToRoot(root, chartYaml);
   const parsed = parseYamlData(read.text, rel, limits);
@@ -83,7 +85,7 @@ export async function renderHelm(
       errors.push(c.error);
       continue;
     }
-    const read = await readConfined(root, c.real, limits.maxFileBytes);
+    const read = await readConfinedUtf8(root, c.real, limits.maxFileBytes);
     if (!read.ok) {
       errors.push(read.error);
       continue;
