@@ -5,7 +5,7 @@ import { Value } from "@sinclair/typebox/value";
 import { ValueErrorType, type ValueError } from "@sinclair/typebox/errors";
 import type { TSchema } from "@sinclair/typebox";
 import { ConfigErrorCode, type ConfigProblem } from "./errors.js";
-import { parseDuration } from "./duration.js";
+import { intervalProblem } from "./duration.js";
 import { EXPECTED_KEY, KIND_SCHEMAS, type AlertSink, type Application, type TrustPolicy } from "./schema.js";
 
 /** A path into the object: property names and array indexes. */
@@ -315,14 +315,8 @@ function checkApplication(app: Application, locate: Locator): ConfigProblem[] {
     if (bad !== undefined) add(ConfigErrorCode.Invalid, ["spec", "render", "valuesFiles", i], bad);
   });
   if (spec.interval !== undefined) {
-    const ms = parseDuration(spec.interval);
-    if (ms === undefined || ms < 1000) {
-      add(
-        ConfigErrorCode.Invalid,
-        ["spec", "interval"],
-        `interval ${spec.interval} is too short: at least 1s`,
-      );
-    }
+    const bad = intervalProblem(spec.interval);
+    if (bad !== undefined) add(ConfigErrorCode.Invalid, ["spec", "interval"], bad);
   }
   return problems;
 }
