@@ -33,6 +33,26 @@ export function startGarbageRegistry(): Promise<HostileRegistry> {
   );
 }
 
+/**
+ * Answers every request at once with headers and then one byte of the body every `everyMs` (default
+ * 1 s), so no inactivity timeout ever fires: only a deadline for the whole answer ends the request.
+ */
+export function startDribblingRegistry(everyMs = 1_000): Promise<HostileRegistry> {
+  return listen(
+    createServer((_req, res) => {
+      res.writeHead(200, {
+        "content-type": "application/vnd.oci.image.manifest.v1+json",
+        "content-length": "100000",
+      });
+      res.write("{");
+      const t = setInterval(() => res.write(" "), everyMs);
+      res.on("close", () => {
+        clearInterval(t);
+      });
+    }),
+  );
+}
+
 /** Proxies to `upstreamHost`, but every manifest body gets an extra field, so its bytes no longer match. */
 export function startTamperingProxy(upstreamHost: string): Promise<HostileRegistry> {
   const [hostname, port] = upstreamHost.split(":");
