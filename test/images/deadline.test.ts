@@ -4,10 +4,11 @@
 // answers in time is not cut short.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RegistryClient } from "../../src/images/client.js";
-import { RegistryError, RegistryErrorCode } from "../../src/images/errors.js";
+import { RegistryErrorCode } from "../../src/images/errors.js";
 import { ImageCode } from "../../src/trust/image/codes.js";
 import { verifyImages } from "../../src/trust/image/verify.js";
 import {
+  rejection,
   startDribblingRegistry,
   startGarbageRegistry,
   type HostileRegistry,
@@ -23,16 +24,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([slow.stop(), garbage.stop()]);
 });
-
-async function rejection(p: Promise<unknown>): Promise<RegistryError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof RegistryError) return err;
-    throw err;
-  }
-  throw new Error("expected a RegistryError");
-}
 
 describe("deadlines", () => {
   it("one request to a registry that dribbles its answer ends at the request deadline", async () => {

@@ -2,6 +2,7 @@
 // front of a real registry that alters manifest bytes (keeping the real Docker-Content-Digest header).
 import { createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { RegistryError } from "../../src/images/errors.js";
 
 export interface HostileRegistry {
   readonly host: string;
@@ -21,6 +22,17 @@ async function listen(server: Server): Promise<HostileRegistry> {
         });
       }),
   };
+}
+
+/** The RegistryError `p` rejects with; anything else (or no rejection) fails the test. */
+export async function rejection(p: Promise<unknown>): Promise<RegistryError> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof RegistryError) return err;
+    throw err;
+  }
+  throw new Error("expected a RegistryError");
 }
 
 /** Answers 200 with non-JSON bytes, claiming to be an OCI manifest. */
