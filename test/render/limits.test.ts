@@ -93,6 +93,12 @@ describe("only regular files are read", () => {
     notRegular(r, "values-pipe.yaml");
   });
 
+  it("a FIFO inside a helm chart is refused before helm could block on it", async () => {
+    await put("chart2/Chart.yaml", "apiVersion: v2\nname: c\nversion: 0.1.0\n");
+    await fifo("chart2/templates/pipe.yaml");
+    notRegular(await run({ path: "chart2", type: "helm" }), "chart2/templates/pipe.yaml");
+  });
+
   it("a FIFO among a folder's manifests is refused; a regular file there renders", async () => {
     await put("dfifo/a.yaml", cm("a"));
     await fifo("dfifo/b.yaml");
