@@ -3,10 +3,11 @@
 // meaning would change on the way to JSON refused with file:line. Each rule also shows what it accepts.
 import { execFileSync } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
-import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, mkdir, realpath, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { scanSecrets } from "../../src/policy/packs/secrets.js";
 import { render, type RenderOptions } from "../../src/render/render.js";
 import { RENDER_LIMITS, type RenderResult } from "../../src/render/types.js";
 import { toolPath } from "../support/tools.js";
@@ -97,6 +98,18 @@ describe("only regular files are read", () => {
     await put("chart2/Chart.yaml", "apiVersion: v2\nname: c\nversion: 0.1.0\n");
     await fifo("chart2/templates/pipe.yaml");
     notRegular(await run({ path: "chart2", type: "helm" }), "chart2/templates/pipe.yaml");
+  });
+
+  it("a FIFO as the secrets allowlist does not block the scan; the secret next to it is still found", async () => {
+    const dir = path.join(repo, "scan");
+    await mkdir(path.join(dir, ".gitward"), { recursive: true });
+    execFileSync("mkfifo", [path.join(dir, ".gitward/secrets-allowlist")]);
+    await writeFile(
+      path.join(dir, "app.env"),
+      `AWS_KEY=${["AKIA", "Z7Q3", "XK2M", "PL9B", "W4TD"].join("")}\n`,
+    );
+    const findings = await scanSecrets(await realpath(dir));
+    expect(findings.map((f) => f.origin.file)).toContain("app.env");
   });
 
   it("a FIFO among a folder's manifests is refused; a regular file there renders", async () => {
