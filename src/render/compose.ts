@@ -1,7 +1,7 @@
 // Turns attacker-controlled YAML text into parsed documents the way the yaml library's own parser sees
 // them (so `...` ends a document as surely as `---` does), stopping at the document limit, and refuses
 // YAML whose meaning would silently change on the way to JSON: keys that collapse into one JSON key,
-// YAML 1.1 and its collection tags, and numbers JSON cannot hold.
+// YAML 1.1 and its collection tags, and numbers JSON cannot hold (not finite, or integers past 2^53-1).
 import {
   Composer,
   isCollection,
@@ -63,6 +63,9 @@ export function composeDocuments(text: string, maxDocs: number): Composed {
   return { docs, lineCounter, tooMany: false };
 }
 
+/** An integer as written in YAML 1.2 (decimal, hex or octal): beyond 2^53-1 it silently loses digits. */
+const INTEGER_LITERAL = /^[-+]?(?:[0-9]+|0x[0-9a-fA-F]+|0o[0-7]+)$/;
+
 /** YAML 1.1 collection tags: toJS turns them into Map/Set objects that JSON (and policy) see as `{}`. */
 const REFUSED_TAGS = new Set(["omap", "pairs", "set"].map((t) => `tag:yaml.org,2002:${t}`));
 
@@ -122,6 +125,21 @@ export function documentProblems(
             file,
             line,
             `the number ${src} is not finite and would become null in JSON; write a finite number`,
+          ),
+        );
+      }
+      if (
+        isScalar(node) &&
+        typeof node.value === "number" &&
+        !Number.isSafeInteger(node.value) &&
+        INTEGER_LITERAL.test(node.source ?? "")
+      ) {
+        problems.push(
+          unsupported(
+            file,
+            line,
+            `the integer ${node.source ?? ""} is too large to keep exactly (JSON numbers hold 2^53-1 at most); ` +
+              "quote it if it is an identifier",
           ),
         );
       }

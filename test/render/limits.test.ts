@@ -241,7 +241,7 @@ describe("content that would change silently on the way to JSON is refused", () 
     });
   });
 
-  it("numbers JSON cannot hold (.nan, .inf, 1e400) are refused with their line; finite ones render", async () => {
+  it("numbers JSON cannot hold (.nan, .inf, 1e400, integers past 2^53-1) are refused with their line; finite ones render", async () => {
     for (const [dir, n] of [
       ["nan", ".nan"],
       ["inf", "-.inf"],
@@ -253,10 +253,15 @@ describe("content that would change silently on the way to JSON is refused", () 
         `${dir}/a.yaml:7: the number ${n} is not finite and would become null in JSON; write a finite number`,
       );
     }
-    await put("finite/a.yaml", cm("x", "  a: b\nrunAsUser: 1000\nratio: 1.5e3\n"));
+    expectRefused(
+      await refused("bigint/a.yaml", cm("x", "  a: b\nrunAsUser: 9007199254740993\n")),
+      "UNSUPPORTED_YAML",
+      /^bigint\/a\.yaml:7: the integer 9007199254740993 is too large to keep exactly/,
+    );
+    await put("finite/a.yaml", cm("x", "  a: b\nrunAsUser: 1000\nratio: 1.5e3\nbig: 9007199254740991\n"));
     const r = await run({ path: "finite" });
     const o = r.ok ? r.manifests[0]?.object : undefined;
-    expect([o?.["runAsUser"], o?.["ratio"]]).toEqual([1000, 1500]);
+    expect([o?.["runAsUser"], o?.["ratio"], o?.["big"]]).toEqual([1000, 1500, 9007199254740991]);
   });
 
   it("a kustomization and a helm values file are held to the same rules before any tool runs", async () => {
