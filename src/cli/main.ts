@@ -1,9 +1,15 @@
 #!/usr/bin/env node
 // gitward's command line: builds the commander program from one file per command and maps every
-// failure to the documented exit codes (0 ok, 1 findings, 2 usage or configuration error).
+// failure to the documented exit codes (0 ok, 1 findings, 2 usage or configuration error, 70 internal
+// error). An unexpected error is one line on stderr, never a stack trace unless --debug asks for it.
 import { Command, CommanderError } from "commander";
+import { ClusterError } from "../cluster/errors.js";
+import { AuditError } from "../audit/writer.js";
 import { ConfigError } from "../config/errors.js";
-import { ExitCode } from "./exit.js";
+import { RegistryError } from "../images/errors.js";
+import { GitCommandError } from "../source/git.js";
+import { SourceError } from "../source/errors.js";
+import { EXIT_CODES_HELP, ExitCode } from "./exit.js";
 import { registerAudit } from "./commands/audit.js";
 import { registerCheck } from "./commands/check.js";
 import { registerDemo } from "./commands/demo.js";
@@ -23,9 +29,10 @@ export function buildProgram(): Command {
     .description(
       "Security-first GitOps for Kubernetes: only change signed by an authorized key, built into " +
         "signed images and passing policy ever reaches the cluster.\n\n" +
-        "Exit codes: 0 ok, 1 the check found problems, 2 usage or configuration error.",
+        EXIT_CODES_HELP,
     )
     .version("0.1.0")
+    .option("--debug", "on an internal error, print its stack trace")
     .showHelpAfterError()
     .exitOverride();
   for (const register of [
@@ -49,6 +56,26 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** Errors of gitward's own domains: they carry a message meant for the user. */
+const EXPECTED = [ClusterError, RegistryError, GitCommandError, SourceError, AuditError];
+
+/** Reads --debug before commander does, so that even a failure while parsing honours it. */
+const debug = process.argv.includes("--debug");
+
+/** One line for an unexpected error (the stack only with --debug); returns the internal-error code. */
+function internalError(err: unknown): number {
+  const stack = err instanceof Error ? err.stack : undefined;
+  if (debug && stack !== undefined) {
+    process.stderr.write(`${stack}\n`);
+  } else {
+    const message = (err instanceof Error ? err.message : String(err)).replace(/\s+/g, " ").trim();
+    process.stderr.write(
+      `gitward: internal error: ${message.slice(0, 500) || "unknown"}; run with --debug for details\n`,
+    );
+  }
+  return ExitCode.Internal;
+}
+
 async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
   try {
@@ -61,14 +88,20 @@ async function main(argv: readonly string[]): Promise<number> {
       if (err.code === "commander.help") return ExitCode.Ok;
       return ExitCode.Usage;
     }
-    if (err instanceof ConfigError) {
-      process.stderr.write(`gitward: ${err.message}\n`);
+    if (err instanceof ConfigError || EXPECTED.some((E) => err instanceof E)) {
+      process.stderr.write(`gitward: ${(err as Error).message}\n`);
       return ExitCode.Usage;
     }
-    const message = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`gitward: ${message}\n`);
-    return ExitCode.Usage;
+    return internalError(err);
   }
 }
+
+// Errors outside the awaited chain (an 'error' event nobody listens to, such as EPIPE when stdout is
+// closed, or a promise nobody awaits) end the process too, but with the same one line and code.
+const crash = (err: unknown): void => {
+  process.exit(internalError(err));
+};
+process.on("uncaughtException", crash);
+process.on("unhandledRejection", crash);
 
 process.exitCode = await main(process.argv);

@@ -46,3 +46,22 @@ export function formatDuration(ms: number): string {
   if (rest > 0) parts.push(`${rest}ms`);
   return parts.join("");
 }
+
+/**
+ * The intervals an Application may ask for. At least 1s: shorter would hammer the git server. At most 24h:
+ * a revision (or a revert of drift) waiting longer than a day is a mistake, and anything near Node's
+ * timer ceiling (2^31-1 ms, about 24.8 days) would overflow into a timer that fires every millisecond.
+ */
+export const INTERVAL_BOUNDS = { minMs: 1_000, maxMs: 24 * 3_600_000 } as const;
+
+/** Why `text` is not an acceptable `spec.interval`, or undefined when it is one. */
+export function intervalProblem(text: string): string | undefined {
+  const ms = parseDuration(text);
+  if (ms === undefined || ms < INTERVAL_BOUNDS.minMs) {
+    return `interval ${text} is too short: at least ${formatDuration(INTERVAL_BOUNDS.minMs)}`;
+  }
+  if (ms > INTERVAL_BOUNDS.maxMs) {
+    return `interval ${text} is too long: at most ${formatDuration(INTERVAL_BOUNDS.maxMs)}; use a webhook for prompt reconciles and a longer interval only as a fallback`;
+  }
+  return undefined;
+}

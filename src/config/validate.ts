@@ -5,7 +5,7 @@ import { Value } from "@sinclair/typebox/value";
 import { ValueErrorType, type ValueError } from "@sinclair/typebox/errors";
 import type { TSchema } from "@sinclair/typebox";
 import { ConfigErrorCode, type ConfigProblem } from "./errors.js";
-import { parseDuration } from "./duration.js";
+import { intervalProblem } from "./duration.js";
 import { redactUrl, urlCredentialKind } from "../source/url.js";
 import { EXPECTED_KEY, KIND_SCHEMAS, type AlertSink, type Application, type TrustPolicy } from "./schema.js";
 
@@ -333,14 +333,8 @@ function checkApplication(app: Application, locate: Locator): ConfigProblem[] {
     );
   }
   if (spec.interval !== undefined) {
-    const ms = parseDuration(spec.interval);
-    if (ms === undefined || ms < 1000) {
-      add(
-        ConfigErrorCode.Invalid,
-        ["spec", "interval"],
-        `interval ${spec.interval} is too short: at least 1s`,
-      );
-    }
+    const bad = intervalProblem(spec.interval);
+    if (bad !== undefined) add(ConfigErrorCode.Invalid, ["spec", "interval"], bad);
   }
   return problems;
 }

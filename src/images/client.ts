@@ -6,7 +6,7 @@ import { basicHeader, parseChallenge, type Credentials, type CredentialStore } f
 import { RegistryError, RegistryErrorCode } from "./errors.js";
 import { MANIFEST_ACCEPT, MediaType, parseManifest, type Descriptor, type Manifest } from "./manifest.js";
 import { apiHost, isLoopbackHost } from "./reference.js";
-import { send, type HttpResponse } from "./transport.js";
+import { send, type HttpRequest, type HttpResponse } from "./transport.js";
 
 export interface RegistryHostOptions {
   /** Registry host with port, as in image references. */
@@ -32,6 +32,16 @@ export const DEFAULT_LIMITS: ClientLimits = {
   tokenBytes: 64 * 1024,
 };
 
+/** How long a registry may take, so a registry that sends one byte a second cannot hold a check forever. */
+export interface ClientDeadlines {
+  /** One request, from the first byte sent to the last byte read. */
+  requestMs: number;
+  /** Every request of one image's verification together (clients made by forImage). */
+  verificationMs: number;
+}
+
+export const DEFAULT_DEADLINES: ClientDeadlines = { requestMs: 60_000, verificationMs: 180_000 };
+
 export interface RegistryClientOptions {
   hosts?: readonly RegistryHostOptions[];
   credentials?: CredentialStore;
@@ -40,6 +50,13 @@ export interface RegistryClientOptions {
   /** PEM CA bundle for hosts that have none of their own (the CLI's --ca). */
   defaultCa?: string;
   limits?: Partial<ClientLimits>;
+  deadlines?: Partial<ClientDeadlines>;
+}
+
+/** What a client made by forImage shares with its parent, and the verification's deadline. */
+interface Scope {
+  readonly authCache: Map<string, string>;
+  readonly deadline: NonNullable<HttpRequest["deadline"]>;
 }
 
 export interface FetchedManifest {
@@ -66,15 +83,52 @@ export class RegistryClient {
   private readonly plainHTTP: boolean;
   private readonly defaultCa: string | undefined;
   readonly limits: ClientLimits;
+  readonly deadlines: ClientDeadlines;
   /** Authorization header per host+scope, learnt from the last challenge. */
-  private readonly authCache = new Map<string, string>();
+  private readonly authCache: Map<string, string>;
+  private readonly scope: Scope | undefined;
 
-  constructor(opts: RegistryClientOptions = {}) {
+  constructor(
+    private readonly opts: RegistryClientOptions = {},
+    scope?: Scope,
+  ) {
     this.hosts = new Map((opts.hosts ?? []).map((h) => [h.host, h]));
     this.credentials = opts.credentials ?? new Map();
     this.plainHTTP = opts.plainHTTP ?? false;
     this.defaultCa = opts.defaultCa;
     this.limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    this.deadlines = { ...DEFAULT_DEADLINES, ...opts.deadlines };
+    this.authCache = scope?.authCache ?? new Map<string, string>();
+    this.scope = scope;
+  }
+
+  /**
+   * A client for verifying one image: the same settings and learnt auth, and every request ends once the
+   * verification as a whole has taken deadlines.verificationMs, with an error naming the image and registry.
+   */
+  forImage(image: string): RegistryClient {
+    const ms = this.deadlines.verificationMs;
+    return new RegistryClient(this.opts, {
+      authCache: this.authCache,
+      deadline: {
+        signal: AbortSignal.timeout(ms),
+        error: (where) =>
+          new RegistryError(
+            RegistryErrorCode.DEADLINE_EXCEEDED,
+            `image ${image}: its verification took longer than ${ms} ms in all (waiting for ${where}); ` +
+              "the registry is too slow or stalls",
+          ),
+      },
+    });
+  }
+
+  /** Every request goes out with the per-request deadline and, for forImage clients, the verification's. */
+  private request(req: HttpRequest): Promise<HttpResponse> {
+    return send({
+      ...req,
+      deadlineMs: this.deadlines.requestMs,
+      ...(this.scope === undefined ? {} : { deadline: this.scope.deadline }),
+    });
   }
 
   private base(registry: string): { origin: string; ca?: string } {
@@ -117,7 +171,7 @@ export class RegistryClient {
     const scope = `repository:${repo.repository}:${action}`;
     const cacheKey = `${repo.registry} ${scope}`;
     const attempt = (auth: string | undefined): Promise<HttpResponse> =>
-      send({
+      this.request({
         method,
         url,
         headers: { ...opts.headers, ...(auth === undefined ? {} : { authorization: auth }) },
@@ -167,7 +221,7 @@ export class RegistryClient {
       tokenURL.searchParams.set("service", challenge.params.service);
     tokenURL.searchParams.set("scope", challenge.params.scope ?? scope);
     const ca = this.hosts.get(registry)?.ca ?? this.defaultCa;
-    const tokenRes = await send({
+    const tokenRes = await this.request({
       method: "GET",
       url: tokenURL,
       headers: creds === undefined ? {} : { authorization: basicHeader(creds) },
@@ -272,7 +326,7 @@ export class RegistryClient {
         );
       }
       current = next;
-      res = await send({
+      res = await this.request({
         method: "GET",
         url: next,
         maxBytes,

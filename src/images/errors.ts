@@ -18,6 +18,8 @@ export const RegistryErrorCode = {
   MALFORMED: "MALFORMED",
   /** Plain HTTP asked for a host that is not loopback. */
   INSECURE_REFUSED: "INSECURE_REFUSED",
+  /** A request, or a whole image verification, took longer than its deadline (a stalling registry). */
+  DEADLINE_EXCEEDED: "DEADLINE_EXCEEDED",
 } as const;
 export type RegistryErrorCode = (typeof RegistryErrorCode)[keyof typeof RegistryErrorCode];
 

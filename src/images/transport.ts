@@ -1,6 +1,7 @@
-// HTTP(S) requests to registries with node:http/https: keep-alive agents per TLS setting, a custom CA, and a
-// hard bound on every response body (the read stops, and the request is aborted, one byte past the bound).
-// node:https rather than fetch because fetch has no per-request CA without undici internals.
+// HTTP(S) requests to registries with node:http/https: keep-alive agents per TLS setting, a custom CA, a
+// hard bound on every response body (the read stops, and the request is aborted, one byte past the bound),
+// and a deadline for the whole answer: an inactivity timeout alone lets a registry that sends one byte a
+// second hold a request forever. node:https rather than fetch: fetch has no per-request CA without undici.
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { RegistryError, RegistryErrorCode } from "./errors.js";
@@ -20,8 +21,16 @@ export interface HttpRequest {
   maxBytes: number;
   /** PEM CA bundle for HTTPS; the system roots otherwise. */
   ca?: string;
+  /** Longest silence on the connection (default 30 s). */
   timeoutMs?: number;
+  /** Longest time for the whole request, first byte sent to last byte read (default 60 s). */
+  deadlineMs?: number;
+  /** An outer deadline (a whole verification's): when it aborts, the request ends with its error. */
+  deadline?: { signal: AbortSignal; error: (where: string) => RegistryError };
 }
+
+/** The default inactivity timeout and whole-request deadline, in ms. */
+export const TRANSPORT_DEFAULTS = { timeoutMs: 30_000, deadlineMs: 60_000 } as const;
 
 const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 16 });
 const httpsAgents = new Map<string, HttpsAgent>();
@@ -43,18 +52,50 @@ export function send(req: HttpRequest): Promise<HttpResponse> {
   const where = `${req.url.origin}${req.url.pathname}`;
   const headers: Record<string, string> = { "user-agent": "gitward", ...req.headers };
   if (req.body !== undefined) headers["content-length"] = String(req.body.length);
+  const deadlineMs = req.deadlineMs ?? TRANSPORT_DEFAULTS.deadlineMs;
   return new Promise((resolve, reject) => {
+    const outer = req.deadline;
+    if (outer?.signal.aborted === true) {
+      reject(outer.error(where));
+      return;
+    }
+    let response: import("node:http").IncomingMessage | undefined;
+    // Every way out goes through settle: the timers and the abort listener end with the request.
+    const settle = (finish: () => void): void => {
+      clearTimeout(timer);
+      outer?.signal.removeEventListener("abort", onAbort);
+      finish();
+    };
+    const fail = (err: RegistryError): void => {
+      settle(() => {
+        reject(err);
+      });
+      response?.destroy();
+      r.destroy();
+    };
+    const timer = setTimeout(() => {
+      fail(
+        new RegistryError(
+          RegistryErrorCode.DEADLINE_EXCEEDED,
+          `${where}: no complete answer within ${deadlineMs} ms; the registry is too slow or stalls`,
+        ),
+      );
+    }, deadlineMs);
+    const onAbort = (): void => {
+      if (outer !== undefined) fail(outer.error(where));
+    };
+    outer?.signal.addEventListener("abort", onAbort, { once: true });
     const options = {
       method: req.method,
       headers,
-      timeout: req.timeoutMs ?? 30_000,
+      timeout: req.timeoutMs ?? TRANSPORT_DEFAULTS.timeoutMs,
       agent: secure ? httpsAgent(req.ca) : httpAgent,
     };
     const onResponse = (res: import("node:http").IncomingMessage): void => {
+      response = res;
       const declared = Number(res.headers["content-length"] ?? "0");
       if (req.method !== "HEAD" && declared > req.maxBytes) {
-        res.destroy();
-        reject(
+        fail(
           new RegistryError(
             RegistryErrorCode.TOO_LARGE,
             `${where}: answer of ${declared} bytes exceeds ${req.maxBytes}`,
@@ -67,8 +108,7 @@ export function send(req: HttpRequest): Promise<HttpResponse> {
       res.on("data", (chunk: Buffer) => {
         size += chunk.length;
         if (size > req.maxBytes) {
-          res.destroy();
-          reject(
+          fail(
             new RegistryError(RegistryErrorCode.TOO_LARGE, `${where}: answer exceeds ${req.maxBytes} bytes`),
           );
           return;
@@ -76,10 +116,12 @@ export function send(req: HttpRequest): Promise<HttpResponse> {
         chunks.push(chunk);
       });
       res.on("end", () => {
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) });
+        settle(() => {
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) });
+        });
       });
       res.on("error", (err) => {
-        reject(new RegistryError(RegistryErrorCode.UNREACHABLE, `${where}: ${err.message}`));
+        fail(new RegistryError(RegistryErrorCode.UNREACHABLE, `${where}: ${err.message}`));
       });
     };
     const r = secure ? httpsRequest(req.url, options, onResponse) : httpRequest(req.url, options, onResponse);
@@ -87,7 +129,7 @@ export function send(req: HttpRequest): Promise<HttpResponse> {
       r.destroy(new Error("timed out"));
     });
     r.on("error", (err) => {
-      reject(new RegistryError(RegistryErrorCode.UNREACHABLE, `${req.url.origin}: ${err.message}`));
+      fail(new RegistryError(RegistryErrorCode.UNREACHABLE, `${req.url.origin}: ${err.message}`));
     });
     r.end(req.body);
   });

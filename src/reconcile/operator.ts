@@ -3,7 +3,8 @@
 // drift between passes. Work for one application runs one task at a time (reconcile, revert, status),
 // only while this replica is the leader, and every outcome goes to the log, metrics, audit log and alerts.
 import type { Application, TrustPolicy } from "../config/types.js";
-import { parseDuration } from "../config/duration.js";
+import { INTERVAL_BOUNDS, parseDuration } from "../config/duration.js";
+import { setLongTimeout, type LongTimer } from "./long-timer.js";
 import { refOf, serviceAccountUser, type ClusterClient } from "../cluster/client.js";
 import type { AuditActor, AuditEntry } from "../audit/record.js";
 import { objectDigest } from "../audit/record.js";
@@ -87,7 +88,7 @@ class AppWorker {
   readonly id: AppId;
   readonly queue = new SerialQueue();
   readonly watcher: DriftWatcher;
-  timer: NodeJS.Timeout | undefined;
+  timer: LongTimer | undefined;
   reconcileQueued = false;
   lastReport: ReconcileReport | undefined;
   reconciles = 0;
@@ -200,7 +201,7 @@ export class Operator {
   /** Graceful stop: no new work; the task in progress (an apply) finishes; watches and timers end. */
   async stop(): Promise<void> {
     this.stopping = true;
-    for (const w of this.workers.values()) clearTimeout(w.timer);
+    for (const w of this.workers.values()) w.timer?.cancel();
     await Promise.all([...this.workers.values()].map((w) => w.queue.idle()));
     await Promise.all([...this.workers.values()].map((w) => w.watcher.stop()));
     await Promise.allSettled([...this.pending]);
@@ -209,19 +210,21 @@ export class Operator {
   // ---- scheduling ---------------------------------------------------------------------------------
 
   private intervalMs(w: AppWorker): number {
-    const base = parseDuration(w.app.spec.interval ?? "1m") ?? 60_000;
+    const parsed = parseDuration(w.app.spec.interval ?? "1m") ?? 60_000;
+    // Validation keeps intervals within INTERVAL_BOUNDS; an object that skipped it is held there too.
+    const base = Math.min(INTERVAL_BOUNDS.maxMs, Math.max(INTERVAL_BOUNDS.minMs, parsed));
     const jitter = 1 + ((this.opts.random ?? Math.random)() * 2 - 1) * 0.1;
-    return Math.max(1_000, Math.round(base * jitter));
+    return Math.max(INTERVAL_BOUNDS.minMs, Math.round(base * jitter));
   }
 
   private schedule(w: AppWorker, delayMs: number): void {
-    clearTimeout(w.timer);
+    w.timer?.cancel();
     if (this.stopping) return;
-    w.timer = setTimeout(() => {
+    // A long timer: a plain setTimeout past 2^31-1 ms would fire at once, and then every millisecond.
+    w.timer = setLongTimeout(() => {
       this.enqueueReconcile(w);
       this.schedule(w, this.intervalMs(w));
     }, delayMs);
-    w.timer.unref();
   }
 
   private enqueueReconcile(w: AppWorker): void {
@@ -240,7 +243,7 @@ export class Operator {
   }
 
   private removeWorker(k: string, w: AppWorker): void {
-    clearTimeout(w.timer);
+    w.timer?.cancel();
     this.workers.delete(k);
     void w.watcher.stop();
     this.opts.metrics?.forget(k);

@@ -3,7 +3,7 @@
 // their path below the folder (spec.render.include / exclude).
 import path from "node:path";
 import { parseManifests } from "./parse.js";
-import { readConfined, walk } from "./files.js";
+import { readConfinedUtf8, walkWithinLimits } from "./files.js";
 import { relToRoot } from "./confine.js";
 import {
   RenderErrorCode,
@@ -23,20 +23,23 @@ export async function renderDirectory(
   limits: RenderLimits,
   select: (relPath: string) => boolean = () => true,
 ): Promise<RenderResult> {
-  const walked = await walk(root, dir, (name) => MANIFEST_FILE.test(name));
+  // Files are counted (and their sizes summed) before any is read: 100,000 tiny files are refused at once.
+  // The count includes files that `select` leaves out, so an excluded folder cannot hide a file bomb.
+  const walked = await walkWithinLimits(root, dir, (name) => MANIFEST_FILE.test(name), limits);
   const { errors } = walked;
   const files = walked.files.filter((f) => select(path.relative(dir, f).split(path.sep).join("/")));
   const all: RenderError[] = [...errors];
   const manifests: Manifest[] = [];
   for (const file of files) {
-    const read = await readConfined(root, file, limits.maxFileBytes);
+    const read = await readConfinedUtf8(root, file, limits.maxFileBytes);
     if (!read.ok) {
       all.push(read.error);
       continue;
     }
     const parsed = parseManifests(read.text, relToRoot(root, file), limits);
-    all.push(...parsed.errors);
-    manifests.push(...parsed.manifests);
+    // Loops, not push(...list): spreading a list of a million entries overflows the call stack.
+    for (const e of parsed.errors) all.push(e);
+    for (const m of parsed.manifests) manifests.push(m);
     if (manifests.length > limits.maxObjects) {
       all.push(
         renderError(

@@ -5,7 +5,7 @@
 // any other hook is refused, and so is a chart whose Helm 2 crd-install CRDs helm itself skipped.
 import path from "node:path";
 import { confine, relToRoot } from "./confine.js";
-import { readConfined, walk } from "./files.js";
+import { readConfinedBytes, readConfinedUtf8, walkWithinLimits } from "./files.js";
 import { isRecord, parseManifests, parseYamlData } from "./parse.js";
 import { runTool } from "./tool.js";
 import {
@@ -35,12 +35,21 @@ interface ChartInspection {
   readonly name?: string;
 }
 
-async function inspectChart(root: string, chartDir: string, limits: RenderLimits): Promise<ChartInspection> {
+async function inspectChart(
+  root: string,
+  chartDir: string,
+  limits: RenderLimits,
+  // Charts already inspected on this path: two charts that name each other as file:// dependencies
+  // would otherwise be inspected forever.
+  visited: ReadonlySet<string> = new Set(),
+): Promise<ChartInspection> {
   const errors: RenderError[] = [];
   const chartRel = relToRoot(root, chartDir);
+  if (visited.has(chartDir)) return { errors };
   // helm follows symlinks inside a chart; walking every file refuses those that leave the repository.
-  const all = await walk(root, chartDir, () => true);
-  errors.push(...all.errors);
+  const all = await walkWithinLimits(root, chartDir, () => true, limits);
+  for (const e of all.errors) errors.push(e);
+  if (all.tooMany) return { errors };
   const chartYaml = path.join(chartDir, "Chart.yaml");
   if (!all.files.includes(chartYaml)) {
     errors.push(
@@ -55,11 +64,15 @@ async function inspectChart(root: string, chartDir: string, limits: RenderLimits
     return { errors };
   }
   for (const f of all.files) {
-    const read = await readConfined(root, f, limits.maxFileBytes);
+    // Charts may hold binary files (packaged dependencies): only their type and size are checked here.
+    const read = await readConfinedBytes(root, f, limits.maxFileBytes);
     if (!read.ok) errors.push(read.error);
   }
-  const read = await readConfined(root, chartYaml, limits.maxFileBytes);
-  if (!read.ok) return { errors };
+  const read = await readConfinedUtf8(root, chartYaml, limits.maxFileBytes);
+  if (!read.ok) {
+    errors.push(read.error);
+    return { errors };
+  }
   const rel = relToRoot(root, chartYaml);
   const parsed = parseYamlData(read.text, rel, limits);
   if (!parsed.ok) {
@@ -74,7 +87,10 @@ async function inspectChart(root: string, chartDir: string, limits: RenderLimits
       if (!repo.startsWith("file://")) continue; // remote dependencies must be vendored under charts/
       const c = await confine(root, chartDir, repo.slice("file://".length), { file: rel });
       if (!c.ok) errors.push(c.error);
-      else errors.push(...(await inspectChart(root, c.real, limits)).errors);
+      else {
+        const dep = await inspectChart(root, c.real, limits, new Set([...visited, chartDir]));
+        for (const e of dep.errors) errors.push(e);
+      }
     }
   }
   const name = isRecord(parsed.value) ? parsed.value["name"] : undefined;
@@ -97,7 +113,7 @@ export async function renderHelm(
       errors.push(c.error);
       continue;
     }
-    const read = await readConfined(root, c.real, limits.maxFileBytes);
+    const read = await readConfinedUtf8(root, c.real, limits.maxFileBytes);
     if (!read.ok) {
       errors.push(read.error);
       continue;

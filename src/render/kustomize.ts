@@ -4,7 +4,7 @@
 import { stat } from "node:fs/promises";
 import path from "node:path";
 import { confine, relToRoot } from "./confine.js";
-import { readConfined } from "./files.js";
+import { readConfinedBytes, readConfinedUtf8 } from "./files.js";
 import { isRecord, parseManifests, parseYamlData } from "./parse.js";
 import { linkPositions } from "./positions.js";
 import { runTool } from "./tool.js";
@@ -146,7 +146,7 @@ async function inspect(
       return;
     }
     const rel = relToRoot(root, kfile);
-    const read = await readConfined(root, kfile, limits.maxFileBytes);
+    const read = await readConfinedUtf8(root, kfile, limits.maxFileBytes);
     if (!read.ok) {
       errors.push(read.error);
       return;
@@ -207,17 +207,18 @@ async function inspect(
             ),
           );
       } else if (ref.field === "resources" || ref.field === "bases" || ref.field === "components") {
-        const res = await readConfined(root, c.real, limits.maxFileBytes);
+        const res = await readConfinedUtf8(root, c.real, limits.maxFileBytes);
         if (!res.ok) {
           errors.push(res.error);
           continue;
         }
         const p = parseManifests(res.text, c.rel, limits);
-        errors.push(...p.errors);
-        sources.push(...p.manifests);
+        for (const e of p.errors) errors.push(e);
+        for (const m of p.manifests) sources.push(m);
       } else {
-        // Patch and generator files are read by kustomize; gitward only checks their size here.
-        const res = await readConfined(root, c.real, limits.maxFileBytes);
+        // Patch and generator files are read by kustomize; gitward only checks their type and size here
+        // (generator files may be binary, so they are not decoded).
+        const res = await readConfinedBytes(root, c.real, limits.maxFileBytes);
         if (!res.ok) errors.push(res.error);
       }
     }

@@ -1,20 +1,15 @@
 // Parses attacker-controlled YAML/JSON text into Kubernetes objects with their file:line origin, under the
-// limits of RENDER_LIMITS: document count, alias expansion (the `yaml` library's maxAliasCount), duplicate
-// keys as errors, and a document that is not a Kubernetes object is an error naming file and line.
-import { LineCounter, parseAllDocuments, isMap } from "yaml";
+// limits of RENDER_LIMITS: document count and the silent changes of meaning compose.ts refuses, alias
+// expansion (the `yaml` library's maxAliasCount), and a document that is not a Kubernetes object is an
+// error naming file and line.
+import { isMap } from "yaml";
+import { composeDocuments, documentProblems } from "./compose.js";
 import { recordPositions } from "./positions.js";
 import { RenderErrorCode, renderError, type Manifest, type RenderError, type RenderLimits } from "./types.js";
 
 export interface ParseResult {
   readonly manifests: Manifest[];
   readonly errors: RenderError[];
-}
-
-/** Counts document separators cheaply so that a file of a million tiny documents is refused unparsed. */
-function countDocuments(text: string): number {
-  let n = 1;
-  for (const m of text.matchAll(/^---/gm)) if (m.index >= 0) n++;
-  return n;
 }
 
 export function isRecord(v: unknown): v is Record<string, unknown> {
@@ -25,7 +20,8 @@ export function isRecord(v: unknown): v is Record<string, unknown> {
 export function parseManifests(text: string, file: string, limits: RenderLimits): ParseResult {
   const errors: RenderError[] = [];
   const manifests: Manifest[] = [];
-  if (countDocuments(text) > limits.maxDocumentsPerFile) {
+  const { docs, lineCounter, tooMany } = composeDocuments(text, limits.maxDocumentsPerFile);
+  if (tooMany) {
     errors.push(
       renderError(
         RenderErrorCode.TooManyDocuments,
@@ -35,26 +31,12 @@ export function parseManifests(text: string, file: string, limits: RenderLimits)
     );
     return { manifests, errors };
   }
-  const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
-  const list = Array.isArray(docs) ? docs : [];
-  for (const doc of list) {
+  for (const doc of docs) {
     const start = doc.contents?.range[0] ?? doc.range[0];
     const line = lineCounter.linePos(start).line;
-    if (doc.errors.length > 0) {
-      for (const e of doc.errors) {
-        const eLine = lineCounter.linePos(e.pos[0]).line;
-        const dup = e.code === "DUPLICATE_KEY";
-        errors.push(
-          renderError(
-            dup ? RenderErrorCode.DuplicateKey : RenderErrorCode.Syntax,
-            dup
-              ? `${file}:${eLine}: duplicate key in a mapping; remove one of the two entries`
-              : `${file}:${eLine}: invalid YAML (${e.code}); fix the syntax`,
-            { file, line: eLine },
-          ),
-        );
-      }
+    const problems = documentProblems(doc, lineCounter, file);
+    if (problems.length > 0) {
+      for (const p of problems) errors.push(p);
       continue;
     }
     if (doc.contents === null) continue; // an empty document, e.g. a trailing `---`
@@ -165,24 +147,12 @@ export function parseYamlData(
   file: string,
   limits: RenderLimits,
 ): { ok: true; value: unknown } | { ok: false; error: RenderError } {
-  const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
-  const list = Array.isArray(docs) ? docs : [];
-  const doc = list[0];
+  // Only the first document is configuration; reading stops there.
+  const { docs, lineCounter } = composeDocuments(text, 1);
+  const doc = docs[0];
   if (doc === undefined) return { ok: true, value: null };
-  const e = doc.errors[0];
-  if (e !== undefined) {
-    const line = lineCounter.linePos(e.pos[0]).line;
-    const dup = e.code === "DUPLICATE_KEY";
-    return {
-      ok: false,
-      error: renderError(
-        dup ? RenderErrorCode.DuplicateKey : RenderErrorCode.Syntax,
-        `${file}:${line}: ${dup ? "duplicate key in a mapping" : `invalid YAML (${e.code})`}`,
-        { file, line },
-      ),
-    };
-  }
+  const problem = documentProblems(doc, lineCounter, file)[0];
+  if (problem !== undefined) return { ok: false, error: problem };
   try {
     return { ok: true, value: doc.toJS({ maxAliasCount: limits.maxAliasCount }) as unknown };
   } catch {

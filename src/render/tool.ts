@@ -50,6 +50,8 @@ function bundledTool(name: "kubectl" | "helm"): string | undefined {
   return undefined;
 }
 
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
 export type ToolResult = { ok: true; stdout: string; stderr: string } | { ok: false; error: RenderError };
 
 /** Runs `bin args` in `cwd`; `env(home)` adds variables that point into the private temporary home. */
@@ -78,14 +80,26 @@ export async function runTool(
           env: childEnv,
           timeout: limits.toolTimeoutMs,
           maxBuffer: limits.maxToolOutputBytes,
-          encoding: "utf8",
+          encoding: "buffer",
         },
-        (err, stdout, stderr) => {
+        (err, stdoutBytes, stderrBytes) => {
+          const name = path.basename(bin);
+          const stderr = stderrBytes.toString("utf8");
           if (err === null) {
-            resolve({ ok: true, stdout, stderr });
+            // Decoded strictly: a lenient decoder would turn bytes that are not UTF-8 into U+FFFD unseen.
+            try {
+              resolve({ ok: true, stdout: strictUtf8.decode(stdoutBytes), stderr });
+            } catch {
+              resolve({
+                ok: false,
+                error: renderError(
+                  RenderErrorCode.BadEncoding,
+                  `${name} wrote output that is not valid UTF-8; save every file of the chart or kustomization as UTF-8`,
+                ),
+              });
+            }
             return;
           }
-          const name = path.basename(bin);
           const spawnFailed = (err as NodeJS.ErrnoException).code === "ENOENT";
           const detail = spawnFailed ? `${bin} not found` : stderr.trim().slice(0, 2000) || err.message;
           resolve({

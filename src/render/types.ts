@@ -26,6 +26,14 @@ export const RenderErrorCode = {
   FileTooLarge: "FILE_TOO_LARGE",
   /** A file holds more YAML documents than the limit, or the revision more objects. */
   TooManyDocuments: "TOO_MANY_DOCUMENTS",
+  /** A folder holds more files, or more bytes in them, than the limits: refused before any is read. */
+  TooManyFiles: "TOO_MANY_FILES",
+  /** A path names a FIFO, socket, device or folder where a regular file is needed. */
+  NotRegularFile: "NOT_REGULAR_FILE",
+  /** A file is not valid UTF-8 (decoding would silently replace bytes with U+FFFD). */
+  BadEncoding: "BAD_ENCODING",
+  /** YAML whose meaning would silently change in JSON: YAML 1.1 and its collection tags, .nan, 1e400. */
+  UnsupportedYaml: "UNSUPPORTED_YAML",
   /** YAML aliases expand past the limit (alias bomb). */
   AliasLimit: "ALIAS_LIMIT",
   /** A mapping repeats a key. */
@@ -69,6 +77,10 @@ export interface RenderLimits {
   readonly maxDocumentsPerFile: number;
   /** Most objects in one rendered revision. */
   readonly maxObjects: number;
+  /** Most files one render reads (a folder's manifests, a chart's files): counted before reading any. */
+  readonly maxFiles: number;
+  /** Most bytes all those files may hold together, summed from their sizes before reading any. */
+  readonly maxTotalBytes: number;
   /** The `yaml` library's maxAliasCount: how many alias nodes may be resolved per document. */
   readonly maxAliasCount: number;
   /** Largest output kustomize or helm may write, in bytes. */
@@ -81,6 +93,10 @@ export const RENDER_LIMITS: RenderLimits = {
   maxFileBytes: 4 * 1024 * 1024,
   maxDocumentsPerFile: 5_000,
   maxObjects: 50_000,
+  // 10,000 files and 64 MiB are far beyond any real application folder, and small enough that reading and
+  // parsing them all stays within seconds and a few hundred MB.
+  maxFiles: 10_000,
+  maxTotalBytes: 64 * 1024 * 1024,
   maxAliasCount: 100,
   maxToolOutputBytes: 64 * 1024 * 1024,
   toolTimeoutMs: 60_000,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatDuration, parseDuration } from "../../src/config/duration.js";
+import { formatDuration, intervalProblem, parseDuration } from "../../src/config/duration.js";
 import { DURATION_PATTERN } from "../../src/config/schema.js";
 
 describe("parseDuration", () => {
@@ -41,5 +41,22 @@ describe("formatDuration", () => {
       expect(formatDuration(ms)).toBe(text);
       expect(parseDuration(text)).toBe(ms);
     }
+  });
+});
+
+describe("intervalProblem", () => {
+  it.each(["1s", "30s", "1m", "1h30m", "24h", "1439m59s"])("accepts %s", (text) => {
+    expect(intervalProblem(text)).toBeUndefined();
+  });
+
+  it.each([
+    ["0s", "interval 0s is too short: at least 1s"],
+    ["999ms", "interval 999ms is too short: at least 1s"],
+    ["1x", "interval 1x is too short: at least 1s"],
+    ["24h1s", /^interval 24h1s is too long: at most 24h;/],
+    ["720h", /^interval 720h is too long: at most 24h;/],
+  ])("refuses %s", (text, message) => {
+    if (typeof message === "string") expect(intervalProblem(text)).toBe(message);
+    else expect(intervalProblem(text)).toMatch(message);
   });
 });

@@ -165,6 +165,13 @@ describe("parseConfig rejects invalid configuration with file:line:column", () =
       message: /too short/,
     },
     {
+      name: "an interval past the 24h bound (720h would overflow Node's timers)",
+      text: mutate("interval: 1m", "interval: 720h"),
+      code: "INVALID",
+      where: "gitward.yaml:33:13",
+      message: /interval 720h is too long: at most 24h/,
+    },
+    {
       name: "an invalid regex in commits.message",
       text: mutate('message: "^(OPS', 'message: "^((OPS'),
       code: "INVALID",

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readFile } from "node:fs/promises";
 import { parseDockerConfig } from "../../src/images/auth.js";
 import { RegistryClient } from "../../src/images/client.js";
-import { RegistryError, RegistryErrorCode } from "../../src/images/errors.js";
+import { RegistryErrorCode } from "../../src/images/errors.js";
 import { ImageCode } from "../../src/trust/image/codes.js";
 import { verifyImages } from "../../src/trust/image/verify.js";
 import { makeTempDir, removeDir } from "../support/git-exec.js";
@@ -14,6 +14,7 @@ import {
   startRedirectingProxy,
   startTamperingProxy,
   type HostileRegistry,
+  rejection,
 } from "../support/oci-hostile.js";
 import { startTokenService, type TokenService } from "../support/oci-token.js";
 import { makeOpensslKey, signLegacyWithOpenssl, type OpensslKey } from "../support/oci-cosign.js";
@@ -28,16 +29,6 @@ let tokens: TokenService;
 let garbage: HostileRegistry;
 let tamper: HostileRegistry;
 let key: OpensslKey;
-
-async function rejection(p: Promise<unknown>): Promise<RegistryError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof RegistryError) return err;
-    throw err;
-  }
-  throw new Error("expected a RegistryError");
-}
 
 beforeAll(async () => {
   dir = await makeTempDir("oci-client");

@@ -254,3 +254,20 @@ describe("drift: revert", () => {
     }
   });
 });
+
+describe("interval timers", () => {
+  it("an interval past Node's timer ceiling (720h) does not reconcile again and again", async () => {
+    // Validation refuses 720h (at most 24h); the operator holds an object that skipped it to the bound and
+    // waits in timer steps Node honours. Before, the timer overflowed and fired every millisecond.
+    const lines: Line[] = [];
+    const { op } = makeOperator(w.app({ interval: "720h", drift: "alert" }), lines);
+    op.start();
+    try {
+      await synced(op);
+      await new Promise((r) => setTimeout(r, 1_500));
+      expect(op.snapshot()[0]?.reconciles).toBe(1);
+    } finally {
+      await op.stop();
+    }
+  });
+});

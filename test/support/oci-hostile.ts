@@ -2,6 +2,7 @@
 // front of a real registry that alters manifest bytes (keeping the real Docker-Content-Digest header).
 import { createServer, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { RegistryError } from "../../src/images/errors.js";
 
 export interface HostileRegistry {
   readonly host: string;
@@ -23,12 +24,43 @@ async function listen(server: Server): Promise<HostileRegistry> {
   };
 }
 
+/** The RegistryError `p` rejects with; anything else (or no rejection) fails the test. */
+export async function rejection(p: Promise<unknown>): Promise<RegistryError> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof RegistryError) return err;
+    throw err;
+  }
+  throw new Error("expected a RegistryError");
+}
+
 /** Answers 200 with non-JSON bytes, claiming to be an OCI manifest. */
 export function startGarbageRegistry(): Promise<HostileRegistry> {
   return listen(
     createServer((_req, res) => {
       res.writeHead(200, { "content-type": "application/vnd.oci.image.manifest.v1+json" });
       res.end(Buffer.from("\u0000\u00ff<html>not a manifest{{{", "latin1"));
+    }),
+  );
+}
+
+/**
+ * Answers every request at once with headers and then one byte of the body every `everyMs` (default
+ * 1 s), so no inactivity timeout ever fires: only a deadline for the whole answer ends the request.
+ */
+export function startDribblingRegistry(everyMs = 1_000): Promise<HostileRegistry> {
+  return listen(
+    createServer((_req, res) => {
+      res.writeHead(200, {
+        "content-type": "application/vnd.oci.image.manifest.v1+json",
+        "content-length": "100000",
+      });
+      res.write("{");
+      const t = setInterval(() => res.write(" "), everyMs);
+      res.on("close", () => {
+        clearInterval(t);
+      });
     }),
   );
 }

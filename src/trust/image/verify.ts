@@ -85,7 +85,9 @@ export async function verifyImages(opts: VerifyImagesOptions): Promise<VerifyIma
       const i = next++;
       const image = unique[i];
       if (image === undefined) return;
-      results.set(image, await new ImageVerification(image, policy, opts).run());
+      // Each image gets its own deadline for all its requests together (a stalling registry).
+      const scoped = { ...opts, client: opts.client.forImage(image) };
+      results.set(image, await new ImageVerification(image, policy, scoped).run());
     }
   };
   await Promise.all(Array.from({ length: Math.min(opts.concurrency ?? 8, unique.length) }, worker));
