@@ -13,12 +13,6 @@ import { ConfigError } from "../../config/errors.js";
 import { ExitCode } from "../exit.js";
 import { outputOption, printJson, type OutputFormat } from "../output.js";
 
-/**
- * `audit verify` only: the chain is intact but unproven, since whoever can write the file can recompute a
- * chain. Kept here, not in exit.ts, as no other command has this outcome.
- */
-export const EXIT_UNPROVEN = 3;
-
 interface VerifyFlags {
   key: string[];
   expectRecord?: string;
@@ -73,7 +67,7 @@ export function registerAudit(program: Command): void {
           ? ExitCode.Ok
           : result.status === "broken"
             ? ExitCode.Findings
-            : EXIT_UNPROVEN;
+            : ExitCode.Unproven;
     });
 
   audit

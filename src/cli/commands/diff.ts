@@ -17,12 +17,6 @@ import { ExitCode } from "../exit.js";
 import { addToolOptions } from "../tool-options.js";
 import { outputOption, printJson, type OutputFormat } from "../output.js";
 
-/**
- * kubectl diff's convention: 0 no differences, 1 differences, above 1 an error. exit.ts (owned elsewhere)
- * has no code for "the dry run itself was refused"; 3 keeps 2 meaning usage or configuration error.
- */
-export const DIFF_REFUSED = 3;
-
 export interface AppFlags {
   config?: string;
   app?: string;
@@ -133,7 +127,7 @@ export async function runDiff(
     diffs.set(`${app.namespace}/${app.name}`, await previewDiffs(cluster, app, preview));
   });
   printDiffs(reports, diffs, flags.output);
-  if (reports.some((r) => r.result === "refused" || r.result === "failed")) return DIFF_REFUSED;
+  if (reports.some((r) => r.result === "refused" || r.result === "failed")) return ExitCode.Unproven;
   return [...diffs.values()].some((l) => l.length > 0) ? ExitCode.Findings : ExitCode.Ok;
 }
 
