@@ -5,10 +5,16 @@ import { createHash, sign, verify, type KeyObject } from "node:crypto";
 import canonicalize from "canonicalize";
 import { Type, type Static } from "@sinclair/typebox";
 import { Code, Count, Digest, firstProblem, Ident, Revision, UtcTime } from "../config/fields.js";
+import { KEY_ID_PATTERN } from "./keys.js";
 
 /** `prev` of the first record of a log. */
 export const GENESIS = "sha256:" + "0".repeat(64);
 export const RECORD_VERSION = 1;
+/**
+ * The longest record line (with its newline) the writer writes and `audit verify` reads: about 80,000
+ * object references. Anything longer in a log is hostile or damaged, and is refused without reading it whole.
+ */
+export const MAX_RECORD_BYTES = 16 * 1024 * 1024;
 
 export const AuditObjectRefSchema = Type.Object(
   {
@@ -108,6 +114,8 @@ export const AuditRecordSchema = Type.Composite(
       id: Type.String({ pattern: "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$" }),
       time: UtcTime,
       prev: Digest,
+      /** Id of the key that signed the record (keys.ts auditKeyId); covered by the hash, so by `sig`. */
+      kid: Type.Optional(Type.String({ pattern: KEY_ID_PATTERN })),
     }),
     AuditEntrySchema,
     Type.Object({ hash: Digest, sig: Type.Optional(Type.String({ pattern: "^[A-Za-z0-9+/=]+$" })) }),

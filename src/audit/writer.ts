@@ -4,7 +4,9 @@
 import { randomUUID, type KeyObject } from "node:crypto";
 import { open, type FileHandle } from "node:fs/promises";
 import { lock } from "proper-lockfile";
+import { auditKeyId } from "./keys.js";
 import {
+  MAX_RECORD_BYTES,
   entryProblem,
   GENESIS,
   RECORD_VERSION,
@@ -64,6 +66,7 @@ export class AuditLog {
   private lockLost: Error | undefined;
   /** Bytes of an incomplete last line cut off on open (recoverIncompleteTail); 0 when none. */
   recoveredBytes = 0;
+  private readonly keyId: string | undefined;
 
   private constructor(
     readonly path: string,
@@ -71,7 +74,9 @@ export class AuditLog {
     private readonly release: () => Promise<void>,
     private head: Head,
     private readonly options: AuditLogOptions,
-  ) {}
+  ) {
+    this.keyId = options.signingKey === undefined ? undefined : auditKeyId(options.signingKey);
+  }
 
   /** Opens (creating if needed) the log for appending, taking its lock and resuming its chain. */
   static async open(options: AuditLogOptions): Promise<AuditLog> {
@@ -146,6 +151,7 @@ export class AuditLog {
       id: randomUUID(),
       time: (this.options.now?.() ?? new Date()).toISOString(),
       prev: this.head.hash,
+      ...(this.keyId === undefined ? {} : { kid: this.keyId }),
       ...structuredClone(entry),
     } as const;
     const hash = recordHash(body);
@@ -154,8 +160,16 @@ export class AuditLog {
       hash,
       ...(this.options.signingKey === undefined ? {} : { sig: signHash(hash, this.options.signingKey) }),
     };
+    const line = JSON.stringify(record) + "\n";
+    if (Buffer.byteLength(line) > MAX_RECORD_BYTES) {
+      // `audit verify` refuses longer lines; writing one would make the log unverifiable.
+      throw new AuditError(
+        AuditErrorCode.InvalidEntry,
+        `audit record of ${Buffer.byteLength(line)} bytes is over the limit of ${MAX_RECORD_BYTES}`,
+      );
+    }
     try {
-      await this.file.write(JSON.stringify(record) + "\n");
+      await this.file.write(line);
       await this.file.sync();
     } catch (err) {
       throw new AuditError(AuditErrorCode.Io, `cannot append to audit log ${this.path}: ${errorText(err)}`);

@@ -7,8 +7,11 @@ import { ExitCode } from "./exit.js";
 import { registerAudit } from "./commands/audit.js";
 import { registerCheck } from "./commands/check.js";
 import { registerDemo } from "./commands/demo.js";
+import { registerDiff } from "./commands/diff.js";
 import { registerImages } from "./commands/images.js";
+import { registerImagesPin } from "./commands/images-pin.js";
 import { registerReconcile } from "./commands/reconcile.js";
+import { registerRender } from "./commands/render.js";
 import { registerRun } from "./commands/run.js";
 import { registerSandbox } from "./commands/sandbox.js";
 import { registerSecrets } from "./commands/secrets.js";
@@ -30,8 +33,11 @@ export function buildProgram(): Command {
     registerVerify,
     registerCheck,
     registerImages,
+    registerImagesPin,
     registerSecrets,
     registerReconcile,
+    registerRender,
+    registerDiff,
     registerRun,
     registerStatus,
     registerAudit,

@@ -240,10 +240,19 @@ export class ClusterClient {
 
   // ---- objects ------------------------------------------------------------------------------------
 
-  /** Server-side apply of `obj` as field manager `gitward`, taking over conflicting fields (force). */
+  /**
+   * Server-side apply of `obj` as field manager `gitward`, taking over conflicting fields (force). Field
+   * validation is Strict, as kubectl's default: an unknown or duplicated field (a typo such as
+   * `securityContex`) is refused by the server instead of being dropped with a warning, so what policy
+   * checked is what the cluster stores.
+   */
   async apply(obj: KubeObject, opts: CallOptions & { force?: boolean } = {}): Promise<KubeObject> {
     const ref = refOf(obj);
-    const query = new URLSearchParams({ fieldManager: FIELD_MANAGER, force: String(opts.force ?? true) });
+    const query = new URLSearchParams({
+      fieldManager: FIELD_MANAGER,
+      force: String(opts.force ?? true),
+      fieldValidation: "Strict",
+    });
     if (opts.dryRun === true) query.set("dryRun", "All");
     const reply = await this.send("PATCH", `${await this.pathOf(ref)}?${query.toString()}`, {
       body: JSON.stringify(obj),

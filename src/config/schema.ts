@@ -18,6 +18,7 @@ export const DEFAULTS = {
   allowTagMove: false,
   allowRemoteBases: false,
   allowClusterScoped: false,
+  allowEmpty: false,
 } as const;
 
 /**
@@ -239,6 +240,36 @@ export const ApplicationRenderSchema = strictObject({
   ),
   allowRemoteBases: Type.Optional(
     Type.Boolean({ default: DEFAULTS.allowRemoteBases, description: "kustomize: allow remote bases." }),
+  ),
+  releaseName: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 53,
+      pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+      description:
+        "helm: the release name (default the chart's name, as `gitward check` renders it without --release-name).",
+      ...expected("a helm release name (lower-case letters, digits and '-', at most 53)"),
+    }),
+  ),
+  // The limits of render/glob.ts (GLOB_LIMITS): globs come from whoever writes the Application.
+  include: Type.Optional(
+    Type.Array(Type.String({ minLength: 1, maxLength: 256 }), {
+      maxItems: 64,
+      description:
+        "directory: globs of the files to read, relative to source.path (default every .yaml, .yml, .json).",
+    }),
+  ),
+  exclude: Type.Optional(
+    Type.Array(Type.String({ minLength: 1, maxLength: 256 }), {
+      maxItems: 64,
+      description: "directory: globs of files not to read, relative to source.path; they win over include.",
+    }),
+  ),
+  allowEmpty: Type.Optional(
+    Type.Boolean({
+      default: DEFAULTS.allowEmpty,
+      description: "Allow a revision that renders no object (which prunes everything when prune is on).",
+    }),
   ),
 });
 

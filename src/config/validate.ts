@@ -8,6 +8,7 @@ import { ConfigErrorCode, type ConfigProblem } from "./errors.js";
 import { parseDuration } from "./duration.js";
 import { compileGlob } from "../match/glob.js";
 import { compileUntrustedRegex } from "../match/regex.js";
+import { redactUrl, urlCredentialKind } from "../source/url.js";
 import { EXPECTED_KEY, KIND_SCHEMAS, type AlertSink, type Application, type TrustPolicy } from "./schema.js";
 
 /** A path into the object: property names and array indexes. */
@@ -154,8 +155,9 @@ function describeValue(value: unknown): string {
   if (Array.isArray(value)) return "a list";
   if (typeof value === "object") return "a mapping";
   if (typeof value === "string") {
-    // Echo at most a short prefix, with any URL user-info masked: a malformed URL may still carry a token.
-    const masked = value.replace(/\/\/[^/@\s]*@/g, "//***@");
+    // Echo at most a short prefix, redacted first: a malformed URL may still carry a token, and cutting
+    // before redacting could cut the "@" that tells where the token ends.
+    const masked = redactUrl(value);
     return `the string ${JSON.stringify(masked.length > 60 ? masked.slice(0, 57) + "..." : masked)}`;
   }
   if (typeof value === "number" || typeof value === "boolean") return `${typeof value} ${String(value)}`;
@@ -322,6 +324,22 @@ function checkApplication(app: Application, locate: Locator): ConfigProblem[] {
     const bad = repoPathProblem(file);
     if (bad !== undefined) add(ConfigErrorCode.Invalid, ["spec", "render", "valuesFiles", i], bad);
   });
+  for (const field of ["include", "exclude"] as const) {
+    if (render[field] !== undefined && render.type !== "directory") {
+      add(
+        ConfigErrorCode.Invalid,
+        ["spec", "render", field],
+        `render.${field} selects files of the directory renderer; ${render.type} reads what its own files name`,
+      );
+    }
+  }
+  if (render.releaseName !== undefined && render.type !== "helm") {
+    add(
+      ConfigErrorCode.Invalid,
+      ["spec", "render", "releaseName"],
+      "render.releaseName is for render type helm",
+    );
+  }
   if (spec.interval !== undefined) {
     const ms = parseDuration(spec.interval);
     if (ms === undefined || ms < 1000) {
@@ -363,17 +381,25 @@ function isLoopbackHost(host: string): boolean {
  * Credentials belong in `secretRef`, never in the URL, which shows up in status, logs and audit records.
  * A user name is fine for ssh ("git@"), but for http(s) a user name is how tokens are usually passed.
  */
+const CREDENTIALS_IN_URL =
+  "the URL contains credentials: remove them and put them in a Secret named by source.secretRef";
+
 function urlCredentialProblem(url: string): string | undefined {
-  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) return undefined; // scp-like "git@host:path" has no secret
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) {
+    // scp-like "git@host:path" has no password field; "user:secret@host:path" is a password all the same.
+    return redactUrl(url) === url ? undefined : CREDENTIALS_IN_URL;
+  }
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    return `not a valid URL: ${url.replace(/\/\/[^@/]*@/, "//***@")}`;
+    return `not a valid URL: ${redactUrl(url)}`;
   }
   const scheme = parsed.protocol.replace(/:$/, "");
-  if (parsed.password !== "" || (parsed.username !== "" && (scheme === "https" || scheme === "http"))) {
-    return "the URL contains credentials: remove them and put them in a Secret named by source.secretRef";
+  const credentials = urlCredentialKind(parsed, scheme !== "https" && scheme !== "http");
+  if (credentials === "user-info") return CREDENTIALS_IN_URL;
+  if (credentials === "ambiguous") {
+    return `${CREDENTIALS_IN_URL} (an "@" after the host; write %40 if it belongs to the path)`;
   }
   if (!["https", "http", "ssh", "git", "file"].includes(scheme)) {
     return `unsupported URL scheme "${scheme}": use https, ssh, git or file`;

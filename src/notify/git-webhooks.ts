@@ -20,6 +20,12 @@ export type GitWebhookVerdict =
       /** The pushed ref ("refs/heads/main") and new commit, when the payload is a push. */
       ref?: string;
       after?: string;
+      /**
+       * The host's id of this delivery, the same when it resends it (GitHub X-GitHub-Delivery, GitLab
+       * Idempotency-Key or else X-Gitlab-Event-UUID, Gitea X-Gitea-Delivery), for dropping repeats. Not
+       * covered by the signature (GitHub and Gitea sign the body only): it names a delivery, it proves nothing.
+       */
+      delivery?: string;
     }
   | {
       ok: false;
@@ -60,6 +66,26 @@ export function verifyGitLabToken(token: string | undefined, secret: string): bo
   if (token === undefined || secret === "") return false;
   const digest = (s: string) => createHash("sha256").update(s, "utf8").digest();
   return constantTimeEqual(digest(token), digest(secret));
+}
+
+/** Where each host puts its delivery id, best first. */
+const DELIVERY_HEADERS: Readonly<Record<GitProvider, readonly string[]>> = {
+  github: ["x-github-delivery"],
+  // Idempotency-Key (GitLab 17.4+) stays the same across retries; X-Gitlab-Event-UUID names the event.
+  // X-Gitlab-Webhook-UUID is not per delivery, so it is not used.
+  gitlab: ["idempotency-key", "x-gitlab-event-uuid"],
+  gitea: ["x-gitea-delivery", "x-gogs-delivery", "x-github-delivery"],
+};
+
+/** A delivery id as hosts send them (UUIDs, GUIDs): anything else is ignored rather than trusted. */
+const DELIVERY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
+export function deliveryId(headers: Headers, provider: GitProvider): string | undefined {
+  for (const name of DELIVERY_HEADERS[provider]) {
+    const value = header(headers, name)?.trim();
+    if (value !== undefined && DELIVERY_PATTERN.test(value)) return value;
+  }
+  return undefined;
 }
 
 /** Which host sent the request. Gitea also sends X-GitHub-Event for compatibility, so it is checked first. */
@@ -111,6 +137,8 @@ export function verifyGitWebhook(headers: Headers, body: Buffer, secret: string)
   const verdict: GitWebhookVerdict = { ok: true, provider, event: normaliseEvent(event ?? "") };
   if (typeof ref === "string" && /^refs\/[^\s\0]{1,250}$/.test(ref)) verdict.ref = ref;
   if (typeof after === "string" && /^([0-9a-f]{40}|[0-9a-f]{64})$/.test(after)) verdict.after = after;
+  const delivery = deliveryId(headers, provider);
+  if (delivery !== undefined) verdict.delivery = delivery;
   return verdict;
 }
 

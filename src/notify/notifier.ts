@@ -231,13 +231,23 @@ function errorText(err: unknown): string {
   return `${err.name === "TimeoutError" ? "timed out" : err.message}${causeText}`;
 }
 
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
 /** Removes the URL and its secret-bearing parts (user info, path, query) from a message. */
 export function redact(message: string, url: string): string {
   let out = message.split(url).join("<sink url>");
   try {
     const u = new URL(url);
     for (const part of [u.username, u.password, u.pathname.length > 1 ? u.pathname : "", u.search]) {
-      if (part !== "") out = out.split(part).join("***");
+      if (part === "") continue;
+      // The parser keeps percent-escapes ("pa%2Fss"); a message may hold the decoded form ("pa/ss").
+      for (const form of new Set([part, safeDecode(part)])) out = out.split(form).join("***");
     }
   } catch {
     // An invalid URL never reaches fetch: validateSinks refuses it.

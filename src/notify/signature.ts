@@ -11,6 +11,8 @@ export const EVENT_HEADER = "X-Gitward-Event";
 export const DEFAULT_TOLERANCE_SECONDS = 300;
 
 export function signBody(secret: string, timestamp: number, body: string): string {
+  // An empty key makes a MAC anyone can compute: refuse to sign with one, as the verifier refuses it.
+  if (secret === "") throw new TypeError("refusing to sign an alert with an empty secret");
   return "sha256=" + createHmac("sha256", secret).update(`${timestamp}.${body}`, "utf8").digest("hex");
 }
 
@@ -30,7 +32,12 @@ export function constantTimeEqual(a: string | Buffer, b: string | Buffer): boole
 }
 
 export type SignatureVerdict =
-  { ok: true } | { ok: false; reason: "MISSING" | "MALFORMED" | "STALE" | "MISMATCH" };
+  | { ok: true }
+  | {
+      ok: false;
+      /** NO_SECRET: the receiver has an empty secret, which anyone could sign with: always refused. */
+      reason: "NO_SECRET" | "MISSING" | "MALFORMED" | "STALE" | "MISMATCH";
+    };
 
 /** Verifies a received alert: signature over timestamp and body, timestamp within the tolerance. */
 export function verifyBodySignature(options: {
@@ -43,6 +50,8 @@ export function verifyBodySignature(options: {
   toleranceSeconds?: number;
 }): SignatureVerdict {
   const { secret, body, timestamp, signature } = options;
+  // Like the git webhook verifiers: an HMAC under the empty key proves nothing about the sender.
+  if (secret === "") return { ok: false, reason: "NO_SECRET" };
   if (timestamp === undefined || signature === undefined) return { ok: false, reason: "MISSING" };
   if (!/^[0-9]{1,12}$/.test(timestamp) || !/^sha256=[0-9a-f]{64}$/.test(signature)) {
     return { ok: false, reason: "MALFORMED" };

@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { MAX_WEBHOOK_BYTES, verifyGitWebhook } from "../notify/git-webhooks.js";
+import { HookGuard, type HookGuardLimits } from "../notify/hook-guard.js";
 import type { Logger } from "./logger.js";
 import type { OperatorMetrics } from "./metrics.js";
 
@@ -15,9 +16,12 @@ export interface HookTrigger {
   event: string;
   ref?: string;
   after?: string;
+  delivery?: string;
 }
 
 export interface HookTarget {
+  /** The Application's one name ("namespace/name"), whichever path reached it: the rate-limit key. */
+  id?: string;
   /** The shared secret configured for this Application's webhook. */
   secret: string;
   trigger(verdict: HookTrigger): void;
@@ -40,6 +44,8 @@ export interface OperatorServerOptions {
   ready: () => Readiness;
   /** Without it, /hooks/... answers 404: push webhooks are off. */
   hooks?: HookReceiver;
+  /** Repeated deliveries and trigger rate per Application (defaults: DEFAULT_HOOK_LIMITS). */
+  hookLimits?: Partial<HookGuardLimits>;
   log?: Logger;
 }
 
@@ -69,6 +75,7 @@ export async function startOperatorServer(opts: OperatorServerOptions): Promise<
   // Unknown Applications are "verified" against a secret nobody knows, so their answer takes as long
   // as a real Application's with a bad signature.
   const decoySecret = randomBytes(32).toString("hex");
+  const guard = new HookGuard(opts.hookLimits);
   const server = createServer(
     {
       requestTimeout: REQUEST_TIMEOUT_MS,
@@ -77,7 +84,7 @@ export async function startOperatorServer(opts: OperatorServerOptions): Promise<
       connectionsCheckingInterval: 1_000,
     },
     (req, res) => {
-      handle({ req, res, opts, decoySecret }).catch((err: unknown) => {
+      handle({ req, res, opts, decoySecret, guard }).catch((err: unknown) => {
         opts.log?.error({ err, path: routePath(req).slice(0, 512) }, "operator server request failed");
         if (!res.headersSent) send(res, { status: 500, body: "internal error\n" });
         else res.destroy();
@@ -114,6 +121,7 @@ interface Exchange {
   res: ServerResponse;
   opts: OperatorServerOptions;
   decoySecret: string;
+  guard: HookGuard;
 }
 
 async function handle(x: Exchange): Promise<void> {
@@ -234,6 +242,26 @@ async function hook(x: Exchange, app: { namespace?: string; name: string }): Pro
   const trigger: HookTrigger = { provider, event };
   if (verdict.ref !== undefined) trigger.ref = verdict.ref;
   if (verdict.after !== undefined) trigger.after = verdict.after;
+  if (verdict.delivery !== undefined) trigger.delivery = verdict.delivery;
+  const admission = x.guard.admit(target.id ?? appPath, verdict.delivery);
+  if (!admission.ok && admission.reason === "DUPLICATE") {
+    opts.log?.info({ ...trigger, app: appPath }, "git webhook verified, delivery seen before: ignored");
+    send(res, {
+      status: 200,
+      body: JSON.stringify({ accepted: false, duplicate: true }),
+      headers: { "content-type": "application/json" },
+    });
+    return;
+  }
+  if (!admission.ok) {
+    opts.log?.warn({ ...trigger, app: appPath, remote }, "git webhook verified, but over the trigger rate");
+    send(res, {
+      status: 429,
+      body: JSON.stringify({ error: "too many requests" }),
+      headers: { "content-type": "application/json", "retry-after": String(admission.retryAfterSeconds) },
+    });
+    return;
+  }
   target.trigger(trigger);
   opts.log?.info({ ...trigger, app: appPath }, "git webhook verified, reconcile triggered");
   send(res, {

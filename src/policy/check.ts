@@ -7,6 +7,7 @@ import type { Manifest } from "../render/types.js";
 import type { ImageResult } from "../trust/image/verify.js";
 import { parseExemptions, EXEMPT_ANNOTATION } from "./exemptions.js";
 import { imageTrustFindings, imageTrustRules } from "./image-trust.js";
+import { originOf } from "./locate.js";
 import { builtinPack, isPackId, DEFAULT_PACKS } from "./packs.js";
 import { scanSecrets, type SecretAllowlist } from "./packs/secrets.js";
 import { SEALED_SECRET_RULES, sealedSecretFindings, type SealedSecretCheck } from "./sealed-secrets.js";
@@ -104,7 +105,7 @@ export async function checkRevision(opts: CheckOptions): Promise<CheckReport> {
   const raw: { finding: Finding; manifest?: Manifest }[] = [];
   for (const rule of rules.values()) {
     for (const hit of rule.check(revision)) {
-      const origin = hit.manifest?.origin ?? hit.origin ?? { file: "(revision)", line: 1 };
+      const origin = originOf(hit);
       const object = hit.manifest === undefined ? {} : { object: refOf(hit.manifest) };
       raw.push({
         finding: {
@@ -113,6 +114,7 @@ export async function checkRevision(opts: CheckOptions): Promise<CheckReport> {
           message: hit.message,
           remediation: rule.remediation,
           ...object,
+          ...(hit.path === undefined ? {} : { path: hit.path }),
           origin,
         },
         ...(hit.manifest === undefined ? {} : { manifest: hit.manifest }),

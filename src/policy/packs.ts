@@ -3,6 +3,8 @@ import type { ImagePolicy } from "../config/types.js";
 import { networkIsolation } from "./packs/network.js";
 import { podSecurityBaseline, podSecurityRestricted } from "./packs/pod-security.js";
 import { rbacLeastPrivilege } from "./packs/rbac.js";
+import { notInspected } from "./packs/not-inspected.js";
+import { secretEnv } from "./packs/secret-env.js";
 import { secretsHygiene } from "./packs/secrets.js";
 import { supplyChain } from "./packs/supply-chain.js";
 import type { Pack } from "./types.js";
@@ -30,7 +32,17 @@ export function isPackId(id: string): id is PackId {
   return (PACK_IDS as readonly string[]).includes(id);
 }
 
+/**
+ * Every built-in pack also reports the Flux and Argo CD objects it cannot see into (policy/not-inspected):
+ * whichever packs a team selects, a pass never hides that part of the revision went unchecked. The check
+ * keys rules by id, so the rule runs once however many packs carry it.
+ */
 export function builtinPack(id: PackId, imagePolicy: ImagePolicy | undefined): Pack {
+  const pack = basePack(id, imagePolicy);
+  return { ...pack, rules: [...pack.rules, notInspected] };
+}
+
+function basePack(id: PackId, imagePolicy: ImagePolicy | undefined): Pack {
   switch (id) {
     case "pod-security-baseline":
       return podSecurityBaseline;
@@ -41,7 +53,8 @@ export function builtinPack(id: PackId, imagePolicy: ImagePolicy | undefined): P
     case "network-isolation":
       return networkIsolation;
     case "secrets-hygiene":
-      return secretsHygiene;
+      // The env rule lives in its own file; the pack's object rules are secrets.ts's plus it.
+      return { ...secretsHygiene, rules: [...secretsHygiene.rules, secretEnv] };
     case "supply-chain":
       return supplyChain(imagePolicy);
   }

@@ -1,7 +1,7 @@
 // Formats a check for people and machines: the text report grouped by file, and SARIF 2.1.0 for
 // code-scanning tools. Both take a GateResult, which adds the render errors (a revision that cannot be
 // rendered fails the gate) to the policy report.
-import type { RenderError } from "../render/types.js";
+import type { Origin, RenderError } from "../render/types.js";
 import type { CheckReport } from "./check.js";
 import { atLeast, type Finding, type Severity } from "./types.js";
 
@@ -15,16 +15,27 @@ export interface GateResult {
   /** true when nothing at or above failOn was found and everything rendered and loaded. */
   readonly passed: boolean;
   readonly renderErrors: readonly RenderError[];
+  /** What reconcile would refuse before applying (DUPLICATE_OBJECT, UNKNOWN_KIND, CLUSTER_SCOPED...). */
+  readonly precheckErrors: readonly PrecheckError[];
   readonly report: CheckReport;
+}
+
+/** A pre-apply refusal (reconcile/desired.ts precheckManifests), as the gate reports it. */
+export interface PrecheckError {
+  readonly code: string;
+  readonly message: string;
+  readonly origin?: Origin;
 }
 
 export function gatePassed(
   report: CheckReport,
   renderErrors: readonly RenderError[],
   failOn: Severity,
+  precheckErrors: readonly PrecheckError[] = [],
 ): boolean {
   return (
     renderErrors.length === 0 &&
+    precheckErrors.length === 0 &&
     report.errors.length === 0 &&
     !report.findings.some((f) => atLeast(f.severity, failOn))
   );
@@ -41,6 +52,11 @@ export function formatText(g: GateResult): string {
   if (g.renderErrors.length > 0) {
     out.push("Render errors (no object was checked; the revision fails):");
     for (const e of g.renderErrors) out.push(`  [${e.code}] ${e.message}`);
+    out.push("");
+  }
+  if (g.precheckErrors.length > 0) {
+    out.push("Pre-apply errors (reconcile would refuse the revision; nothing of it would be applied):");
+    for (const e of g.precheckErrors) out.push(`  [${e.code}] ${e.message}`);
     out.push("");
   }
   for (const e of g.report.errors) out.push(`policy error [${e.code}]: ${e.message}`);
@@ -132,6 +148,8 @@ export function toSarif(g: GateResult, informationUri = "https://gitward.dev"): 
     ruleIndex: addRule(f.ruleId, f.severity, f.ruleId, f.remediation),
     level: LEVEL[f.severity],
     message: { text: `${objectLabel(f)}: ${f.message}. Fix: ${f.remediation}` },
+    // The offending field's JSON pointer, for tools that open the object rather than the line.
+    ...(f.path === undefined ? {} : { properties: { path: f.path } }),
     locations: [
       {
         ...location(f.origin.file, f.origin.line),
@@ -157,6 +175,16 @@ export function toSarif(g: GateResult, informationUri = "https://gitward.dev"): 
       level: "error",
       message: { text: e.message },
       ...(e.file === undefined ? {} : { locations: [location(e.file, e.line ?? 1)] }),
+    });
+  }
+  for (const e of g.precheckErrors) {
+    const id = `apply/${e.code.toLowerCase().replace(/_/g, "-")}`;
+    results.push({
+      ruleId: id,
+      ruleIndex: addRule(id, "critical", `Reconcile would refuse the revision (${e.code})`),
+      level: "error",
+      message: { text: e.message },
+      ...(e.origin === undefined ? {} : { locations: [location(e.origin.file, e.origin.line)] }),
     });
   }
   return {

@@ -27,6 +27,9 @@ export interface Finding {
   readonly message: string;
   readonly remediation: string;
   readonly object?: ObjectRef;
+  /** JSON pointer (RFC 6901) of the offending field in the object, when the rule names one. */
+  readonly path?: string;
+  /** Where the offending field is written when known (directory renders), else where the object starts. */
   readonly origin: Origin;
 }
 
@@ -50,6 +53,8 @@ export interface Revision {
 export interface Hit {
   readonly manifest?: Manifest;
   readonly origin?: Origin;
+  /** JSON pointer of the offending field in `manifest.object` (or of its nearest parent when it is absent). */
+  readonly path?: string;
   readonly message: string;
 }
 

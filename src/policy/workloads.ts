@@ -9,12 +9,17 @@ export interface PodTemplate {
   readonly spec: Record<string, unknown>;
   /** The pod's metadata (annotations for AppArmor). */
   readonly metadata: Record<string, unknown>;
+  /** JSON pointers of the pod spec and metadata in the object, so findings can name the field. */
+  readonly specPath: string;
+  readonly metadataPath: string;
 }
 
 export interface ContainerRef {
   readonly kind: "container" | "initContainer" | "ephemeralContainer";
   readonly name: string;
   readonly c: Record<string, unknown>;
+  /** JSON pointer of the container in the object (e.g. /spec/template/spec/containers/0). */
+  readonly path: string;
 }
 
 export const WORKLOAD_KINDS = new Set([
@@ -28,20 +33,27 @@ export const WORKLOAD_KINDS = new Set([
   "CronJob",
 ]);
 
+/** Where the pod template sits in each kind: the keys leading to the pod's `spec` and `metadata`. */
+function templateKeys(kind: string): string[] {
+  if (kind === "Pod") return [];
+  if (kind === "CronJob") return ["spec", "jobTemplate", "spec", "template"];
+  return ["spec", "template"];
+}
+
 export function podTemplate(m: Manifest): PodTemplate | undefined {
   if (!WORKLOAD_KINDS.has(m.kind)) return undefined;
-  const o = m.object;
-  const [spec, metadata] =
-    m.kind === "Pod"
-      ? [field(o, "spec"), field(o, "metadata")]
-      : m.kind === "CronJob"
-        ? [
-            field(o, "spec", "jobTemplate", "spec", "template", "spec"),
-            field(o, "spec", "jobTemplate", "spec", "template", "metadata"),
-          ]
-        : [field(o, "spec", "template", "spec"), field(o, "spec", "template", "metadata")];
+  const keys = templateKeys(m.kind);
+  const spec = field(m.object, ...keys, "spec");
+  const metadata = field(m.object, ...keys, "metadata");
   if (!isRecord(spec)) return undefined;
-  return { manifest: m, spec, metadata: isRecord(metadata) ? metadata : {} };
+  const base = keys.map((k) => `/${k}`).join("");
+  return {
+    manifest: m,
+    spec,
+    metadata: isRecord(metadata) ? metadata : {},
+    specPath: `${base}/spec`,
+    metadataPath: `${base}/metadata`,
+  };
 }
 
 export function* podTemplates(manifests: readonly Manifest[]): Iterable<PodTemplate> {
@@ -51,12 +63,19 @@ export function* podTemplates(manifests: readonly Manifest[]): Iterable<PodTempl
   }
 }
 
-export function containers(spec: Record<string, unknown>): ContainerRef[] {
+/** Every container of a pod spec; `specPath` is the spec's JSON pointer, for each container's `path`. */
+export function containers(spec: Record<string, unknown>, specPath = ""): ContainerRef[] {
   const out: ContainerRef[] = [];
   const add = (key: string, kind: ContainerRef["kind"]): void => {
-    for (const c of asArray(spec[key])) {
-      if (isRecord(c)) out.push({ kind, name: typeof c["name"] === "string" ? c["name"] : "?", c });
-    }
+    asArray(spec[key]).forEach((c, i) => {
+      if (isRecord(c))
+        out.push({
+          kind,
+          name: typeof c["name"] === "string" ? c["name"] : "?",
+          c,
+          path: `${specPath}/${key}/${i}`,
+        });
+    });
   };
   add("containers", "container");
   add("initContainers", "initContainer");

@@ -247,16 +247,18 @@ function problemOf(d: DesiredObject, err: unknown): ApplyProblem {
   return { ref, code, message: `${d.origin.file}:${d.origin.line}: ${describeRef(ref)}: ${text}` };
 }
 
-/** Dry-runs each object; returns the refusals. */
+/** Dry-runs each object; returns the refusals, and keeps the server's answers in `answers` when given. */
 export async function dryRun(
   cluster: ClusterClient,
   objects: readonly DesiredObject[],
   impersonate: string,
   concurrency: number,
+  answers?: Map<string, KubeObject>,
 ): Promise<ApplyProblem[]> {
   const results = await mapLimit(objects, concurrency, async (d) => {
     try {
-      await cluster.apply(d.object, { impersonate, dryRun: true });
+      const answer = await cluster.apply(d.object, { impersonate, dryRun: true });
+      answers?.set(keyOf(refOf(d.object)), answer);
       return undefined;
     } catch (err) {
       return problemOf(d, err);

@@ -4,6 +4,7 @@
 import { createHash } from "node:crypto";
 import { gunzipSync, gzipSync } from "node:zlib";
 import type { KubeObject, ObjectRef } from "../cluster/client.js";
+import { groupOf } from "../cluster/core-kinds.js";
 
 /** Label on every applied object: which application owns it (a label value, see ownerLabelValue). */
 export const OWNER_LABEL = "gitward.dev/application";
@@ -36,11 +37,6 @@ export function ownerLabelValue(app: AppId): string {
   if (full.length <= 63) return full;
   const digest = createHash("sha256").update(full).digest("hex").slice(0, 16);
   return `${full.slice(0, 46).replace(/[-.]+$/, "")}-${digest}`;
-}
-
-export function groupOf(apiVersion: string): string {
-  const slash = apiVersion.indexOf("/");
-  return slash < 0 ? "" : apiVersion.slice(0, slash);
 }
 
 /**

@@ -13,7 +13,6 @@ import {
   type ClusterClient,
   type KubeObject,
 } from "../cluster/client.js";
-import { ClusterError, ClusterErrorCode } from "../cluster/errors.js";
 import { realSleep } from "../cluster/backoff.js";
 import type {
   AuditActor,
@@ -26,13 +25,13 @@ import { objectDigest } from "../audit/record.js";
 import type { AuditLog } from "../audit/writer.js";
 import { RegistryClient } from "../images/client.js";
 import { checkRevision, failsAt } from "../policy/check.js";
-import { render } from "../render/render.js";
+import { resolveTools, type RenderTools } from "../render/tool.js";
 import type { Manifest } from "../render/types.js";
 import type { SealingKeyRing } from "../secrets/keys.js";
 import { fetchSource, type FetchedSource, type SourceCredentials } from "../source/fetch.js";
 import { verifyCommitRange } from "../trust/commit/range.js";
 import type { RangeVerdict } from "../trust/commit/verdict.js";
-import { imagesOf, pinnedFrom, pinPodTemplateImages } from "../trust/image/pin.js";
+import { imagesOf, pinVerified } from "../trust/image/pin.js";
 import { verifyImages } from "../trust/image/verify.js";
 import {
   accessReview,
@@ -48,7 +47,8 @@ import {
 } from "./apply.js";
 import { checkoutCommit } from "./checkout.js";
 import { hashOf } from "./compare.js";
-import { appIdOf, crdScopes, prepareDesired, type DesiredObject, type Scope } from "./desired.js";
+import { appIdOf, crdScopes, prepareDesired, type DesiredObject } from "./desired.js";
+import { clusterScopes, renderRevision, renderSettingsOf } from "./pipeline.js";
 import {
   InventoryTooLargeError,
   OWNER_LABEL,
@@ -59,7 +59,14 @@ import {
   type AppId,
   type InventoryEntry,
 } from "./inventory.js";
-import { ConditionType, runSteps, type ConditionState, type Step, type StepFailure } from "./steps.js";
+import {
+  ConditionType,
+  runSteps,
+  type ConditionState,
+  type Step,
+  type StepFailure,
+  type StepsOutcome,
+} from "./steps.js";
 import type { AppState, StateStore } from "./state.js";
 import { emitEvent } from "./events.js";
 import type { DriftFinding } from "./drift.js";
@@ -73,7 +80,8 @@ export interface ReconcileEnv {
   readonly workDir?: string;
   readonly audit?: AuditLog;
   readonly actor: AuditActor;
-  readonly tools?: { readonly kubectl?: string; readonly helm?: string };
+  /** kubectl and helm (default resolveTools(): $GITWARD_KUBECTL/$GITWARD_HELM, .tools/bin, then PATH). */
+  readonly tools?: RenderTools;
   readonly sealingKeys?: SealingKeyRing;
   readonly registry?: RegistryClient;
   readonly credentials?: SourceCredentials;
@@ -116,6 +124,26 @@ export interface ReconcileEnv {
    * revision with NOT_LEADER and nothing written, so two replicas never write the same objects at once.
    */
   readonly mayWrite?: () => boolean;
+  /**
+   * A dry run (`gitward diff`, `gitward reconcile --dry-run`, `gitward render APP`): every step up to the
+   * plan, its server-side dry run included, and then nothing written at all (no apply, prune, state,
+   * audit record or Event); `onPlan` is handed what the reconcile would have applied and pruned.
+   */
+  readonly dryRun?: boolean;
+  readonly onPlan?: (app: AppId, preview: PlanPreview) => void;
+}
+
+/** What a dry run found the reconcile would do. Kept in memory only: opened Secrets are among `desired`. */
+export interface PlanPreview {
+  /** Every object of the revision as it would be applied (pinned, namespaced, labelled). */
+  readonly desired: readonly DesiredObject[];
+  readonly plan: Plan;
+  /** The server's answer to the dry-run apply of each change, by object key (not for deferred ones). */
+  readonly dryRun: ReadonlyMap<string, KubeObject>;
+  /** Inventory entries that prune would delete (only when the Application prunes). */
+  readonly prune: readonly InventoryEntry[];
+  /** The service account the reconcile applies as. */
+  readonly serviceAccount: string;
 }
 
 interface CachedRevision {
@@ -203,6 +231,8 @@ interface Run {
   repoDir?: string;
   /** Render and check were skipped: the revision passed them before (RevisionCache). */
   fromCache?: boolean;
+  /** The dry-run apply answers, kept in a dry run (env.dryRun) for the preview. */
+  dryRunAnswers?: Map<string, KubeObject>;
 }
 
 const emptyFindings = (): FindingsSummary => ({
@@ -332,18 +362,11 @@ const renderStep: Step<Run> = {
     const co = await checkoutCommit(fetched.dir, fetched.head, run.env.workDir);
     run.removeCheckout = () => co.remove();
     run.repoDir = co.dir;
-    const { spec } = run.app;
-    const r = await render({
+    const r = await renderRevision({
       repoRoot: co.dir,
-      path: spec.source.path ?? ".",
-      type: spec.render.type,
-      releaseName: run.app.metadata.name,
-      namespace: spec.destination.namespace,
-      ...(spec.render.valuesFiles === undefined ? {} : { valuesFiles: spec.render.valuesFiles }),
-      ...(spec.render.allowRemoteBases === undefined
-        ? {}
-        : { allowRemoteBases: spec.render.allowRemoteBases }),
-      ...(run.env.tools === undefined ? {} : { tools: run.env.tools }),
+      settings: renderSettingsOf(run.app),
+      namespace: run.app.spec.destination.namespace,
+      tools: run.env.tools ?? resolveTools(),
     });
     if (!r.ok) {
       const details = r.errors.map(
@@ -455,26 +478,13 @@ const check: Step<Run> = {
           );
         }
         run.resolvedImages = result.resolved;
-        if (imagePolicy.requireDigest !== false) {
-          const pinned = pinnedFrom(result.results);
-          manifests = manifests.map((m) => ({ ...m, object: pinPodTemplateImages(m.object, pinned).object }));
-        }
+        manifests = pinVerified(manifests, result.results, imagePolicy.requireDigest);
       }
     }
 
-    const scopes = crdScopes(manifests);
     const prepared = await prepareDesired(manifests, {
       app: run.app,
-      scopeOf: async (apiVersion, kind): Promise<Scope | undefined> => {
-        try {
-          return (await run.env.cluster.resource(apiVersion, kind)).namespaced ? "namespaced" : "cluster";
-        } catch (err) {
-          if (err instanceof ClusterError && err.code === ClusterErrorCode.UnknownKind) {
-            return scopes.get(`${apiVersion} ${kind}`);
-          }
-          throw err;
-        }
-      },
+      scopeOf: clusterScopes(run.env.cluster, manifests),
       ...(run.env.sealingKeys === undefined ? {} : { sealingKeys: run.env.sealingKeys }),
     });
     if (!prepared.ok) {
@@ -528,13 +538,19 @@ const planStep: Step<Run> = {
     );
     const now = p.changes.filter((d) => !deferred(d, newNamespaces, run));
     const problems =
-      run.env.preflight === "access-review"
+      run.env.preflight === "access-review" && run.env.dryRun !== true
         ? await accessReview(run.env.cluster, now, p.live, run.sa)
-        : await dryRun(run.env.cluster, now, run.sa, concurrency);
+        : await dryRun(run.env.cluster, now, run.sa, concurrency, run.dryRunAnswers);
     if (problems.length > 0) return refusedByServer(run, problems);
     return undefined;
   },
 };
+
+/** The inventory entries the revision no longer has: what prune deletes (or, without prune, forgets). */
+function pruneCandidates(run: Run): InventoryEntry[] {
+  const wanted = new Set((run.desired ?? []).map((d) => keyOf(refOf(d.object))));
+  return [...run.inventory.entries()].filter(([k]) => !wanted.has(k)).map(([, e]) => e);
+}
 
 /**
  * Refuses, before any write, a revision whose inventory could not be stored (a ConfigMap holds 1 MiB):
@@ -659,8 +675,7 @@ function failedApply(run: Run, problems: readonly { code: string; message: strin
 const pruneStep: Step<Run> = {
   name: "prune",
   async run(run) {
-    const wanted = new Set((run.desired ?? []).map((d) => keyOf(refOf(d.object))));
-    const candidates = [...run.inventory.entries()].filter(([k]) => !wanted.has(k)).map(([, e]) => e);
+    const candidates = pruneCandidates(run);
     if (candidates.length === 0) return undefined;
     if (run.app.spec.prune !== true) {
       // Without prune, removed objects stay in the cluster and leave the inventory: gitward no longer
@@ -801,12 +816,15 @@ export async function reconcileApplication(
     inventory: new Map(prevInventory),
     writesBegan: false,
   };
+  if (env.dryRun === true) run.dryRunAnswers = new Map();
   let outcome;
   try {
-    outcome = await runSteps(STEPS, run, (r) => r.writesBegan);
+    const steps = env.dryRun === true ? STEPS.slice(0, STEPS.indexOf(planStep) + 1) : STEPS;
+    outcome = await runSteps(steps, run, (r) => r.writesBegan);
   } finally {
     await run.removeCheckout?.();
   }
+  if (env.dryRun === true) return dryRunReport(run, outcome);
   const head = run.fetched?.head;
   const failure = outcome.failure;
   if (failure === undefined && run.desired !== undefined) env.onDesired?.(id, run.desired);
@@ -927,6 +945,42 @@ export async function reconcileApplication(
     driftReverted: drift.length > 0 && !keepsDrift(run),
     status: noop ? prevStatus : status,
     ...(auditRecord === undefined ? {} : { auditRecord }),
+    timings: outcome.timings,
+  };
+}
+
+/** The report of a dry run, after handing the preview to env.onPlan; nothing is saved or recorded. */
+function dryRunReport(run: Run, outcome: StepsOutcome): ReconcileReport {
+  const { failure } = outcome;
+  const p = run.plan;
+  const prune = run.app.spec.prune === true ? pruneCandidates(run) : [];
+  if (failure === undefined && p !== undefined) {
+    run.env.onPlan?.(run.id, {
+      desired: run.desired ?? [],
+      plan: p,
+      dryRun: run.dryRunAnswers ?? new Map(),
+      prune,
+      serviceAccount: run.sa,
+    });
+  }
+  const head = run.fetched?.head;
+  const signer = signerOf(run);
+  return {
+    application: run.id,
+    result: failure?.result ?? "unchanged",
+    ...(failure === undefined ? {} : { reason: failure.reason, step: failure.step }),
+    message:
+      failure?.message ??
+      `dry run of revision ${short(head ?? "")}: ${p?.changes.length ?? 0} object(s) would be applied, ${p?.unchanged ?? 0} unchanged, ${prune.length} pruned; nothing was written`,
+    details: failure?.details ?? [],
+    ...(head === undefined ? {} : { revision: head }),
+    ...(signer === undefined ? {} : { signer }),
+    applied: [],
+    unchanged: p?.unchanged ?? 0,
+    pruned: [],
+    drift: p?.drift ?? [],
+    driftReverted: false,
+    status: run.previous?.status ?? {},
     timings: outcome.timings,
   };
 }

@@ -10,6 +10,7 @@ import type { Application } from "../config/types.js";
 import { ReadByVersion, versionOf } from "../cluster/by-version.js";
 import { ClusterClient, type KubeObject } from "../cluster/client.js";
 import { AuditLog } from "../audit/writer.js";
+import { readAuditKeyFile } from "../audit/keys.js";
 import { SealingKeyRing, SEALING_KEY_LABEL, sealingKeyFromSecret, type SealingKey } from "../secrets/keys.js";
 import type { SourceCredentials } from "../source/fetch.js";
 import { reconcileApplication, type ReconcileEnv, type ReconcileReport } from "./reconcile.js";
@@ -27,11 +28,24 @@ export interface ConfigRunOptions {
   readonly cacheDir?: string;
   /** Audit log (default <config dir>/.gitward/audit.jsonl). */
   readonly auditPath?: string;
+  /** ed25519 private key (PEM file) that signs every audit record. */
+  readonly auditKeyPath?: string;
   /** Namespace of the sealing keys (default gitward-system). */
   readonly keyNamespace?: string;
   readonly restore?: boolean;
+  /** Only the Application of this name (default every one). */
+  readonly only?: string;
   readonly log?: (line: string) => void;
   readonly env?: Partial<ReconcileEnv>;
+}
+
+/**
+ * The audit log, its records signed when a key file is given. Read after the cluster client is made, so a
+ * missing kubeconfig is reported first; an unreadable key stops the run before anything is written.
+ */
+export async function openAuditLog(auditPath: string, keyPath: string | undefined): Promise<AuditLog> {
+  const signingKey = keyPath === undefined ? undefined : await readAuditKeyFile(keyPath, "private");
+  return AuditLog.open({ path: auditPath, ...(signingKey === undefined ? {} : { signingKey }) });
 }
 
 /** Sealing keys from the cluster; an empty ring when there are none or they cannot be read. */
@@ -184,17 +198,23 @@ export async function reconcileConfig(opts: ConfigRunOptions): Promise<Reconcile
   const base = path.join(path.dirname(path.resolve(opts.configPath)), ".gitward");
   const cacheDir = opts.cacheDir ?? path.join(base, "cache");
   const auditPath = opts.auditPath ?? path.join(base, "audit.jsonl");
+  // A dry run writes no audit record, so it does not even open (or create) the audit log.
+  const dryRun = opts.env?.dryRun === true;
   await mkdir(cacheDir, { recursive: true, mode: 0o700 });
-  await mkdir(path.dirname(auditPath), { recursive: true, mode: 0o700 });
+  if (!dryRun) await mkdir(path.dirname(auditPath), { recursive: true, mode: 0o700 });
+  const apps = config.applications.filter((a) => opts.only === undefined || a.metadata.name === opts.only);
+  if (apps.length === 0 && opts.only !== undefined) {
+    throw new ConfigError(`the config defines no Application named ${opts.only}`, opts.configPath);
+  }
   const cluster =
     opts.kubeconfigText !== undefined
       ? ClusterClient.fromText(opts.kubeconfigText)
       : ClusterClient.fromFile(opts.kubeconfig);
-  const audit = await AuditLog.open({ path: auditPath });
+  const audit = dryRun ? undefined : await openAuditLog(auditPath, opts.auditKeyPath);
   try {
     const sealingKeys = await loadSealingKeys(cluster, opts.keyNamespace ?? "gitward-system");
     const reports: ReconcileReport[] = [];
-    for (const app of config.applications) {
+    for (const app of apps) {
       const trust = config.trustPolicies.find((t) => t.metadata.name === app.spec.trustPolicy);
       if (trust === undefined) {
         throw new ConfigError(
@@ -208,7 +228,7 @@ export async function reconcileConfig(opts: ConfigRunOptions): Promise<Reconcile
           cluster,
           state: new ConfigMapStateStore(cluster),
           cacheDir,
-          audit,
+          ...(audit === undefined ? {} : { audit }),
           actor: { type: "user", name: os.userInfo().username || "gitward" },
           sealingKeys,
           configDir: path.dirname(path.resolve(opts.configPath)),
@@ -221,7 +241,7 @@ export async function reconcileConfig(opts: ConfigRunOptions): Promise<Reconcile
     }
     return reports;
   } finally {
-    await audit.close();
+    await audit?.close();
     cluster.close();
   }
 }

@@ -8,7 +8,6 @@ import { loadConfig, type ConfigSet } from "../config/load.js";
 import { ConfigError } from "../config/errors.js";
 import type { Application } from "../config/types.js";
 import { ClusterClient } from "../cluster/client.js";
-import { AuditLog } from "../audit/writer.js";
 import { Notifier } from "../notify/notifier.js";
 import { resolveAlertSinks, resolveSecretValue, type SecretSources } from "../notify/sinks-from-config.js";
 import type { Logger } from "../observe/logger.js";
@@ -16,7 +15,7 @@ import { OperatorMetrics } from "../observe/metrics.js";
 import { startOperatorServer, type OperatorServer } from "../observe/server.js";
 import { LeaderElector } from "./leader.js";
 import { Operator, type LogFn } from "./operator.js";
-import { CredentialsCache, SealingKeyCache, secretValue } from "./run-config.js";
+import { CredentialsCache, openAuditLog, SealingKeyCache, secretValue } from "./run-config.js";
 import type { SealingKeyRing } from "../secrets/keys.js";
 import { ConfigMapStateStore } from "./state.js";
 import { watchClusterConfig, CrdStateStore, type ClusterConfigWatch } from "./cluster-config.js";
@@ -32,6 +31,8 @@ export interface RunOptions {
   readonly listen?: { host: string; port: number };
   readonly cacheDir?: string;
   readonly auditPath?: string;
+  /** ed25519 private key (PEM file, mounted from the gitward-audit-key Secret) signing every audit record. */
+  readonly auditKeyPath?: string;
   /** Namespace of the sealing keys and the leader lease (default gitward-system). */
   readonly systemNamespace?: string;
   /** Where the sealing keys are (default: the system namespace). */
@@ -111,7 +112,12 @@ export async function startOperator(opts: RunOptions): Promise<RunningOperator> 
   const fileConfig: ConfigSet | undefined =
     opts.configPath === undefined ? undefined : await loadConfig(opts.configPath);
   const cluster = clusterFrom(opts);
-  const audit = await AuditLog.open({ path: auditPath });
+  const audit = await openAuditLog(auditPath, opts.auditKeyPath);
+  if (opts.auditKeyPath === undefined) {
+    logFn("warn", "audit records are not signed: give --audit-key (see `gitward audit keygen`)", {
+      auditLog: auditPath,
+    });
+  }
   const metrics = new OperatorMetrics();
   // Read in full again only when their Secrets change (by resourceVersion), not on every pass.
   const keyNamespace = opts.keyNamespace ?? systemNamespace;
@@ -210,6 +216,7 @@ export async function startOperator(opts: RunOptions): Promise<RunningOperator> 
         const secret = hookSecrets.get(`${app.metadata.namespace}/${app.metadata.name}`);
         if (secret === undefined) return undefined;
         return {
+          id: `${app.metadata.namespace}/${app.metadata.name}`,
           secret,
           trigger(verdict) {
             operator.trigger(

@@ -1,5 +1,7 @@
 // The `directory` renderer: every *.yaml, *.yml and *.json file below a folder of the repository,
-// multi-document files included, each object keeping its file and line.
+// multi-document files included, each object keeping its file and line; `select` narrows the files by
+// their path below the folder (spec.render.include / exclude).
+import path from "node:path";
 import { parseManifests } from "./parse.js";
 import { readConfined, walk } from "./files.js";
 import { relToRoot } from "./confine.js";
@@ -19,8 +21,11 @@ export async function renderDirectory(
   root: string,
   dir: string,
   limits: RenderLimits,
+  select: (relPath: string) => boolean = () => true,
 ): Promise<RenderResult> {
-  const { files, errors } = await walk(root, dir, (name) => MANIFEST_FILE.test(name));
+  const walked = await walk(root, dir, (name) => MANIFEST_FILE.test(name));
+  const { errors } = walked;
+  const files = walked.files.filter((f) => select(path.relative(dir, f).split(path.sep).join("/")));
   const all: RenderError[] = [...errors];
   const manifests: Manifest[] = [];
   for (const file of files) {

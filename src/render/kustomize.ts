@@ -6,12 +6,12 @@ import path from "node:path";
 import { confine, relToRoot } from "./confine.js";
 import { readConfined } from "./files.js";
 import { isRecord, parseManifests, parseYamlData } from "./parse.js";
+import { linkPositions } from "./positions.js";
 import { runTool } from "./tool.js";
 import {
   RenderErrorCode,
   renderError,
   type Manifest,
-  type Origin,
   type RenderError,
   type RenderLimits,
   type RenderResult,
@@ -226,16 +226,16 @@ async function inspect(
   return { errors, sources, entry };
 }
 
-/** Gives each object kustomize wrote the origin of the resource it most likely came from. */
-function originFor(m: Manifest, sources: readonly Manifest[], fallback: Origin): Origin {
+/** The resource each object kustomize wrote most likely came from: its origin is that object's. */
+function sourceFor(m: Manifest, sources: readonly Manifest[]): Manifest | undefined {
   let best: Manifest | undefined;
   for (const s of sources) {
     if (s.kind !== m.kind) continue;
-    if (s.name === m.name) return s.origin;
+    if (s.name === m.name) return s;
     // namePrefix / nameSuffix change the name; the longest source name contained in it is the best guess.
     if (m.name.includes(s.name) && (best === undefined || s.name.length > best.name.length)) best = s;
   }
-  return best?.origin ?? fallback;
+  return best;
 }
 
 /** Renders the kustomization in `dir` (a real path inside the real repository root `root`). */
@@ -260,6 +260,12 @@ export async function renderKustomize(
   const fallback = { file: entryRel, line: 1 };
   return {
     ok: true,
-    manifests: parsed.manifests.map((m) => ({ ...m, origin: originFor(m, ins.sources, fallback) })),
+    manifests: parsed.manifests.map((m) => {
+      const s = sourceFor(m, ins.sources);
+      // Lines of kustomize's output are no file's lines: field lines come from the source file, where
+      // the value is still as written there (positions.ts).
+      linkPositions(m.object, s?.object);
+      return { ...m, origin: s?.origin ?? fallback };
+    }),
   };
 }

@@ -2,6 +2,7 @@
 // limits of RENDER_LIMITS: document count, alias expansion (the `yaml` library's maxAliasCount), duplicate
 // keys as errors, and a document that is not a Kubernetes object is an error naming file and line.
 import { LineCounter, parseAllDocuments, isMap } from "yaml";
+import { recordPositions } from "./positions.js";
 import { RenderErrorCode, renderError, type Manifest, type RenderError, type RenderLimits } from "./types.js";
 
 export interface ParseResult {
@@ -86,6 +87,7 @@ export function parseManifests(text: string, file: string, limits: RenderLimits)
       );
       continue;
     }
+    recordPositions(value, file, doc, doc.contents, lineCounter);
     pushObject(value, file, line, manifests, errors);
   }
   return { manifests, errors };
@@ -119,6 +121,19 @@ function pushObject(
     typeof kind !== "string" ||
     typeof name !== "string"
   ) {
+    const generateName = isRecord(metadata) ? metadata["generateName"] : undefined;
+    if (missing.length === 1 && typeof generateName === "string" && typeof kind === "string") {
+      errors.push(
+        renderError(
+          RenderErrorCode.GenerateName,
+          `${file}:${line}: ${kind} ${generateName}* has metadata.generateName and no metadata.name; gitward ` +
+            "applies and prunes objects by name, and a generated name would make a new object on every " +
+            "reconcile: give it a fixed metadata.name",
+          { file, line },
+        ),
+      );
+      return;
+    }
     errors.push(notAnObject(file, line, `missing ${missing.join(", ")}`));
     return;
   }

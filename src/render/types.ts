@@ -38,6 +38,12 @@ export const RenderErrorCode = {
   RemoteBase: "REMOTE_BASE",
   /** kustomize or helm failed. */
   ToolFailed: "TOOL_FAILED",
+  /** The revision renders no object at all (allowed only with allowEmpty / --allow-empty). */
+  EmptyRender: "EMPTY_RENDER",
+  /** A helm hook gitward does not run (pre-install, post-upgrade...): the chart is refused, not half-applied. */
+  HelmHookUnsupported: "HELM_HOOK_UNSUPPORTED",
+  /** An object has metadata.generateName and no name: it cannot be applied by name or pruned. */
+  GenerateName: "GENERATE_NAME",
   /** The options themselves are wrong (unknown render type, missing Chart.yaml...). */
   BadInput: "BAD_INPUT",
 } as const;

@@ -30,7 +30,10 @@ import {
 import { mergeApply, mergePatch, strategicMerge } from "./merge.js";
 import { metaOf, type Store, type Stored } from "./store.js";
 import { validate } from "./validate.js";
+import { validateCore } from "./core-validation.js";
 import { validateCustom } from "./crd-validation.js";
+import { confirmNoEscalation } from "./escalation.js";
+import { modelOf, unknownCustomFields, unknownFields, type FieldValidation } from "./field-validation.js";
 import type { UserInfo } from "./rbac.js";
 
 export type Readiness = { delayMs: number } | "never";
@@ -41,6 +44,10 @@ export interface WriteContext {
   /** The fieldManager query parameter. */
   fieldManager: string | undefined;
   userAgent: string;
+  /** How unknown fields in the request are handled; unset (the server's own writes): not checked. */
+  fieldValidation?: FieldValidation;
+  /** Warnings for the response's Warning headers. */
+  warnings?: string[];
 }
 
 export type PatchType = "json" | "merge" | "strategic" | "apply";
@@ -281,6 +288,7 @@ export class Api {
   // ---- writes ------------------------------------------------------------------------------------
 
   create(def: ResourceDef, namespace: string, body: Json, ctx: WriteContext): JsonObject {
+    this.checkFields(def, body, ctx);
     const obj = this.checkBody(def, namespace, body, undefined);
     const meta = metaOf(obj);
     if ((meta["name"] === undefined || meta["name"] === "") && typeof meta["generateName"] === "string") {
@@ -303,6 +311,7 @@ export class Api {
   ): JsonObject {
     const old = this.getStored(def, namespace, name).obj;
     if (sub === "scale") return this.writeScale(def, namespace, old, () => body, ctx);
+    this.checkFields(def, body, ctx);
     const obj = this.checkBody(def, namespace, body, name);
     const rv = metaOf(obj)["resourceVersion"];
     if (rv !== undefined && rv !== "" && this.preconditionFails(rv, old)) throw this.staleConflict(def, name);
@@ -334,8 +343,11 @@ export class Api {
         created: false,
       };
     }
+    // Merge patches are checked as the partial objects they are; a JSON patch by its result.
+    if (type !== "json") this.checkFields(def, patch, ctx);
     const next = this.applyPatch(def, clone(old), type, patch);
     if (!isObject(next)) throw errors.badRequest("the patch does not produce an object");
+    if (type === "json") this.checkFields(def, next, ctx);
     const meta = metaOf(next);
     if (meta["name"] !== name) throw errors.badRequest("metadata.name cannot be changed by a patch");
     // The patched object keeps the stored resourceVersion unless the patch names one: a precondition.
@@ -401,11 +413,16 @@ export class Api {
     return this.scaleOf(def, saved);
   }
 
-  scaleOf(_def: ResourceDef, obj: JsonObject): JsonObject {
+  scaleOf(def: ResourceDef, obj: JsonObject): JsonObject {
     const meta = metaOf(obj);
     const spec = isObject(obj["spec"]) ? obj["spec"] : {};
     const status = isObject(obj["status"]) ? obj["status"] : {};
-    const sel = isObject(spec["selector"]) ? spec["selector"]["matchLabels"] : undefined;
+    // A ReplicationController's selector is a plain map; the others' a LabelSelector.
+    const sel = !isObject(spec["selector"])
+      ? undefined
+      : def.kind === "ReplicationController"
+        ? spec["selector"]
+        : spec["selector"]["matchLabels"];
     return {
       kind: "Scale",
       apiVersion: "autoscaling/v1",
@@ -437,6 +454,43 @@ export class Api {
     return errors.conflict(
       { group: def.group, resource: def.resource, name },
       `Operation cannot be fulfilled on ${def.group === "" ? def.resource : `${def.resource}.${def.group}`} ${JSON.stringify(name)}: the object has been modified; please apply your changes to the latest version and try again`,
+    );
+  }
+
+  /** A custom resource's openAPIV3Schema, from its CRD (undefined: none declared). */
+  crdSchema(def: ResourceDef): Json | undefined {
+    const crd = this.store.get("apiextensions.k8s.io/customresourcedefinitions", "", def.crd ?? "")?.obj;
+    const spec = crd?.["spec"];
+    const versions = isObject(spec) && Array.isArray(spec["versions"]) ? spec["versions"] : [];
+    const v = versions.find((x) => isObject(x) && x["name"] === def.version);
+    const schema = isObject(v) ? v["schema"] : undefined;
+    return isObject(schema) ? schema["openAPIV3Schema"] : undefined;
+  }
+
+  /**
+   * Unknown fields (built-in kinds by model, custom resources by CRD schema): refused (Strict), dropped
+   * with a warning (Warn) or silently (Ignore). `applied` is the "namespace/name" of a server-side apply.
+   */
+  private checkFields(def: ResourceDef, body: Json, ctx: WriteContext, applied?: string): void {
+    const mode = ctx.fieldValidation;
+    if (mode === undefined) return;
+    let unknown: string[];
+    if (def.crd !== undefined) {
+      const schema = this.crdSchema(def);
+      if (schema === undefined) return;
+      unknown = unknownCustomFields(schema, body, mode !== "Strict");
+    } else {
+      const model = modelOf(def.group, def.version, def.kind);
+      if (model === undefined) return;
+      unknown = unknownFields(model, body, mode !== "Strict");
+    }
+    if (unknown.length === 0) return;
+    if (mode === "Warn") ctx.warnings?.push(...unknown.map((f) => `unknown field ${JSON.stringify(f)}`));
+    if (mode !== "Strict") return;
+    throw errors.badRequest(
+      applied !== undefined
+        ? `failed to create typed patch object (${applied}; ${groupVersionOf(def)}, Kind=${def.kind}): ${unknown.map((f) => `.${f}: field not declared in schema`).join(", ")}`
+        : `${def.kind} in version ${JSON.stringify(def.version)} cannot be handled as a ${def.kind}: strict decoding error: ${unknown.map((f) => `unknown field ${JSON.stringify(f)}`).join(", ")}`,
     );
   }
 
@@ -497,6 +551,7 @@ export class Api {
     }
     if (sub === "scale")
       throw errors.badRequest("apply to the scale subresource is not supported by the sandbox");
+    this.checkFields(def, body, ctx, `${def.namespaced ? namespace : ""}/${name}`);
     const config = this.checkBody(def, namespace, body, name);
     const cmeta = metaOf(config);
     const rv = cmeta["resourceVersion"];
@@ -619,8 +674,8 @@ export class Api {
       if (def.group === "" && def.kind === "Namespace") next["status"] = { phase: "Active" };
     } else {
       const oldMeta = metaOf(old);
-      if (sub === "status") {
-        // A status write changes only the status.
+      if (sub === "status" || sub === "approval") {
+        // A status write (and a CSR's approval) changes only the status.
         const status = next["status"];
         for (const k of Object.keys(next)) Reflect.deleteProperty(next, k);
         Object.assign(next, clone(old));
@@ -696,7 +751,16 @@ export class Api {
     if (Array.isArray(fmeta["managedFields"]) && fmeta["managedFields"].length === 0)
       delete fmeta["managedFields"];
 
-    const causes = validate(def, next);
+    confirmNoEscalation(this.store, {
+      def,
+      namespace: ns,
+      // A POST to the collection names no object; an update, patch or apply names it on the URL.
+      requestName: old === undefined && how.kind === "update" ? "" : text(fmeta["name"]),
+      old,
+      next,
+      user: ctx.user,
+    });
+    const causes = [...validate(def, next), ...validateCore(def, next, old)];
     if (def.crd !== undefined) {
       const crd = this.store.get("apiextensions.k8s.io/customresourcedefinitions", "", def.crd);
       if (crd !== undefined) causes.push(...validateCustom(crd.obj, def.version, next));

@@ -1,6 +1,7 @@
 // The resources the sandbox serves: the built-in kinds of the groups gitward and kubectl use, plus those
 // that CustomResourceDefinitions add at run time. Discovery documents are built from this catalogue.
 import { customRootSchema, rootSchema, type TypeSchema } from "./schema.js";
+import type { PrinterColumn } from "./printers.js";
 
 export interface ResourceDef {
   readonly group: string;
@@ -19,6 +20,8 @@ export interface ResourceDef {
   readonly schema: TypeSchema;
   /** The CRD that defined it (custom resources only). */
   readonly crd?: string;
+  /** The CRD version's additionalPrinterColumns (custom resources only). */
+  readonly printerColumns?: readonly PrinterColumn[];
 }
 
 export const allVerbs = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
@@ -66,6 +69,16 @@ const specs: Spec[] = [
     ns: false,
     short: ["pv"],
     sub: ["status"],
+  },
+  {
+    g: "",
+    v: "v1",
+    r: "replicationcontrollers",
+    k: "ReplicationController",
+    ns: true,
+    short: ["rc"],
+    sub: ["status", "scale"],
+    cat: all,
   },
   {
     g: "apps",
@@ -175,6 +188,19 @@ const specs: Spec[] = [
     sub: ["status"],
   },
   { g: "storage.k8s.io", v: "v1", r: "storageclasses", k: "StorageClass", ns: false, short: ["sc"] },
+  { g: "storage.k8s.io", v: "v1", r: "csidrivers", k: "CSIDriver", ns: false },
+  { g: "discovery.k8s.io", v: "v1", r: "endpointslices", k: "EndpointSlice", ns: true },
+  { g: "node.k8s.io", v: "v1", r: "runtimeclasses", k: "RuntimeClass", ns: false },
+  {
+    g: "certificates.k8s.io",
+    v: "v1",
+    r: "certificatesigningrequests",
+    k: "CertificateSigningRequest",
+    ns: false,
+    short: ["csr"],
+    sub: ["status", "approval"],
+  },
+  { g: "apiregistration.k8s.io", v: "v1", r: "apiservices", k: "APIService", ns: false, sub: ["status"] },
   { g: "scheduling.k8s.io", v: "v1", r: "priorityclasses", k: "PriorityClass", ns: false, short: ["pc"] },
   { g: "events.k8s.io", v: "v1", r: "events", k: "Event", ns: true, short: ["ev"] },
   {
@@ -310,6 +336,15 @@ export function defsFromCrd(crd: Record<string, unknown>): ResourceDef[] {
     if (subs?.["status"] !== undefined) sub.push("status");
     if (subs?.["scale"] !== undefined) sub.push("scale");
     const schema = (v["schema"] as Record<string, unknown> | undefined)?.["openAPIV3Schema"];
+    const columns = Array.isArray(v["additionalPrinterColumns"])
+      ? (v["additionalPrinterColumns"] as unknown[]).filter(
+          (c): c is PrinterColumn =>
+            typeof c === "object" &&
+            c !== null &&
+            typeof (c as Record<string, unknown>)["name"] === "string" &&
+            typeof (c as Record<string, unknown>)["jsonPath"] === "string",
+        )
+      : [];
     out.push({
       group,
       version: v["name"],
@@ -323,6 +358,7 @@ export function defsFromCrd(crd: Record<string, unknown>): ResourceDef[] {
       createOnly: false,
       schema: customRootSchema(schema),
       crd: name,
+      printerColumns: columns.map((c) => ({ ...c, type: typeof c.type === "string" ? c.type : "string" })),
     });
   }
   return out;

@@ -1,8 +1,9 @@
 // Discovery documents (/api, /apis, per group-version resource lists, and the aggregated v2 form kubectl
-// prefers), /version, and the OpenAPI v3 index kubectl reads to learn that the server validates fields
+// prefers), /version, and the OpenAPI v2 and v3 documents kubectl reads to learn that the server validates fields
 // itself (so it sends `fieldValidation` instead of validating against a schema on its side).
 import { allVerbs, groupVersionOf, type Catalog, type ResourceDef } from "./catalog.js";
-import type { JsonObject } from "./fieldset.js";
+import type { Json, JsonObject } from "./fieldset.js";
+import { schemasFor } from "./openapi.js";
 
 const subresourceKinds: Record<string, { group: string; version: string; kind: string; verbs: string[] }> = {
   scale: { group: "autoscaling", version: "v1", kind: "Scale", verbs: ["get", "patch", "update"] },
@@ -155,58 +156,53 @@ export function openApiV3Index(catalog: Catalog): JsonObject {
 
 /**
  * An OpenAPI v3 document for one group-version: PATCH operations that declare the `fieldValidation`
- * parameter (kubectl looks for it to let the server validate), and permissive schemas per kind.
+ * parameter (kubectl looks for it to let the server validate), and each kind's schema (openapi.ts).
  */
-export function openApiV3Doc(catalog: Catalog, group: string, version: string): JsonObject | undefined {
+export function openApiV3Doc(
+  catalog: Catalog,
+  group: string,
+  version: string,
+  crdSchema: (def: ResourceDef) => Json | undefined,
+): JsonObject | undefined {
   const defs = catalog.inGroupVersion(group, version);
   if (defs.length === 0) return undefined;
   const paths: JsonObject = {};
-  const schemas: JsonObject = {};
   const base = group === "" ? `/api/${version}` : `/apis/${group}/${version}`;
+  const fieldValidation = {
+    name: "fieldValidation",
+    in: "query",
+    schema: { type: "string", uniqueItems: true },
+  };
   for (const d of defs) {
     const gvk = { group: d.group, version: d.version, kind: d.kind };
-    const schemaName = `${d.group === "" ? "io.k8s.api.core" : d.group}.${d.version}.${d.kind}`;
-    schemas[schemaName] = {
-      type: "object",
-      "x-kubernetes-preserve-unknown-fields": true,
-      "x-kubernetes-group-version-kind": [gvk],
-    };
-    const item = d.namespaced
-      ? `${base}/namespaces/{namespace}/${d.resource}/{name}`
-      : `${base}/${d.resource}/{name}`;
-    const fieldValidation = {
-      name: "fieldValidation",
-      in: "query",
-      schema: { type: "string", uniqueItems: true },
-    };
-    paths[item] = {
-      patch: {
-        "x-kubernetes-group-version-kind": gvk,
-        "x-kubernetes-action": "patch",
-        parameters: [fieldValidation],
-        responses: {},
-      },
-      put: {
-        "x-kubernetes-group-version-kind": gvk,
-        "x-kubernetes-action": "put",
-        parameters: [fieldValidation],
-        responses: {},
-      },
-    };
+    const op = (action: string): JsonObject => ({
+      "x-kubernetes-group-version-kind": gvk,
+      "x-kubernetes-action": action,
+      parameters: [fieldValidation],
+      responses: {},
+    });
     const coll = d.namespaced ? `${base}/namespaces/{namespace}/${d.resource}` : `${base}/${d.resource}`;
-    paths[coll] = {
-      post: {
-        "x-kubernetes-group-version-kind": gvk,
-        "x-kubernetes-action": "post",
-        parameters: [fieldValidation],
-        responses: {},
-      },
-    };
+    paths[`${coll}/{name}`] = { patch: op("patch"), put: op("put") };
+    paths[coll] = { post: op("post") };
   }
   return {
     openapi: "3.0.0",
     info: { title: "Kubernetes (gitward sandbox)", version: "v1.34.0" },
     paths,
-    components: { schemas },
+    components: { schemas: schemasFor(defs, "#/components/schemas/", crdSchema) },
+  };
+}
+
+/** /openapi/v2: one Swagger 2.0 document with every kind's definition. */
+export function openApiV2Doc(
+  catalog: Catalog,
+  crdSchema: (def: ResourceDef) => Json | undefined,
+): JsonObject {
+  const defs = catalog.all().filter((d) => !d.createOnly);
+  return {
+    swagger: "2.0",
+    info: { title: "Kubernetes (gitward sandbox)", version: "v1.34.0" },
+    paths: {},
+    definitions: schemasFor(defs, "#/definitions/", crdSchema),
   };
 }

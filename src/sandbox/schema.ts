@@ -79,6 +79,7 @@ const roots: Readonly<Record<string, TypeSchema>> = {
   "/ServiceAccount": { fields: { metadata: objectMeta, secrets: mapList(["name"]) } },
   "/Namespace": withStatusConditions(undefined),
   "/PersistentVolumeClaim": withStatusConditions(undefined),
+  "/ReplicationController": workload,
   "apps/Deployment": workload,
   "apps/StatefulSet": workload,
   "apps/DaemonSet": workload,

@@ -16,6 +16,7 @@ import {
   apiGroup,
   apiGroupList,
   apiVersions,
+  openApiV2Doc,
   openApiV3Doc,
   openApiV3Index,
   resourceList,
@@ -28,6 +29,8 @@ import { combine, fieldSelector, labelSelector } from "./selectors.js";
 import { jsonOf, metadataJsonOf, metaOf, Store, type StoreEvent } from "./store.js";
 import { toTable, type IncludeObject } from "./table.js";
 import { decodeProtobuf } from "./protobuf.js";
+import { fieldValidationOf } from "./field-validation.js";
+import { checkJsonTextNesting, checkValueNesting, checkYamlTextNesting } from "./nesting.js";
 import { servingCert } from "./tls.js";
 
 export interface Faults {
@@ -321,12 +324,18 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         sendJson(res, 200, openApiV3Index(catalog));
         return;
       }
+      if (seg[1] === "v2" && seg.length === 2) {
+        // client-go asks for the protobuf form; JSON is what the sandbox has.
+        if (accept.includes("protobuf") && !accept.includes("json")) throw errors.notAcceptable(accept);
+        sendJson(res, 200, openApiV2Doc(catalog, crdSchema));
+        return;
+      }
       if (seg[1] === "v3") {
         const doc =
           seg[2] === "api" && seg.length === 4
-            ? openApiV3Doc(catalog, "", seg[3] ?? "")
+            ? openApiV3Doc(catalog, "", seg[3] ?? "", crdSchema)
             : seg[2] === "apis" && seg.length === 5
-              ? openApiV3Doc(catalog, seg[3] ?? "", seg[4] ?? "")
+              ? openApiV3Doc(catalog, seg[3] ?? "", seg[4] ?? "", crdSchema)
               : undefined;
         if (doc !== undefined) {
           sendJson(res, 200, doc);
@@ -376,6 +385,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     if (route === undefined) throw errors.notFoundPath();
     await serveResource(req, res, url, route, user, method, accept);
   }
+
+  const crdSchema = (def: ResourceDef): Json | undefined => api.crdSchema(def);
 
   const aggregatedType = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
   function sendCached(res: http.ServerResponse, key: string, make: () => string, type = JSON_TYPE): void {
@@ -455,14 +466,28 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const include = (q.get("includeObject") ?? "Metadata") as IncludeObject;
     const dryRun = q.getAll("dryRun").includes("All");
     if (q.getAll("dryRun").some((d) => d !== "All")) throw errors.badRequest("dryRun: only All is supported");
+    const fieldValidation = fieldValidationOf(q.get("fieldValidation"));
+    if (fieldValidation === undefined) {
+      throw errors.badRequest(
+        `fieldValidation: Unsupported value: ${JSON.stringify(q.get("fieldValidation"))}: supported values: "Ignore", "Strict", "Warn"`,
+      );
+    }
+    const warnings: string[] = [];
     const ctx: WriteContext = {
       user,
       dryRun,
       fieldManager: q.get("fieldManager") ?? undefined,
       userAgent: req.headers["user-agent"] ?? "",
+      fieldValidation,
+      warnings,
     };
     const body = method === "GET" ? undefined : await readBody(req);
     const sendObject = (code: number, obj: JsonObject): void => {
+      if (warnings.length > 0)
+        res.setHeader(
+          "Warning",
+          warnings.map((w) => `299 - ${JSON.stringify(w)}`),
+        );
       if (asTable && !sub) {
         sendJson(res, code, toTable(def, [obj], text(metaOf(obj)["resourceVersion"] ?? ""), include));
         return;
@@ -1027,9 +1052,15 @@ function parseBody(req: http.IncomingMessage, body: Buffer | undefined, yamlAllo
   const type = (req.headers["content-type"] ?? JSON_TYPE).split(";")[0]?.trim() ?? "";
   const bodyText = body?.toString("utf8") ?? "";
   if (bodyText.trim() === "") throw errors.badRequest("the request body is empty");
-  if (type === "application/vnd.kubernetes.protobuf" && body !== undefined) return decodeProtobuf(body);
+  if (type === "application/vnd.kubernetes.protobuf" && body !== undefined) {
+    const decoded = decodeProtobuf(body);
+    checkValueNesting(decoded);
+    return decoded;
+  }
   const isYaml = yamlAllowed || type === "application/yaml" || type === "application/apply-patch+yaml";
   if (!isYaml && !type.endsWith("json")) throw errors.unsupportedMediaType(type);
+  // Attacker-controlled input: depth is judged before anything deep is built.
+  if (/^\s*[[{]/.test(bodyText)) checkJsonTextNesting(bodyText);
   try {
     return JSON.parse(bodyText) as Json;
   } catch (err) {
@@ -1039,16 +1070,21 @@ function parseBody(req: http.IncomingMessage, body: Buffer | undefined, yamlAllo
       );
   }
   // Attacker-controlled input: one document, duplicate keys rejected, aliases bounded.
-  const doc = parseDocument(bodyText, { uniqueKeys: true, prettyErrors: false });
-  if (doc.errors.length > 0)
-    throw errors.badRequest(`the body is not valid YAML: ${doc.errors[0]?.message ?? ""}`);
+  checkYamlTextNesting(bodyText);
+  let value: Json;
   try {
-    return doc.toJS({ maxAliasCount: 100 }) as Json;
+    const doc = parseDocument(bodyText, { uniqueKeys: true, prettyErrors: false });
+    if (doc.errors.length > 0)
+      throw errors.badRequest(`the body is not valid YAML: ${doc.errors[0]?.message ?? ""}`);
+    value = doc.toJS({ maxAliasCount: 100 }) as Json;
   } catch (err) {
+    if (err instanceof ApiError) throw err;
     throw errors.badRequest(
       `the body is not valid YAML: ${err instanceof Error ? err.message : String(err)}`,
     );
   }
+  checkValueNesting(value);
+  return value;
 }
 
 function patchType(contentType: string | undefined): PatchType {

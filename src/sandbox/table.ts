@@ -1,31 +1,8 @@
 // The `Table` form of get and list answers, which kubectl asks for to print its columns
-// (`Accept: application/json;as=Table;g=meta.k8s.io;v=v1`). A few kinds get their usual columns.
+// (`Accept: application/json;as=Table;g=meta.k8s.io;v=v1`). The columns are in printers.ts.
 import { isObject, type Json, type JsonObject } from "./fieldset.js";
 import type { ResourceDef } from "./catalog.js";
-
-interface Column {
-  name: string;
-  type: string;
-  format: string;
-  description: string;
-  priority: number;
-}
-
-const col = (name: string, type = "string", format = "", priority = 0): Column => ({
-  name,
-  type,
-  format,
-  description: name,
-  priority,
-});
-
-function get(obj: Json | undefined, path: string): Json | undefined {
-  let cur = obj;
-  for (const p of path.split(".")) cur = isObject(cur) ? cur[p] : undefined;
-  return cur;
-}
-
-const num = (v: Json | undefined): number => (typeof v === "number" ? v : 0);
+import { builtinPrinter, col, customPrinter } from "./printers.js";
 
 /** kubectl's short ages: 45s, 3m12s, 5h, 2d3h. */
 export function age(created: Json | undefined, now = Date.now()): string {
@@ -38,44 +15,6 @@ export function age(created: Json | undefined, now = Date.now()): string {
   const h = Math.floor(m / 60);
   if (h < 48) return `${h}h`;
   return `${Math.floor(h / 24)}d${h % 24}h`;
-}
-
-function kindColumns(def: ResourceDef): { columns: Column[]; cells: (o: JsonObject) => Json[] } {
-  switch (`${def.group}/${def.kind}`) {
-    case "apps/Deployment":
-      return {
-        columns: [col("Ready"), col("Up-to-date", "integer"), col("Available", "integer")],
-        cells: (o) => [
-          `${num(get(o, "status.readyReplicas"))}/${num(get(o, "spec.replicas") ?? 1)}`,
-          num(get(o, "status.updatedReplicas")),
-          num(get(o, "status.availableReplicas")),
-        ],
-      };
-    case "/Namespace":
-      return { columns: [col("Status")], cells: (o) => [get(o, "status.phase") ?? "Active"] };
-    case "/ConfigMap":
-      return {
-        columns: [col("Data", "integer")],
-        cells: (o) => [
-          Object.keys(asObject(o["data"])).length + Object.keys(asObject(o["binaryData"])).length,
-        ],
-      };
-    case "/Secret":
-      return {
-        columns: [col("Type"), col("Data", "integer")],
-        cells: (o) => [o["type"] ?? "Opaque", Object.keys(asObject(o["data"])).length],
-      };
-    case "batch/Job":
-      return {
-        columns: [col("Status"), col("Completions")],
-        cells: (o) => [
-          num(get(o, "status.succeeded")) > 0 ? "Complete" : "Running",
-          `${num(get(o, "status.succeeded"))}/${num(get(o, "spec.completions") ?? 1)}`,
-        ],
-      };
-    default:
-      return { columns: [], cells: () => [] };
-  }
 }
 
 function asObject(v: Json | undefined): JsonObject {
@@ -91,13 +30,15 @@ export function toTable(
   include: IncludeObject,
   extraMeta: JsonObject = {},
 ): JsonObject {
-  const k = kindColumns(def);
-  const columns = [col("Name", "string", "name"), ...k.columns, col("Age")];
+  const k =
+    def.crd === undefined ? builtinPrinter(`${def.group}/${def.kind}`) : customPrinter(def.printerColumns);
+  const columns = [col("Name", "string", "name"), ...k.columns];
   const now = Date.now();
+  const ageOf = (created: Json | undefined): string => age(created, now);
   const rows = objects.map((o) => {
     const meta = asObject(o["metadata"]);
     const row: JsonObject = {
-      cells: [meta["name"] ?? "", ...k.cells(o), age(meta["creationTimestamp"], now)],
+      cells: [meta["name"] ?? "", ...k.cells(o, ageOf)],
     };
     if (include === "Object") row["object"] = o;
     else if (include === "Metadata") {

@@ -124,32 +124,7 @@ export function validate(def: ResourceDef, obj: JsonObject): StatusCause[] {
         field: "spec.template.metadata.labels",
       });
     }
-    const tspec = isObject(template["spec"]) ? template["spec"] : {};
-    const containers = tspec["containers"];
-    if (!Array.isArray(containers) || containers.length === 0) {
-      causes.push({
-        type: "FieldValueRequired",
-        message: "Required value",
-        field: "spec.template.spec.containers",
-      });
-    } else {
-      containers.forEach((c, i) => {
-        if (!isObject(c) || typeof c["name"] !== "string" || c["name"] === "") {
-          causes.push({
-            type: "FieldValueRequired",
-            message: "Required value",
-            field: `spec.template.spec.containers[${i}].name`,
-          });
-        }
-        if (!isObject(c) || typeof c["image"] !== "string" || c["image"] === "") {
-          causes.push({
-            type: "FieldValueRequired",
-            message: "Required value",
-            field: `spec.template.spec.containers[${i}].image`,
-          });
-        }
-      });
-    }
+    // The pod template's containers are checked in core-validation.ts, as for every workload kind.
   }
   return causes;
 }

@@ -16,10 +16,23 @@ export const SourceErrorCode = {
   REF_NOT_FOUND: "REF_NOT_FOUND",
   /** The ref name is not a valid git ref name. */
   BAD_REF: "BAD_REF",
+  /** git's object checks (fsck) refused the repository's content: a hostile or corrupt object. */
+  FSCK_FAILED: "FSCK_FAILED",
+  /** The revision is over a size limit (a file, all files together, the number of files). */
+  TOO_LARGE: "TOO_LARGE",
   /** git could not fetch for another reason (network, repository missing); the message says which. */
   FETCH_FAILED: "FETCH_FAILED",
 } as const;
 export type SourceErrorCode = (typeof SourceErrorCode)[keyof typeof SourceErrorCode];
+
+/**
+ * Codes that mean "the repository's content is refused" rather than "gitward was set up wrong": the
+ * revision is refused like an untrusted one (CLI exit 1), not reported as a usage error.
+ */
+export const CONTENT_REFUSED_CODES: ReadonlySet<SourceErrorCode> = new Set<SourceErrorCode>([
+  SourceErrorCode.FSCK_FAILED,
+  SourceErrorCode.TOO_LARGE,
+]);
 
 export class SourceError extends Error {
   override readonly name = "SourceError";

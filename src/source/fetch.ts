@@ -8,6 +8,7 @@ import path from "node:path";
 import type { GitRef } from "../config/types.js";
 import { SourceError } from "./errors.js";
 import { git, GitCommandError, redactText } from "./git.js";
+import { checkRevisionSize, sourceLimits, type SourceLimits } from "./limits.js";
 import { parseRepoUrl, redactUrl, type RepoUrl } from "./url.js";
 import { hasCommit, isObjectId } from "./walk.js";
 
@@ -27,6 +28,8 @@ export interface FetchOptions {
   timeoutMs?: number;
   /** Parent folder for the 0600 credential files of one fetch (default the system temp folder). */
   secretsParent?: string;
+  /** Size limits on the fetched revision (default DEFAULT_SOURCE_LIMITS); checked before it is verified. */
+  limits?: Partial<SourceLimits>;
 }
 
 export interface FetchedSource {
@@ -189,6 +192,7 @@ async function fetchOrThrow(opts: Omit<FetchOptions, "ref"> & { ref?: GitRef }):
           throw new SourceError("REF_NOT_FOUND", `commit ${commit} is not in ${redactUrl(opts.url)}`);
         }
       }
+      await checkRevisionSize(dir, commit, sourceLimits(opts.limits));
       return { dir, head: commit };
     }
     const name = refName ?? "";
@@ -205,6 +209,8 @@ async function fetchOrThrow(opts: Omit<FetchOptions, "ref"> & { ref?: GitRef }):
     }
     if (!isObjectId(oid) || !isObjectId(peeled))
       throw new SourceError("REF_NOT_FOUND", `${name} is not in ${redactUrl(opts.url)}`);
+    // The revision's files are measured before anything reads them (signature checks, checkout).
+    await checkRevisionSize(dir, peeled, sourceLimits(opts.limits));
     const source: FetchedSource = { dir, head: peeled, refName: name };
     if (oid !== peeled) source.tagObject = oid;
     return source;
@@ -312,6 +318,14 @@ function classifyFetchError(err: unknown, url: string, secrets: readonly string[
   if (mismatch === "sha1" || mismatch === "sha256") return new ObjectFormatMismatch(mismatch);
   const where = redactUrl(url);
   const detail = stderr.trim().split("\n").slice(-2).join(" ");
+  if (/fsck error|^error: object [0-9a-f]+: \w+:/m.test(stderr)) {
+    // The first "error: object <id>: <check>: ..." line names the object and the check it failed.
+    const first = /^error: (object [0-9a-f]+: .*)$/m.exec(stderr)?.[1]?.slice(0, 300) ?? detail;
+    return new SourceError(
+      "FSCK_FAILED",
+      `${where} holds an object that git's checks refuse (${first}); nothing of it was fetched: repair or remove the object in the repository`,
+    );
+  }
   if (
     /Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No .* host key is known/i.test(
       stderr,

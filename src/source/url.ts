@@ -16,9 +16,61 @@ export interface RepoUrl {
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
 
-/** The URL with any user:password@ removed, safe for messages. */
-export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, "$1[REDACTED]@");
+const REDACTED = "[REDACTED]";
+const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
+const SSH_SCHEMES = new Set(["ssh:", "git+ssh:", "ssh+git:"]);
+
+/**
+ * The URL with anything that may be a credential replaced by [REDACTED]: safe for messages, status,
+ * logs, events, audit records and notifications. The one redactor for URLs; print no URL without it.
+ *
+ * The WHATWG parser decides what is well-formed, but a password holding "/", "?", "#" or "\\" makes the
+ * parser end the host early ("https://bob:pa/ss@host" reads as host "bob", port "pa"), so any "@" after
+ * "//" is taken as the end of user info, the last one winning: everything between "//" and it goes. That
+ * over-redacts the rare "@" in a path, and never leaks. Only a bare ssh user name ("git@") is kept: ssh
+ * authenticates by key, and the scp-like form ("git@host:path") has no password field at all.
+ */
+export function redactUrl(raw: string): string {
+  const scheme = SCHEME.exec(raw);
+  const slashes = scheme === null ? raw.indexOf("//") : scheme[0].length - 2;
+  const lastAt = raw.lastIndexOf("@");
+  if (slashes >= 0 && lastAt > slashes) {
+    const start = slashes + 2;
+    if (scheme !== null && isBareSshUser(raw, start, lastAt)) return raw;
+    return raw.slice(0, start) + REDACTED + raw.slice(lastAt);
+  }
+  // scp-like "user@host:path": a ":" before the first "@" means "user:password@".
+  const firstAt = raw.indexOf("@");
+  if (firstAt > 0 && raw.slice(0, firstAt).includes(":")) return REDACTED + raw.slice(lastAt);
+  return raw;
+}
+
+/** "ssh://git@host/path": parses, has a user and no password, and the "@" is the only one. */
+function isBareSshUser(raw: string, start: number, at: number): boolean {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return false;
+  }
+  return (
+    SSH_SCHEMES.has(url.protocol) &&
+    url.password === "" &&
+    /^[A-Za-z0-9._-]+$/.test(raw.slice(start, at)) &&
+    url.username === raw.slice(start, at)
+  );
+}
+
+/**
+ * Whether a parsed URL may carry a credential: user info, or an "@" after the host, which is what a
+ * password holding "/" leaves ("https://bob:pa/ss@host/x" parses as host "bob", path "/ss@host/x").
+ * `allowSshUser` lets "ssh://git@host" through.
+ */
+export function urlCredentialKind(url: URL, allowSshUser: boolean): "none" | "user-info" | "ambiguous" {
+  if (url.password !== "") return "user-info";
+  if (url.username !== "" && !(allowSshUser && SSH_SCHEMES.has(url.protocol))) return "user-info";
+  if (`${url.pathname}${url.search}${url.hash}`.includes("@") && url.protocol !== "file:") return "ambiguous";
+  return "none";
 }
 
 export function parseRepoUrl(raw: string): RepoUrl {
@@ -35,6 +87,12 @@ export function parseRepoUrl(raw: string): RepoUrl {
       );
     }
     // scp-style "user@host:path": a colon before the first slash (a local path would need "./" then).
+    if (redactUrl(raw) !== raw) {
+      throw new SourceError(
+        "CREDENTIALS_IN_URL",
+        `repository URL ${shown} has a password before the "@"; ssh authenticates by key: remove it`,
+      );
+    }
     const colon = raw.indexOf(":");
     const slash = raw.indexOf("/");
     if (colon > 0 && (slash < 0 || colon < slash)) return { transport: "ssh", gitUrl: raw };
@@ -46,11 +104,13 @@ export function parseRepoUrl(raw: string): RepoUrl {
   } catch {
     throw new SourceError("BAD_URL", `repository URL ${shown} does not parse`);
   }
-  if (url.password !== "" || ((scheme === "https" || scheme === "http") && url.username !== "")) {
+  const credentials = urlCredentialKind(url, scheme !== "https" && scheme !== "http");
+  if (credentials !== "none") {
     throw new SourceError(
       "CREDENTIALS_IN_URL",
-      `repository URL ${shown} has credentials embedded; remove them from the URL and give them as a ` +
-        "secret (username/password or token) instead",
+      `repository URL ${shown} has credentials embedded` +
+        (credentials === "ambiguous" ? ' (an "@" after the host; write %40 if it belongs to the path)' : "") +
+        "; remove them from the URL and give them as a secret (username/password or token) instead",
     );
   }
   const loopback = LOOPBACK.has(url.hostname);

@@ -70,7 +70,13 @@ describe("AuditLog writes a hash chain", () => {
     // The hash is sha256 over RFC 8785 canonical JSON of the record without hash and sig.
     for (const r of onDisk) expect(rehash(r as unknown as Record<string, unknown>)["hash"]).toBe(r.hash);
     const result = await verifyAuditLog(file);
-    expect(result).toEqual({ ok: true, records: 3, head: { seq: 3, hash: records[2]!.hash } });
+    expect(result).toEqual({
+      ok: true,
+      status: "unsigned",
+      signed: 0,
+      records: 3,
+      head: { seq: 3, hash: records[2]!.hash },
+    });
   });
 
   it("uses the injected clock", async () => {
@@ -382,8 +388,14 @@ describe("verifyAuditLog detects tampering and names the first bad record", () =
     });
   });
 
-  it("an empty log is intact", () => {
-    expect(verifyAuditText("")).toEqual({ ok: true, records: 0, head: { seq: 0, hash: GENESIS } });
+  it("an empty log has nothing wrong, and nothing checked", () => {
+    expect(verifyAuditText("")).toEqual({
+      ok: true,
+      status: "unchecked",
+      signed: 0,
+      records: 0,
+      head: { seq: 0, hash: GENESIS },
+    });
   });
 });
 
@@ -421,12 +433,12 @@ describe("signed audit logs", () => {
     });
   });
 
-  it("a log signed by another key does not pass", async () => {
+  it("a log signed by another key does not pass: its records name a key id that is not given", async () => {
     const { file } = await writeLog(2, true);
     const other = await opensslKeyPair(dir, "other");
     expect(await verifyAuditLog(file, { publicKey: loadAuditPublicKey(other.pubPem) })).toMatchObject({
       ok: false,
-      firstBad: { line: 1, reason: "BAD_SIGNATURE" },
+      firstBad: { line: 1, reason: "UNKNOWN_KEY" },
     });
   });
 

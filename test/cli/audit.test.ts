@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -41,10 +41,15 @@ describe("gitward audit verify", () => {
   it("exits 0 on an intact log, in text and JSON", async () => {
     const text = await gitward("audit", "verify", log, "--key", keys.pub);
     expect(text.code).toBe(0);
-    expect(text.stdout).toMatch(/intact, 3 record\(s\); head seq 3 sha256:[0-9a-f]{64}/);
-    const json = await gitward("audit", "verify", log, "-o", "json");
+    expect(text.stdout).toMatch(/intact, 3 record\(s\), 3 signed; head seq 3 sha256:[0-9a-f]{64}/);
+    const json = await gitward("audit", "verify", log, "--key", keys.pub, "-o", "json");
     expect(json.code).toBe(0);
-    expect(JSON.parse(json.stdout)).toMatchObject({ ok: true, records: 3, head: { seq: 3 } });
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      ok: true,
+      status: "intact",
+      records: 3,
+      head: { seq: 3 },
+    });
   });
 
   it("exits 1 and names the first bad record when a record was changed", async () => {
@@ -66,7 +71,9 @@ describe("gitward audit verify", () => {
   it("exits 1 when a record id kept elsewhere is no longer in the log", async () => {
     const lines = (await readFile(log, "utf8")).split("\n").filter((l) => l !== "");
     const lastId = (JSON.parse(lines[2]!) as { id: string }).id;
-    expect((await gitward("audit", "verify", log, "--expect-record", lastId)).code).toBe(0);
+    expect((await gitward("audit", "verify", log, "--key", keys.pub, "--expect-record", lastId)).code).toBe(
+      0,
+    );
     const cut = path.join(dir, "cut.jsonl");
     await writeFile(
       cut,
@@ -75,7 +82,7 @@ describe("gitward audit verify", () => {
         .map((l) => l + "\n")
         .join(""),
     );
-    const r = await gitward("audit", "verify", cut, "--expect-record", lastId);
+    const r = await gitward("audit", "verify", cut, "--key", keys.pub, "--expect-record", lastId);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/TAIL_MISSING/);
   });
@@ -84,7 +91,56 @@ describe("gitward audit verify", () => {
     const other = await opensslKeyPair(dir, "other");
     const r = await gitward("audit", "verify", log, "--key", other.pub);
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/BAD_SIGNATURE/);
+    expect(r.stdout).toMatch(/UNKNOWN_KEY: record seq 1 is signed by key ed25519:[0-9a-f]{16}, not by/);
+    // Both keys given (a rotation): the one the records name is used.
+    expect((await gitward("audit", "verify", log, "--key", other.pub, "--key", keys.pub)).code).toBe(0);
+  });
+
+  it("exits 3 and says UNSIGNED for an unsigned log, UNCHECKED for a signed log without --key", async () => {
+    const unsigned = path.join(dir, "unsigned.jsonl");
+    const writer = await AuditLog.open({ path: unsigned });
+    await writer.append(entry(1));
+    await writer.close();
+    const u = await gitward("audit", "verify", unsigned);
+    expect(u.code).toBe(3);
+    expect(u.stdout).toMatch(/: UNSIGNED \(hash chain holds, but no record is signed/);
+    expect(u.stdout).not.toMatch(/intact/);
+    const c = await gitward("audit", "verify", log, "-o", "json");
+    expect(c.code).toBe(3);
+    expect(JSON.parse(c.stdout)).toMatchObject({ ok: true, status: "unchecked", signed: 3 });
+    // With a key, an unsigned log is broken at its first record.
+    const k = await gitward("audit", "verify", unsigned, "--key", keys.pub);
+    expect(k.code).toBe(1);
+    expect(k.stdout).toMatch(/BROKEN at line 1 \(seq 1\): UNSIGNED/);
+  });
+
+  it("keygen writes a key pair the writer signs with and verify checks, and never overwrites it", async () => {
+    const out = path.join(dir, "keygen");
+    await mkdir(out);
+    const r = await gitward("audit", "keygen", "--out-dir", out, "-o", "json");
+    expect(r.code).toBe(0);
+    const made = JSON.parse(r.stdout) as { keyId: string; privateKey: string; publicKey: string };
+    expect(made.keyId).toMatch(/^ed25519:[0-9a-f]{16}$/);
+    expect((await stat(made.privateKey)).mode & 0o777).toBe(0o600);
+    const signedLog = path.join(out, "audit.jsonl");
+    const writer = await AuditLog.open({
+      path: signedLog,
+      signingKey: loadAuditSigningKey(await readFile(made.privateKey, "utf8")),
+    });
+    await writer.append(entry(1));
+    await writer.close();
+    expect((await gitward("audit", "verify", signedLog, "--key", made.publicKey)).code).toBe(0);
+    const again = await gitward("audit", "keygen", "--out-dir", out);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/audit\.key: exists already/);
+  });
+
+  it("exits 1 with LINE_TOO_LONG on a line over --max-line-bytes", async () => {
+    const long = path.join(dir, "long.jsonl");
+    await writeFile(long, (await readFile(log, "utf8")) + "x".repeat(4096) + "\n");
+    const r = await gitward("audit", "verify", long, "--key", keys.pub, "--max-line-bytes", "2048");
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/BROKEN at line 4: LINE_TOO_LONG: line 4 is longer than 2048 bytes/);
   });
 
   it("exits 2 when the file or the key is missing or unreadable", async () => {

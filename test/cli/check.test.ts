@@ -19,6 +19,7 @@ import { pushTestImage, startRegistry, type TestRegistry } from "../support/regi
 import { cliEntry } from "../support/tools.js";
 import { deployment, denyAll } from "../policy/support.js";
 import { expectNoPlaintextIn, plainSecret, withValue } from "../secrets/support.js";
+import { trustPolicyYaml } from "../support/trust-yaml.js";
 
 const run = promisify(execFile);
 let repo: string;
@@ -39,20 +40,6 @@ async function put(rel: string, value: unknown, root = repo): Promise<void> {
   const p = path.join(root, rel);
   await mkdir(path.dirname(p), { recursive: true });
   await writeFile(p, typeof value === "string" ? value : JSON.stringify(value, null, 2));
-}
-
-/** A TrustPolicy YAML: a commit signer (unused by check) and the given lines of its spec. */
-function trustPolicy(specLines: string[]): string {
-  return [
-    "apiVersion: gitward.dev/v1alpha1",
-    "kind: TrustPolicy",
-    "metadata: { name: prod }",
-    "spec:",
-    "  commits:",
-    "    signers: [{ name: a, ssh: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl a'], paths: ['**'] }]",
-    ...specLines,
-    "",
-  ].join("\n");
 }
 
 beforeAll(async () => {
@@ -104,11 +91,19 @@ describe("gitward check", () => {
     expect(r.stdout).toMatch(/2 object\(s\), 0 finding\(s\).*PASSED at --fail-on high/);
   });
 
+  /** The line of the offending field in the file as written: where findings point. */
+  async function lineOf(rel: string, needle: string): Promise<number> {
+    const lines = (await readFile(path.join(repo, rel), "utf8")).split("\n");
+    return lines.findIndex((l) => l.includes(needle)) + 1;
+  }
+
   it("findings are grouped by file with file:line, rule, object and fix, and exit 1", async () => {
     const r = await gitward("check", path.join(repo, "apps/bad"));
     expect(r.code).toBe(1);
+    const line = await lineOf("apps/bad/deploy.json", '"hostNetwork": true');
+    expect(line).toBeGreaterThan(1);
     expect(r.stdout).toContain(
-      "apps/bad/deploy.json\n  apps/bad/deploy.json:1  HIGH  pod-security/host-namespaces  Deployment shop/web",
+      `apps/bad/deploy.json\n  apps/bad/deploy.json:${line}  HIGH  pod-security/host-namespaces  Deployment shop/web`,
     );
     expect(r.stdout).toContain("fix: Remove hostNetwork");
     expect(r.stdout).toMatch(/FAILED at --fail-on high/);
@@ -131,6 +126,7 @@ describe("gitward check", () => {
       failOn: "high",
       passed: false,
       renderErrors: [],
+      precheckErrors: [],
       report: { schemaVersion: 1, exemptions: [], errors: [], summary: { objects: 2, findings: 1 } },
     });
     expect(j.report.findings[0]).toEqual({
@@ -139,7 +135,11 @@ describe("gitward check", () => {
       message: "the pod sets hostNetwork: true",
       remediation: expect.any(String) as unknown,
       object: { apiVersion: "apps/v1", kind: "Deployment", namespace: "shop", name: "web" },
-      origin: { file: "apps/bad/deploy.json", line: 1 },
+      path: "/spec/template/spec/hostNetwork",
+      origin: {
+        file: "apps/bad/deploy.json",
+        line: await lineOf("apps/bad/deploy.json", '"hostNetwork": true'),
+      },
     });
   });
 
@@ -203,6 +203,15 @@ describe("gitward check", () => {
     expect((await gitward("check", path.join(repo, "chart"), "--render", "helm")).code).toBe(0);
   });
 
+  it("--include/--exclude select files; a revision with no object fails (EMPTY_RENDER) unless --allow-empty", async () => {
+    const target = path.join(repo, "apps/clean");
+    const empty = await gitward("check", target, "--include", "*.json", "--exclude", "*.json", "-o", "json");
+    expect(empty.code).toBe(1);
+    const gate = JSON.parse(empty.stdout) as { renderErrors: { code: string }[] };
+    expect(gate.renderErrors.map((e) => e.code)).toEqual(["EMPTY_RENDER"]);
+    expect((await gitward("check", target, "--include", "nothing/**", "--allow-empty")).code).toBe(0);
+  });
+
   it("--policy adds custom ValidatingAdmissionPolicy rules", async () => {
     await put("apps/replicas/deploy.json", {
       ...deployment("big"),
@@ -221,7 +230,7 @@ describe("gitward check", () => {
 
   it("--trust applies the TrustPolicy's packs and failOn", async () => {
     const trust = path.join(repo, "trust.yaml");
-    await writeFile(trust, trustPolicy(["  policy: { packs: [supply-chain], failOn: critical }"]));
+    await writeFile(trust, trustPolicyYaml(["  policy: { packs: [supply-chain], failOn: critical }"]));
     const r = await gitward("check", path.join(repo, "apps/bad"), "--trust", trust, "-o", "json");
     expect(r.stderr).toBe("");
     const j = JSON.parse(r.stdout) as { failOn: string; report: { packs: string[] } };
@@ -273,7 +282,7 @@ function trustWithImages(images: { registries: string[]; signers?: Record<string
       );
     }
   }
-  return trustPolicy(lines);
+  return trustPolicyYaml(lines);
 }
 
 describe("gitward check verifies the images of the revision (TrustPolicy spec.images)", () => {

@@ -8,6 +8,7 @@ import { makeTempDir, removeDir } from "../support/git-exec.js";
 import { makeOpensslKey, writeCosignKeyFile, type OpensslKey } from "../support/oci-cosign.js";
 import { pushTestImage, startRegistry, type TestRegistry } from "../support/registry.js";
 import { cliEntry } from "../support/tools.js";
+import { trustPolicyYaml } from "../support/trust-yaml.js";
 
 const PASSPHRASE = "very-secret-passphrase";
 let registry: TestRegistry;
@@ -40,13 +41,7 @@ beforeAll(async () => {
   trust = path.join(dir, "trust.yaml");
   await writeFile(
     trust,
-    [
-      "apiVersion: gitward.dev/v1alpha1",
-      "kind: TrustPolicy",
-      "metadata: { name: prod }",
-      "spec:",
-      "  commits:",
-      "    signers: [{ name: a, ssh: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl a'], paths: ['**'] }]",
+    trustPolicyYaml([
       "  images:",
       `    registries: ['${registry.host}/team/']`,
       "    signers:",
@@ -57,8 +52,7 @@ beforeAll(async () => {
         .split("\n")
         .map((l) => `          ${l}`),
       "    attestations: [{ predicateType: 'https://slsa.dev/provenance/v1', condition: \"predicate.builder == 'ci'\" }]",
-      "",
-    ].join("\n"),
+    ]),
   );
 });
 

@@ -52,6 +52,21 @@ describe("the install manifests' gitward arguments", () => {
     expect(r.code).not.toBe(0);
   });
 
+  it("the operator signs audit records with the key the gitward-audit-key Secret mounts", async () => {
+    const docs = parseAllDocuments(
+      await readFile(path.join(repoRoot, "deploy", "install", "deployment.yaml"), "utf8"),
+    ).map((d) => d.toJS() as { kind?: string; spec?: { template: { spec: Record<string, unknown> } } });
+    const pod = docs.find((d) => d.kind === "Deployment")?.spec?.template.spec as {
+      volumes: { name: string; secret?: { secretName: string; defaultMode?: number } }[];
+      containers: { args: string[]; volumeMounts: { name: string; mountPath: string }[] }[];
+    };
+    const keyArg = pod.containers[0]?.args.find((a) => a.startsWith("--audit-key="));
+    const volume = pod.volumes.find((v) => v.secret?.secretName === "gitward-audit-key");
+    const mount = pod.containers[0]?.volumeMounts.find((m) => m.name === volume?.name);
+    expect(keyArg).toBe(`--audit-key=${mount?.mountPath ?? "?"}/audit.key`);
+    expect(volume?.secret?.defaultMode).toBe(0o440);
+  });
+
   it("the operator runs with the young-generation limit the memory benchmark measures", async () => {
     const [container] = await containersOf("deployment.yaml", "Deployment");
     expect(container?.env).toContainEqual({ name: "NODE_OPTIONS", value: "--max-semi-space-size=16" });

@@ -228,6 +228,49 @@ describe("gitward verify commits", () => {
   });
 });
 
+describe("hostile repository content", () => {
+  /** A repository whose main branch is a commit git's object checks refuse (a bad time zone). */
+  async function hostileRepo(): Promise<{ dir: string; bad: string }> {
+    const hostile = await TestRepo.create(path.join(work, "hostile"));
+    const tree = await hostile.writeTree([["a.yaml", await hostile.writeBlob("a: 1\n")]]);
+    const commit = await hostile.writeRawCommit(
+      `tree ${tree}\nauthor A <a@example.com> 1 +99999\ncommitter A <a@example.com> 1 +0000\n\nbad zone\n`,
+    );
+    await hostile.git("update-ref", "refs/heads/main", commit);
+    return { dir: hostile.dir, bad: commit };
+  }
+
+  it("exits 1 (refused, not a usage error) for an object git's checks refuse, in text and JSON", async () => {
+    const { dir, bad } = await hostileRepo();
+    const text = await gitward(["verify", "commits", "--repo", dir, "--trust", trustFile]);
+    expect(text.code, text.stderr).toBe(1);
+    expect(text.stdout).toContain(
+      `FAIL FSCK_FAILED: ${dir} holds an object that git's checks refuse (object ${bad}: badTimezone`,
+    );
+    const json = await gitward(["verify", "commits", "--repo", dir, "--trust", trustFile, "-o", "json"]);
+    expect(json.code).toBe(1);
+    const out = JSON.parse(json.stdout) as { trusted: boolean; findings: { code: string }[] };
+    expect(out.trusted).toBe(false);
+    expect(out.findings.map((f) => f.code)).toEqual(["FSCK_FAILED"]);
+    const audit = await gitward(["verify", "repo", "--repo", dir, "--trust", trustFile]);
+    expect(audit.code, audit.stderr).toBe(1);
+    expect(audit.stdout).toContain("FAIL FSCK_FAILED: ");
+  });
+
+  it("still exits 2 for a repository that is not there", async () => {
+    const r = await gitward([
+      "verify",
+      "commits",
+      "--repo",
+      path.join(work, "nowhere"),
+      "--trust",
+      trustFile,
+    ]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain("FETCH_FAILED");
+  });
+});
+
 describe("gitward verify repo", () => {
   it("flags an unexpected branch and an unknown committer", async () => {
     const clean = await gitward(["verify", "repo", "--repo", repo.dir, "--trust", trustFile]);

@@ -335,7 +335,7 @@ describe("parseConfig rejects invalid configuration with file:line:column", () =
       mutate('"ssh://git@git.example.com/ops/config.git"', '"https://bob:s3cr3t@git example"'),
     );
     expect(err.code).toBe("SCHEMA");
-    expect(err.message).toContain("//***@git example");
+    expect(err.message).toContain("//[REDACTED]@git example");
     expect(err.message).not.toContain("s3cr3t");
   });
 

@@ -5,6 +5,7 @@ import {
   backoffDelay,
   DEFAULT_RETRY,
   Notifier,
+  redact,
   type DeliveryLog,
   type SinkConfig,
 } from "../../src/notify/notifier.js";
@@ -318,5 +319,15 @@ describe("Notifier filters and keeps secrets out", () => {
   it("signBody is HMAC-SHA256 over timestamp.body in lower-case hex", () => {
     expect(signBody("k", 1, "{}")).toMatch(/^sha256=[0-9a-f]{64}$/);
     expect(signBody("k", 1, "{}")).not.toBe(signBody("k", 2, "{}"));
+  });
+});
+
+describe("redact", () => {
+  it("removes a sink URL's user info and path, percent-escaped or decoded", () => {
+    const url = "https://bob:pa%2Fss@hooks.example.com/services/T%2F0?key=k3y";
+    const message = `failed: ${url}; user bob pass pa/ss path /services/T/0 query ?key=k3y`;
+    const out = redact(message, url);
+    for (const s of ["pa%2Fss", "pa/ss", "/services/T/0", "k3y", "bob"]) expect(out).not.toContain(s);
+    expect(out).toContain("<sink url>");
   });
 });

@@ -344,6 +344,40 @@ const CASES: Case[] = [
     ],
   },
   {
+    rule: "secrets/env-literal",
+    bad: pod("a", (p) => (c0(p)["env"] = [{ name: "MYSQL_ROOT_PASSWORD", value: "fake_password" }])),
+    good: pod(
+      "a",
+      (p) =>
+        (c0(p)["env"] = [
+          { name: "MYSQL_ROOT_PASSWORD", valueFrom: { secretKeyRef: { name: "db", key: "root" } } },
+          { name: "PASSWORD_FILE", value: "/run/secrets/db" },
+          { name: "LOG_LEVEL", value: "info" },
+        ]),
+    ),
+  },
+  {
+    rule: "policy/not-inspected",
+    bad: [
+      {
+        apiVersion: "helm.toolkit.fluxcd.io/v2",
+        kind: "HelmRelease",
+        metadata: { name: "podinfo", namespace: "shop" },
+        spec: {
+          chart: { spec: { chart: "podinfo", sourceRef: { kind: "HelmRepository", name: "podinfo" } } },
+        },
+      },
+    ],
+    // A kustomize.config.k8s.io Kustomization is kustomize's own file, not a Flux object.
+    good: [
+      {
+        apiVersion: "kustomize.config.k8s.io/v1beta1",
+        kind: "Kustomization",
+        metadata: { name: "k", namespace: "shop" },
+      },
+    ],
+  },
+  {
     rule: "supply-chain/latest-tag",
     bad: pod("a", (p) => (c0(p)["image"] = "registry.example.com/team/app")),
     good: pod("a", (p) => (c0(p)["image"] = `registry.example.com/team/app@${DIGEST}`)),

@@ -5,9 +5,12 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { writeFile } from "node:fs/promises";
+import { createPublicKey } from "node:crypto";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
+import { auditKeyId, generateAuditKeyPair } from "../../src/audit/keys.js";
+import { verifyAuditLog } from "../../src/audit/verify.js";
 import { cliEntry } from "../support/tools.js";
 import { configMap, startWorld, type World } from "./harness.js";
 import { until as waitUntil } from "../support/until.js";
@@ -25,6 +28,8 @@ const HOOK_SECRET = "push-hook-secret-for-tests";
 let w: World;
 let configFile: string;
 let kubeconfig: string;
+const auditKey = generateAuditKeyPair();
+let auditKeyFile: string;
 const procs: Proc[] = [];
 
 function start(name: string): Proc {
@@ -44,6 +49,8 @@ function start(name: string): Proc {
       // Each replica keeps its own audit log, as pods with their own volumes do (one writer per file).
       "--audit-log",
       path.join(w.dir, `audit-${name}.jsonl`),
+      "--audit-key",
+      auditKeyFile,
       "--lease-duration",
       `${LEASE_MS}ms`,
       "--identity",
@@ -108,6 +115,8 @@ beforeAll(async () => {
   w = await startWorld();
   await w.commit({ "apps/shop/a.yaml": configMap("a", { x: "1" }) });
   configFile = path.join(w.dir, "gitward.yaml");
+  auditKeyFile = path.join(w.dir, "audit.key");
+  await writeFile(auditKeyFile, auditKey.privatePem, { mode: 0o600 });
   const app = w.app({ interval: "1h", webhook: { secret: { env: "GITWARD_HOOK_SECRET" } } });
   await writeFile(configFile, [stringify(w.trust()), stringify(app)].join("---\n"));
   kubeconfig = path.join(w.dir, "operator.kubeconfig");
@@ -192,6 +201,15 @@ describe("gitward run: two replicas", () => {
     expect(await second.exit).toBe(0);
     expect(second.lines.some((l) => l.rec["msg"] === "stopped")).toBe(true);
     expect(await holder()).toBeUndefined();
+
+    // Every record the leader wrote is signed with --audit-key, under its key id.
+    const audit = await verifyAuditLog(path.join(w.dir, `audit-${first.name}.jsonl`), {
+      publicKey: createPublicKey(auditKey.publicPem),
+    });
+    expect(audit).toMatchObject({ ok: true, status: "intact" });
+    expect(audit.records).toBeGreaterThanOrEqual(2);
+    expect(audit.signed).toBe(audit.records);
+    expect(auditKeyId(createPublicKey(auditKey.publicPem))).toBe(auditKey.keyId);
   });
 
   it("refuses to start without exactly one of --config and --in-cluster (exit 2)", async () => {

@@ -166,3 +166,20 @@ export function watch(sb: Sandbox, urlPath: string, token?: string): Promise<Wat
     req.end();
   });
 }
+
+/**
+ * A namespaced Widget CRD of example.org (v1) as YAML: `version` is the YAML of the version entry's
+ * further fields (schema, subresources, printer columns), indented by six spaces.
+ */
+export const widgetCrd = (version: string): string => `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.org}
+spec:
+  group: example.org
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget}
+  versions:
+    - name: v1
+      served: true
+      storage: true
+${version}`;

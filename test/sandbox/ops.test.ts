@@ -42,7 +42,13 @@ describe("persistence", () => {
           scope: "Namespaced",
           names: { plural: "notes", singular: "note", kind: "Note" },
           versions: [
-            { name: "v1", served: true, storage: true, schema: { openAPIV3Schema: { type: "object" } } },
+            {
+              name: "v1",
+              served: true,
+              storage: true,
+              // A structural schema declares its fields: kube-apiserver prunes undeclared ones.
+              schema: { openAPIV3Schema: { type: "object", properties: { text: { type: "string" } } } },
+            },
           ],
         },
       },

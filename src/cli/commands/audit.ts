@@ -1,40 +1,66 @@
-// `gitward audit verify FILE [--key PUB] [-o json]`: checks the hash chain (and signatures) of an audit
-// log. Exit 0 when intact, 1 when a record was changed, removed, inserted or reordered, 2 when unreadable.
-import { readFile } from "node:fs/promises";
+// `gitward audit verify FILE [--key PUB]... [-o json]`: checks the hash chain and the signatures of an audit
+// log; `gitward audit keygen`: makes the ed25519 key pair the operator signs records with. Exit 0 when
+// intact (signatures checked), 1 when broken, 2 when unreadable, 3 when the chain holds but nothing proves
+// who wrote it (unsigned records, or no --key to check them with).
+import { constants } from "node:fs";
+import { open } from "node:fs/promises";
+import path from "node:path";
 import type { Command } from "commander";
-import { loadAuditPublicKey } from "../../audit/keys.js";
+import { generateAuditKeyPair, readAuditKeyFile } from "../../audit/keys.js";
+import { MAX_RECORD_BYTES } from "../../audit/record.js";
 import { verifyAuditLog, type AuditVerifyResult } from "../../audit/verify.js";
 import { ConfigError } from "../../config/errors.js";
 import { ExitCode } from "../exit.js";
 import { outputOption, printJson, type OutputFormat } from "../output.js";
 
+/**
+ * `audit verify` only: the chain is intact but unproven, since whoever can write the file can recompute a
+ * chain. Kept here, not in exit.ts, as no other command has this outcome.
+ */
+export const EXIT_UNPROVEN = 3;
+
 interface VerifyFlags {
-  key?: string;
+  key: string[];
   expectRecord?: string;
+  maxLineBytes: string;
   output: OutputFormat;
 }
 
 export function registerAudit(program: Command): void {
-  const audit = program.command("audit").description("inspect gitward's hash-chained audit log");
+  const audit = program.command("audit").description("inspect gitward's signed, hash-chained audit log");
   audit
     .command("verify")
     .description(
       "Verify an audit log: every record unchanged, in order, none removed or inserted, and signed by " +
-        "--key when given. Exit 0 intact, 1 broken (names the first bad record), 2 file or key unreadable.",
+        "one of the --key public keys under the key id it names. Read line by line, each line capped.\n" +
+        "Exit 0 intact, 1 broken (names the first bad record), 2 file or key unreadable, 3 unsigned or " +
+        "unchecked (the chain holds, but without signatures checked anyone who can write the file could " +
+        "have rewritten it).",
     )
     .argument("<file>", "audit log (JSON Lines)")
-    .option("--key <pub>", "ed25519 public key (PEM) that must have signed every record")
+    .option(
+      "--key <pub>",
+      "ed25519 public key (PEM) that signed the records; repeat for the keys before a rotation",
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
     .option(
       "--expect-record <id>",
       "a record id kept elsewhere (an Application's status.lastAuditRecord) that the log must still hold",
     )
+    .option("--max-line-bytes <n>", "longest line read; a longer one is refused", String(MAX_RECORD_BYTES))
     .addOption(outputOption())
     .action(async (file: string, flags: VerifyFlags) => {
-      const publicKey = flags.key === undefined ? undefined : await readKey(flags.key);
+      const maxLineBytes = Number(flags.maxLineBytes);
+      if (!Number.isSafeInteger(maxLineBytes) || maxLineBytes < 2) {
+        throw new ConfigError("give a whole number of bytes, at least 2", "--max-line-bytes");
+      }
+      const publicKeys = await Promise.all(flags.key.map((k) => readAuditKeyFile(k, "public")));
       let result: AuditVerifyResult;
       try {
         result = await verifyAuditLog(file, {
-          ...(publicKey === undefined ? {} : { publicKey }),
+          publicKeys,
+          maxLineBytes,
           ...(flags.expectRecord === undefined ? {} : { expectedRecordId: flags.expectRecord }),
         });
       } catch (err) {
@@ -42,24 +68,58 @@ export function registerAudit(program: Command): void {
       }
       if (flags.output === "json") printJson({ file, ...result });
       else process.stdout.write(formatText(file, result));
-      process.exitCode = result.ok ? ExitCode.Ok : ExitCode.Findings;
+      process.exitCode =
+        result.status === "intact"
+          ? ExitCode.Ok
+          : result.status === "broken"
+            ? ExitCode.Findings
+            : EXIT_UNPROVEN;
+    });
+
+  audit
+    .command("keygen")
+    .description(
+      "Make the ed25519 key pair that `gitward run --audit-key` signs audit records with: writes " +
+        "<dir>/audit.key (private, mode 0600) and <dir>/audit.pub, and prints the key id. Refuses to " +
+        "overwrite. Put the private key in the Secret the operator mounts (deploy/install/deployment.yaml); " +
+        "keep the public key, and every earlier one, where `audit verify --key` can read them.",
+    )
+    .requiredOption("--out-dir <dir>", "folder to write audit.key and audit.pub into")
+    .addOption(outputOption())
+    .action(async (flags: { outDir: string; output: OutputFormat }) => {
+      const pair = generateAuditKeyPair();
+      const privateFile = path.join(flags.outDir, "audit.key");
+      const publicFile = path.join(flags.outDir, "audit.pub");
+      await writeNew(privateFile, pair.privatePem, 0o600);
+      await writeNew(publicFile, pair.publicPem, 0o644);
+      if (flags.output === "json") {
+        printJson({ keyId: pair.keyId, privateKey: privateFile, publicKey: publicFile });
+        return;
+      }
+      process.stdout.write(
+        `audit key ${pair.keyId}: private ${privateFile}, public ${publicFile}\n` +
+          `install it: kubectl -n gitward-system create secret generic gitward-audit-key ` +
+          `--from-file=audit.key=${privateFile}\n`,
+      );
     });
 }
 
-async function readKey(path: string) {
-  let pem: string;
+/** Creates `file` exclusively (O_EXCL): an existing key is never overwritten. */
+async function writeNew(file: string, text: string, mode: number): Promise<void> {
+  let handle;
   try {
-    pem = await readFile(path, "utf8");
-  } catch (err) {
-    throw new ConfigError(`cannot read the public key: ${errorCode(err)}`, path);
-  }
-  try {
-    return loadAuditPublicKey(pem);
+    handle = await open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
   } catch (err) {
     throw new ConfigError(
-      `not an ed25519 public key in PEM form (${err instanceof Error ? err.message : String(err)})`,
-      path,
+      errorCode(err) === "EEXIST" ? "exists already: move it away first" : `cannot write: ${errorCode(err)}`,
+      file,
     );
+  }
+  try {
+    await handle.writeFile(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 
@@ -68,8 +128,21 @@ function errorCode(err: unknown): string {
   return typeof code === "string" ? code : err instanceof Error ? err.message : String(err);
 }
 
+const STATUS_TEXT: Record<Exclude<AuditVerifyResult["status"], "broken">, string> = {
+  intact: "intact",
+  unsigned:
+    "UNSIGNED (hash chain holds, but no record is signed: anyone who can write the file could have " +
+    "rewritten it; sign with `gitward run --audit-key`)",
+  unchecked: "UNCHECKED (hash chain holds, signatures not checked: give --key)",
+};
+
 function formatText(file: string, r: AuditVerifyResult): string {
-  if (r.ok) return `${file}: intact, ${r.records} record(s); head seq ${r.head.seq} ${r.head.hash}\n`;
+  if (r.status !== "broken") {
+    return (
+      `${file}: ${STATUS_TEXT[r.status]}, ${r.records} record(s), ${r.signed} signed; ` +
+      `head seq ${r.head.seq} ${r.head.hash}\n`
+    );
+  }
   const bad = r.firstBad;
   const where =
     bad === undefined ? "" : `line ${bad.line}${bad.seq === undefined ? "" : ` (seq ${bad.seq})`}`;

@@ -6,8 +6,8 @@ import type { KeyObject } from "node:crypto";
 import { existsSync } from "node:fs";
 import { readFile, realpath, stat } from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { Option, type Command } from "commander";
+import { ClusterClient } from "../../cluster/client.js";
 import { ConfigError } from "../../config/errors.js";
 import { loadTrustPolicy } from "../../config/load.js";
 import type { ImagePolicy, Severity } from "../../config/types.js";
@@ -16,12 +16,16 @@ import { checkRevision, type CustomPolicy } from "../../policy/check.js";
 import { needsRegistry, revisionImages } from "../../policy/image-trust.js";
 import { DEFAULT_PACKS } from "../../policy/packs.js";
 import { formatText, gatePassed, toSarif, type GateResult } from "../../policy/report.js";
-import { render, type RenderType } from "../../render/render.js";
-import type { Manifest, RenderError } from "../../render/types.js";
+import type { RenderType } from "../../render/render.js";
+import { resolveTools } from "../../render/tool.js";
+import type { Manifest, RenderError, RenderResult } from "../../render/types.js";
+import type { PrepareProblem } from "../../reconcile/desired.js";
+import { precheckRevision, renderRevision } from "../../reconcile/pipeline.js";
 import { parseCertificate } from "../../secrets/keys.js";
 import { verifyImages, type ImageResult } from "../../trust/image/verify.js";
 import { ExitCode } from "../exit.js";
 import { credentials } from "./images.js";
+import { addToolOptions } from "../tool-options.js";
 import { outputOption, printJson, type OutputFormat } from "../output.js";
 
 const VERSION = "0.1.0";
@@ -38,6 +42,13 @@ interface CheckFlags {
   repoRoot?: string;
   kubectl?: string;
   helm?: string;
+  releaseName?: string;
+  include: string[];
+  exclude: string[];
+  allowEmpty?: boolean;
+  allowedNamespace: string[];
+  allowClusterScoped?: boolean;
+  kubeconfig?: string;
   plainHttp?: boolean;
   dockerConfig?: string;
   ca?: string;
@@ -47,8 +58,37 @@ interface CheckFlags {
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
+/** The options of renderTarget, the same for every command that renders a folder. */
+export function addRenderOptions(cmd: Command): Command {
+  cmd
+    .addOption(
+      new Option("--render <type>", "how to render PATH")
+        .choices(["directory", "kustomize", "helm"])
+        .default("directory"),
+    )
+    .option("--namespace <ns>", "namespace the application deploys to (helm --namespace, RBAC scope checks)")
+    .option("--values <file>", "helm values file inside the repository (repeatable)", collect, [])
+    .option("--allow-remote-bases", "kustomize: allow remote bases (default off)")
+    .option("--repo-root <dir>", "repository root (default: the nearest folder with .git above PATH)")
+    .option("--release-name <name>", "helm release name (default the chart's name, as reconcile uses)")
+    .option(
+      "--include <glob>",
+      "directory: read only files matching (repeatable; relative to PATH)",
+      collect,
+      [],
+    )
+    .option(
+      "--exclude <glob>",
+      "directory: skip files matching (repeatable; wins over --include)",
+      collect,
+      [],
+    )
+    .option("--allow-empty", "a revision that renders no object passes (default: EMPTY_RENDER)");
+  return addToolOptions(cmd);
+}
+
 export function registerCheck(program: Command): void {
-  program
+  const cmd = program
     .command("check")
     .description(
       "Render PATH (a folder of a config repository) and check every object against the policy packs, " +
@@ -56,12 +96,8 @@ export function registerCheck(program: Command): void {
         "is read. Exit 0 no finding at or above --fail-on, 1 findings or a revision that cannot be " +
         "rendered, 2 usage or configuration error.",
     )
-    .argument("<path>", "folder to render (the repository root is the nearest folder with .git above it)")
-    .addOption(
-      new Option("--render <type>", "how to render PATH")
-        .choices(["directory", "kustomize", "helm"])
-        .default("directory"),
-    )
+    .argument("<path>", "folder to render (the repository root is the nearest folder with .git above it)");
+  addRenderOptions(cmd)
     .option("--policy <file>", "ValidatingAdmissionPolicy file with custom rules (repeatable)", collect, [])
     .option(
       "--trust <file>",
@@ -77,12 +113,17 @@ export function registerCheck(program: Command): void {
       ]),
     )
     .option("--packs <ids>", `comma-separated built-in packs (default ${DEFAULT_PACKS.join(",")})`)
-    .option("--namespace <ns>", "namespace the application deploys to (helm --namespace, RBAC scope checks)")
-    .option("--values <file>", "helm values file inside the repository (repeatable)", collect, [])
-    .option("--allow-remote-bases", "kustomize: allow remote bases (default off)")
-    .option("--repo-root <dir>", "repository root (default: the nearest folder with .git above PATH)")
-    .option("--kubectl <bin>", "kubectl binary for kustomize (default .tools/bin/kubectl, else PATH)")
-    .option("--helm <bin>", "helm binary (default .tools/bin/helm, else PATH)")
+    .option(
+      "--allowed-namespace <ns>",
+      "namespace besides --namespace the application may write to (repeatable)",
+      collect,
+      [],
+    )
+    .option("--allow-cluster-scoped", "cluster-scoped objects are allowed (default: CLUSTER_SCOPED)")
+    .option(
+      "--kubeconfig <file>",
+      "check kinds against this cluster's discovery, as reconcile does (default: built-in kinds only)",
+    )
     // The registry flags of `gitward images verify`, with the same names and meaning.
     .option("--plain-http", "talk plain HTTP to loopback registries (refused for any other host)")
     .option(
@@ -102,7 +143,30 @@ export function registerCheck(program: Command): void {
     });
 }
 
-async function runCheck(target: string, flags: CheckFlags): Promise<number> {
+/** The flags that decide how a target folder is rendered (check, `images pin`, `render`). */
+export type RenderFlags = Pick<
+  CheckFlags,
+  | "render"
+  | "values"
+  | "allowRemoteBases"
+  | "repoRoot"
+  | "namespace"
+  | "kubectl"
+  | "helm"
+  | "releaseName"
+  | "include"
+  | "exclude"
+  | "allowEmpty"
+>;
+
+/**
+ * Renders `target` as `gitward check` does: the repository root is --repo-root or the nearest folder with
+ * .git above it, and the target must lie inside it.
+ */
+export async function renderTarget(
+  target: string,
+  flags: RenderFlags,
+): Promise<{ root: string; rel: string; rendered: RenderResult }> {
   const abs = await realpath(target).catch(() => {
     throw new ConfigError("does not exist", target);
   });
@@ -115,7 +179,29 @@ async function runCheck(target: string, flags: CheckFlags): Promise<number> {
   const rel = path.relative(root, abs);
   if (rel.startsWith("..") || path.isAbsolute(rel))
     throw new ConfigError(`is outside the repository root ${root}`, target);
+  // The shared pipeline (reconcile/pipeline.ts): the same settings, tools and checks as reconcile.
+  const rendered = await renderRevision({
+    repoRoot: root,
+    settings: {
+      type: flags.render,
+      path: rel === "" ? "." : rel,
+      ...(flags.values.length > 0
+        ? { valuesFiles: flags.values.map((v) => path.relative(root, path.resolve(v))) }
+        : {}),
+      ...(flags.allowRemoteBases === true ? { allowRemoteBases: true } : {}),
+      ...(flags.releaseName === undefined ? {} : { releaseName: flags.releaseName }),
+      ...(flags.include.length > 0 ? { include: flags.include } : {}),
+      ...(flags.exclude.length > 0 ? { exclude: flags.exclude } : {}),
+      ...(flags.allowEmpty === true ? { allowEmpty: true } : {}),
+    },
+    namespace: flags.namespace,
+    tools: resolveTools(flags),
+  });
+  return { root, rel, rendered };
+}
 
+async function runCheck(target: string, flags: CheckFlags): Promise<number> {
+  const { root, rel, rendered } = await renderTarget(target, flags);
   const trust = flags.trust === undefined ? undefined : await loadTrustPolicy(flags.trust);
   const policy = trust?.spec.policy;
   const failOn: Severity = flags.failOn ?? policy?.failOn ?? "high";
@@ -140,19 +226,9 @@ async function runCheck(target: string, flags: CheckFlags): Promise<number> {
   const imagePolicy: ImagePolicy | undefined = trust?.spec.images;
   const certificates = await readCertificates(flags.cert);
 
-  const rendered = await render({
-    repoRoot: root,
-    path: rel === "" ? "." : rel,
-    type: flags.render,
-    ...(flags.values.length > 0
-      ? { valuesFiles: flags.values.map((v) => path.relative(root, path.resolve(v))) }
-      : {}),
-    ...(flags.allowRemoteBases === true ? { allowRemoteBases: true } : {}),
-    ...(flags.namespace === undefined ? {} : { namespace: flags.namespace }),
-    tools: { kubectl: flags.kubectl ?? bundledTool("kubectl"), helm: flags.helm ?? bundledTool("helm") },
-  });
   const manifests: readonly Manifest[] = rendered.ok ? rendered.manifests : [];
   const renderErrors: readonly RenderError[] = rendered.ok ? [] : rendered.errors;
+  const precheckErrors = await precheck(manifests, flags);
   const imageVerdicts =
     imagePolicy !== undefined && needsRegistry(imagePolicy)
       ? await verifyRevisionImages(manifests, imagePolicy, flags)
@@ -180,8 +256,9 @@ async function runCheck(target: string, flags: CheckFlags): Promise<number> {
     tool: { name: "gitward", version: VERSION },
     target: { path: rel === "" ? "." : rel.split(path.sep).join("/"), render: flags.render },
     failOn,
-    passed: gatePassed(report, renderErrors, failOn),
+    passed: gatePassed(report, renderErrors, failOn, precheckErrors),
     renderErrors,
+    precheckErrors,
     report,
   };
   if (flags.output === "json") printJson(gate);
@@ -209,10 +286,10 @@ async function readCertificates(files: readonly string[]): Promise<KeyObject[]> 
  * `gitward images verify`. No digest is recorded in CI, so a moved tag cannot be seen here; the reconcile
  * sees it.
  */
-async function verifyRevisionImages(
+export async function verifyRevisionImages(
   manifests: readonly Manifest[],
   policy: ImagePolicy,
-  flags: CheckFlags,
+  flags: Pick<CheckFlags, "ca" | "dockerConfig" | "plainHttp" | "trust">,
 ): Promise<ImageResult[]> {
   const ca =
     flags.ca === undefined
@@ -243,13 +320,21 @@ async function findRepoRoot(dir: string): Promise<string> {
   }
 }
 
-/** kubectl and helm from the project's .tools/bin (scripts/setup-tools.sh) when present, else from PATH. */
-function bundledTool(name: "kubectl" | "helm"): string {
-  let cur = path.dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const candidate = path.join(cur, ".tools", "bin", name);
-    if (existsSync(candidate)) return candidate;
-    cur = path.dirname(cur);
+/**
+ * The pre-apply checks reconcile makes (precheckManifests), offline or against --kubeconfig's discovery:
+ * a revision check passes is not refused later for a duplicate, an unknown kind or its scope.
+ */
+async function precheck(manifests: readonly Manifest[], flags: CheckFlags): Promise<PrepareProblem[]> {
+  const destination = {
+    namespace: flags.namespace,
+    allowedNamespaces: flags.allowedNamespace,
+    allowClusterScoped: flags.allowClusterScoped === true,
+  };
+  if (flags.kubeconfig === undefined) return (await precheckRevision(manifests, destination)).problems;
+  const cluster = ClusterClient.fromFile(flags.kubeconfig);
+  try {
+    return (await precheckRevision(manifests, destination, cluster)).problems;
+  } finally {
+    cluster.close();
   }
-  return name;
 }

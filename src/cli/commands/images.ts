@@ -16,7 +16,7 @@ import { verifyImages, type ImageResult } from "../../trust/image/verify.js";
 import { ExitCode } from "../exit.js";
 import { outputOption, printJson, type OutputFormat } from "../output.js";
 
-interface RegistryFlags {
+export interface RegistryFlags {
   plainHttp?: boolean;
   dockerConfig?: string;
   ca?: string;
@@ -51,18 +51,25 @@ export async function credentials(flag: string | undefined): Promise<CredentialS
   return parsed.store;
 }
 
-function addRegistryOptions(cmd: Command): Command {
+/** --plain-http, --docker-config and --ca: the registry flags of every command that talks to a registry. */
+export function addRegistryFlags(cmd: Command): Command {
   return cmd
     .option("--plain-http", "talk plain HTTP to loopback registries (refused for any other host)")
     .option(
       "--docker-config <file>",
       "docker config JSON with registry credentials (default ~/.docker/config.json)",
     )
-    .option("--ca <file>", "PEM CA bundle trusted for registry TLS")
-    .addOption(outputOption());
+    .option("--ca <file>", "PEM CA bundle trusted for registry TLS");
 }
 
-async function clientFor(flags: RegistryFlags, hosts: RegistryHostOptions[] = []): Promise<RegistryClient> {
+function addRegistryOptions(cmd: Command): Command {
+  return addRegistryFlags(cmd).addOption(outputOption());
+}
+
+export async function clientFor(
+  flags: Omit<RegistryFlags, "output">,
+  hosts: RegistryHostOptions[] = [],
+): Promise<RegistryClient> {
   const ca = flags.ca === undefined ? undefined : await readText(flags.ca, "CA");
   return new RegistryClient({
     credentials: await credentials(flags.dockerConfig),

@@ -2,28 +2,39 @@
 // `gitward restore --config gitward.yaml`: one pass over every Application (restore: applying every object
 // whatever the cluster holds), a report per Application; exit 1 when any was refused or failed.
 import { Option, type Command } from "commander";
+import { resolveTools } from "../../render/tool.js";
+import { addToolOptions } from "../tool-options.js";
 import { reconcileConfig } from "../../reconcile/run-config.js";
 import { formatReport } from "../../reconcile/format.js";
 import type { ReconcileReport } from "../../reconcile/reconcile.js";
 import { ExitCode } from "../exit.js";
+import { runDiff } from "./diff.js";
 import { outputOption, printJson, type OutputFormat } from "../output.js";
 
 interface Flags {
   config: string;
   kubeconfig?: string;
   once?: boolean;
+  dryRun?: boolean;
   cacheDir?: string;
   auditLog?: string;
+  auditKey?: string;
   preflight: "dry-run" | "access-review";
+  kubectl?: string;
+  helm?: string;
   output: OutputFormat;
 }
 
 function addCommon(cmd: Command): Command {
-  return cmd
+  return addToolOptions(cmd)
     .requiredOption("--config <file>", "gitward.yaml with TrustPolicy and Application documents")
     .option("--kubeconfig <file>", "kubeconfig (default: $KUBECONFIG, ~/.kube/config or in-cluster)")
     .option("--cache-dir <dir>", "git mirror cache (default <config dir>/.gitward/cache)")
     .option("--audit-log <file>", "audit log to append to (default <config dir>/.gitward/audit.jsonl)")
+    .option(
+      "--audit-key <file>",
+      "ed25519 private key (PEM, from `gitward audit keygen`) that signs every audit record; without it records are unsigned",
+    )
     .addOption(
       new Option(
         "--preflight <mode>",
@@ -42,8 +53,9 @@ async function runPass(flags: Flags, restore: boolean): Promise<void> {
     ...(flags.kubeconfig === undefined ? {} : { kubeconfig: flags.kubeconfig }),
     ...(flags.cacheDir === undefined ? {} : { cacheDir: flags.cacheDir }),
     ...(flags.auditLog === undefined ? {} : { auditPath: flags.auditLog }),
+    ...(flags.auditKey === undefined ? {} : { auditKeyPath: flags.auditKey }),
     restore,
-    env: { preflight: flags.preflight },
+    env: { preflight: flags.preflight, tools: resolveTools(flags) },
     log: (line) => process.stderr.write(`gitward: ${line}\n`),
   });
   print(reports, flags.output);
@@ -70,8 +82,16 @@ export function registerReconcile(program: Command): void {
           "and wait for health. Anything refused leaves the cluster as it was.\n" +
           "Exit 0 all applied or unchanged, 1 any refused or failed, 2 usage or configuration error.",
       )
-      .option("--once", "one pass, then exit (the only mode of the CLI; the operator loops)"),
-  ).action((flags: Flags) => runPass(flags, false));
+      .option("--once", "one pass, then exit (the only mode of the CLI; the operator loops)")
+      .option(
+        "--dry-run",
+        "write nothing: print what would change, as `gitward diff` does (exit 0 no differences, 1 " +
+          "differences, 3 refused)",
+      ),
+  ).action(async (flags: Flags) => {
+    if (flags.dryRun === true) process.exitCode = await runDiff(undefined, flags);
+    else await runPass(flags, false);
+  });
 
   addCommon(
     program

@@ -5,7 +5,9 @@ import type { Command } from "commander";
 import { ConfigError } from "../../config/errors.js";
 import { parseDuration } from "../../config/duration.js";
 import { createLogger } from "../../observe/logger.js";
+import { resolveTools } from "../../render/tool.js";
 import { startOperator } from "../../reconcile/run-operator.js";
+import { addToolOptions } from "../tool-options.js";
 
 interface Flags {
   config?: string;
@@ -14,6 +16,7 @@ interface Flags {
   metricsAddr: string;
   cacheDir?: string;
   auditLog?: string;
+  auditKey?: string;
   systemNamespace: string;
   keyNamespace?: string;
   keyMaxAgeDays: string;
@@ -22,6 +25,8 @@ interface Flags {
   identity?: string;
   logLevel: string;
   healthTimeout: string;
+  kubectl?: string;
+  helm?: string;
 }
 
 /** "HOST:PORT" or "[IPv6]:PORT". */
@@ -43,8 +48,7 @@ function durationFlag(name: string, value: string): number {
 }
 
 export function registerRun(program: Command): void {
-  program
-    .command("run")
+  addToolOptions(program.command("run"))
     .description(
       "Run the operator: reconcile every Application on its interval (with jitter) and at once on a " +
         "verified git push webhook (POST /hooks/<name>), watch managed objects for drift (reported within " +
@@ -69,6 +73,10 @@ export function registerRun(program: Command): void {
     )
     .option("--cache-dir <dir>", "git mirror cache (default <config dir>/.gitward/cache)")
     .option("--audit-log <file>", "audit log to append to (default <config dir>/.gitward/audit.jsonl)")
+    .option(
+      "--audit-key <file>",
+      "ed25519 private key (PEM, from `gitward audit keygen`) that signs every audit record; without it records are unsigned",
+    )
     .option(
       "--system-namespace <ns>",
       "namespace of the leader lease, the state and (without --key-namespace) the sealing keys",
@@ -110,6 +118,7 @@ export function registerRun(program: Command): void {
         listen,
         ...(flags.cacheDir === undefined ? {} : { cacheDir: flags.cacheDir }),
         ...(flags.auditLog === undefined ? {} : { auditPath: flags.auditLog }),
+        ...(flags.auditKey === undefined ? {} : { auditKeyPath: flags.auditKey }),
         systemNamespace: flags.systemNamespace,
         ...(flags.keyNamespace === undefined ? {} : { keyNamespace: flags.keyNamespace }),
         keyMaxAgeMs: keyMaxAgeDays * 86_400_000,
@@ -117,7 +126,7 @@ export function registerRun(program: Command): void {
           ? { leaseDurationMs, ...(flags.identity === undefined ? {} : { identity: flags.identity }) }
           : false,
         logger,
-        env: { healthTimeoutMs },
+        env: { healthTimeoutMs, tools: resolveTools(flags) },
       });
       await new Promise<void>((resolve) => {
         const onSignal = (signal: NodeJS.Signals): void => {

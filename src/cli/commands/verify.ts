@@ -8,12 +8,18 @@ import { Option, type Command } from "commander";
 import { ConfigError } from "../../config/errors.js";
 import { loadTrustPolicy } from "../../config/load.js";
 import type { GitRef } from "../../config/types.js";
+import { CONTENT_REFUSED_CODES, type SourceError } from "../../source/errors.js";
 import { fetchSource, mirrorRepository, type SourceCredentials } from "../../source/fetch.js";
 import { resolveCommit } from "../../source/walk.js";
 import { compileCommitPolicy, type CompiledCommitPolicy } from "../../trust/commit/keys.js";
-import { verifyCommitRange } from "../../trust/commit/range.js";
+import { listPaths, verifyCommitRange } from "../../trust/commit/range.js";
 import { auditRepository } from "../../trust/commit/repo-audit.js";
-import type { CommitVerdict, RangeVerdict } from "../../trust/commit/verdict.js";
+import {
+  CommitCode,
+  type CommitVerdict,
+  type Finding,
+  type RangeVerdict,
+} from "../../trust/commit/verdict.js";
 import { ExitCode } from "../exit.js";
 import { outputOption, printJson, type OutputFormat } from "../output.js";
 
@@ -108,6 +114,17 @@ async function withCache<T>(dir: string | undefined, body: (dir: string) => Prom
   }
 }
 
+/**
+ * A fetch that failed: the repository's content refused (git's object checks, size limits) is a finding
+ * about the revision, reported like an untrusted commit (exit 1); anything else is a usage or
+ * configuration error (exit 2).
+ */
+function refusedContent(error: SourceError): Finding {
+  if (!CONTENT_REFUSED_CODES.has(error.code)) throw new ConfigError(error.message, "--repo");
+  const code = error.code === "FSCK_FAILED" ? CommitCode.FSCK_FAILED : CommitCode.TOO_LARGE;
+  return { code, message: error.message.slice(`${error.code}: `.length) };
+}
+
 function who(c: CommitVerdict): string {
   return c.author === undefined ? "?" : `${c.author.name} <${c.author.email}>`;
 }
@@ -119,7 +136,8 @@ function printRangeText(v: RangeVerdict): void {
     const key = c.signer?.fingerprint ?? "-";
     const status = c.trusted ? "TRUSTED" : (c.code ?? "REJECTED");
     let line = `${c.trusted ? "ok  " : "FAIL"} ${c.commit.slice(0, 12)} ${status} signer=${signer} key=${key} author=${who(c)}`;
-    if (c.unauthorizedPaths.length > 0) line += ` unauthorized=${c.unauthorizedPaths.join(",")}`;
+    if (c.unauthorizedPaths.length > 0)
+      line += ` unauthorized=${listPaths(c.unauthorizedPaths, c.pathCheckStopped === true)}`;
     lines.push(line);
     for (const f of c.findings) lines.push(`     ${f.message}`);
   }
@@ -134,7 +152,7 @@ function printRangeText(v: RangeVerdict): void {
   lines.push(
     v.trusted
       ? `${v.commits.length} commit(s) verified: all trusted`
-      : `${bad} of ${v.commits.length} commit(s) not trusted${v.findings.length > 0 ? `, ${v.findings.length} history finding(s)` : ""}`,
+      : `${bad} of ${v.commits.length} commit(s) not trusted${v.findings.length > 0 ? `, ${v.findings.length} finding(s) about the revision` : ""}`,
   );
   process.stdout.write(lines.join("\n") + "\n");
 }
@@ -187,7 +205,10 @@ export function registerVerify(program: Command): void {
         cacheDir,
         ...(credentials ? { credentials } : {}),
       });
-      if (!fetched.ok) throw new ConfigError(fetched.error.message, "--repo");
+      if (!fetched.ok) {
+        const refused = refusedContent(fetched.error);
+        return { trusted: false, to: "", findings: [refused], commits: [] } satisfies RangeVerdict;
+      }
       let from: string | undefined;
       if (opts.since !== undefined) {
         from =
@@ -232,7 +253,10 @@ export function registerVerify(program: Command): void {
         cacheDir,
         ...(credentials ? { credentials } : {}),
       });
-      if (!mirrored.ok) throw new ConfigError(mirrored.error.message, "--repo");
+      if (!mirrored.ok) {
+        const refused = refusedContent(mirrored.error);
+        return { ok: false, refs: [], commitsChecked: 0, truncated: false, findings: [], refused };
+      }
       return auditRepository({ repoDir: mirrored.dir, policy, maxCommits });
     });
     if (opts.output === "json") {
@@ -242,6 +266,7 @@ export function registerVerify(program: Command): void {
         (r) => `ref  ${r.name} ${r.commit.slice(0, 12)}${r.type === "tag" ? " (annotated tag)" : ""}`,
       );
       for (const f of audit.findings) lines.push(`FAIL ${f.code} ${f.subject}: ${f.message}`);
+      if ("refused" in audit) lines.push(`FAIL ${audit.refused.code}: ${audit.refused.message}`);
       lines.push(
         `${audit.refs.length} ref(s), ${audit.commitsChecked} commit(s) checked${audit.truncated ? " (truncated)" : ""}, ${audit.findings.length} finding(s)`,
       );

@@ -1,6 +1,7 @@
 // The Kubernetes Pod Security Standards as rules: every control of the Baseline profile and every
-// additional control of the Restricted profile, applied to the pod template of every workload kind.
-// Control names and allowed values follow https://kubernetes.io/docs/concepts/security/pod-security-standards/.
+// additional control of the Restricted profile, with the semantics of the Pod Security Admission checks at
+// policy version v1.34 (k8s.io/pod-security-admission/policy): exact, case-sensitive values; all three
+// container lists; pod-level fallbacks where PSA has them; the Windows exemptions of the Linux-only controls.
 import type { Hit, Pack, Revision, Rule } from "../types.js";
 import { asArray, field, isRecord, show } from "../types.js";
 import {
@@ -11,17 +12,36 @@ import {
   type PodTemplate,
 } from "../workloads.js";
 
-type PodCheck = (t: PodTemplate) => Iterable<string>;
+/** One violation: what is wrong and the JSON pointer of the field that says so. */
+interface Violation {
+  readonly message: string;
+  readonly path: string;
+}
+type PodCheck = (t: PodTemplate) => Iterable<Violation>;
 
 function podRule(r: Omit<Rule, "check">, check: PodCheck): Rule {
   return {
     ...r,
     check: function* (rev: Revision): Iterable<Hit> {
       for (const t of podTemplates(rev.manifests)) {
-        for (const message of check(t)) yield { manifest: t.manifest, message };
+        for (const { message, path } of check(t)) yield { manifest: t.manifest, message, path };
       }
     },
   };
+}
+
+function v(message: string, path: string): Violation {
+  return { message, path };
+}
+
+/** A JSON pointer segment (RFC 6901): annotation keys hold "/". */
+function seg(key: string): string {
+  return key.replaceAll("~", "~0").replaceAll("/", "~1");
+}
+
+/** Every container with its pointer, read the way PSA's visitContainers reads them (all three lists). */
+function all(t: PodTemplate): ContainerRef[] {
+  return containers(t.spec, t.specPath);
 }
 
 function sc(c: ContainerRef): Record<string, unknown> {
@@ -32,6 +52,19 @@ function sc(c: ContainerRef): Record<string, unknown> {
 function podSc(t: PodTemplate): Record<string, unknown> {
   const s = t.spec["securityContext"];
   return isRecord(s) ? s : {};
+}
+
+/** A field that is present: JSON null decodes to Go's nil pointer, which PSA reads as unset. */
+function isSet(x: unknown): boolean {
+  return x !== undefined && x !== null;
+}
+
+/**
+ * From policy version 1.25, PSA exempts pods with spec.os.name "windows" from the Linux-only Restricted
+ * controls (privilege escalation, seccomp, capabilities): the API refuses those fields on Windows pods.
+ */
+function isWindows(t: PodTemplate): boolean {
+  return field(t.spec, "os", "name") === "windows";
 }
 
 const BASELINE_CAPABILITIES = new Set([
@@ -49,6 +82,7 @@ const BASELINE_CAPABILITIES = new Set([
   "SETUID",
   "SYS_CHROOT",
 ]);
+// The safe set of policy version 1.32 and later (tcp_rmem and tcp_wmem joined it in 1.32).
 const SAFE_SYSCTLS = new Set([
   "kernel.shm_rmid_forced",
   "net.ipv4.ip_local_port_range",
@@ -60,6 +94,8 @@ const SAFE_SYSCTLS = new Set([
   "net.ipv4.tcp_fin_timeout",
   "net.ipv4.tcp_keepalive_intvl",
   "net.ipv4.tcp_keepalive_probes",
+  "net.ipv4.tcp_rmem",
+  "net.ipv4.tcp_wmem",
 ]);
 const SELINUX_TYPES = new Set([
   "",
@@ -68,20 +104,22 @@ const SELINUX_TYPES = new Set([
   "container_kvm_t",
   "container_engine_t",
 ]);
+// `image` volumes are allowed since Kubernetes 1.33 (PSA restrictedVolumes).
 const RESTRICTED_VOLUMES = new Set([
   "configMap",
   "csi",
   "downwardAPI",
   "emptyDir",
   "ephemeral",
+  "image",
   "persistentVolumeClaim",
   "projected",
   "secret",
 ]);
 
-function capName(c: unknown): string {
-  // The standard compares capability names with and without the CAP_ prefix alike.
-  return typeof c === "string" ? c.replace(/^CAP_/i, "").toUpperCase() : String(c);
+/** seccompProfile.type and appArmorProfile.type values PSA accepts wherever a profile is set. */
+function confinedProfile(type: unknown): boolean {
+  return type === "RuntimeDefault" || type === "Localhost";
 }
 
 export const hostProcess = podRule(
@@ -93,10 +131,16 @@ export const hostProcess = podRule(
   },
   function* (t) {
     if (field(podSc(t), "windowsOptions", "hostProcess") === true)
-      yield "the pod sets windowsOptions.hostProcess: true";
-    for (const c of containers(t.spec)) {
+      yield v(
+        "the pod sets windowsOptions.hostProcess: true",
+        `${t.specPath}/securityContext/windowsOptions/hostProcess`,
+      );
+    for (const c of all(t)) {
       if (field(sc(c), "windowsOptions", "hostProcess") === true) {
-        yield `${describeContainer(c)} sets windowsOptions.hostProcess: true`;
+        yield v(
+          `${describeContainer(c)} sets windowsOptions.hostProcess: true`,
+          `${c.path}/securityContext/windowsOptions/hostProcess`,
+        );
       }
     }
   },
@@ -111,7 +155,7 @@ export const hostNamespaces = podRule(
   },
   function* (t) {
     for (const k of ["hostNetwork", "hostPID", "hostIPC"]) {
-      if (t.spec[k] === true) yield `the pod sets ${k}: true`;
+      if (t.spec[k] === true) yield v(`the pod sets ${k}: true`, `${t.specPath}/${k}`);
     }
   },
 );
@@ -124,10 +168,18 @@ export const privileged = podRule(
     remediation: "Remove securityContext.privileged or set it to false.",
   },
   function* (t) {
-    for (const c of containers(t.spec))
-      if (sc(c)["privileged"] === true) yield `${describeContainer(c)} is privileged`;
+    for (const c of all(t))
+      if (sc(c)["privileged"] === true)
+        yield v(`${describeContainer(c)} is privileged`, `${c.path}/securityContext/privileged`);
   },
 );
+
+/** The entries of capabilities.add with their pointers; PSA compares the names exactly as written. */
+function* added(c: ContainerRef): Iterable<{ cap: unknown; path: string }> {
+  const list = asArray(field(sc(c), "capabilities", "add"));
+  for (const [i, cap] of list.entries())
+    yield { cap, path: `${c.path}/securityContext/capabilities/add/${i}` };
+}
 
 export const capabilitiesBaseline = podRule(
   {
@@ -137,10 +189,11 @@ export const capabilitiesBaseline = podRule(
     remediation: `Add only these capabilities, or none: ${[...BASELINE_CAPABILITIES].join(", ")}.`,
   },
   function* (t) {
-    for (const c of containers(t.spec)) {
-      for (const cap of asArray(field(sc(c), "capabilities", "add"))) {
-        if (!BASELINE_CAPABILITIES.has(capName(cap)))
-          yield `${describeContainer(c)} adds capability ${capName(cap)}`;
+    for (const c of all(t)) {
+      // Exact and case-sensitive, as in PSA: "CAP_CHOWN" or "chown" is not in the default set.
+      for (const { cap, path } of added(c)) {
+        if (typeof cap !== "string" || !BASELINE_CAPABILITIES.has(cap))
+          yield v(`${describeContainer(c)} adds capability ${show(cap)}`, path);
       }
     }
   },
@@ -154,9 +207,12 @@ export const hostPathVolumes = podRule(
     remediation: "Replace the hostPath volume with a persistentVolumeClaim, configMap, secret or emptyDir.",
   },
   function* (t) {
-    for (const v of asArray(t.spec["volumes"])) {
-      if (isRecord(v) && v["hostPath"] !== undefined)
-        yield `volume "${String(v["name"])}" is a hostPath volume`;
+    for (const [i, vol] of asArray(t.spec["volumes"]).entries()) {
+      if (isRecord(vol) && isSet(vol["hostPath"]))
+        yield v(
+          `volume "${String(vol["name"])}" is a hostPath volume`,
+          `${t.specPath}/volumes/${i}/hostPath`,
+        );
     }
   },
 );
@@ -169,14 +225,17 @@ export const hostPorts = podRule(
     remediation: "Remove hostPort from the container ports; expose the pod with a Service instead.",
   },
   function* (t) {
-    for (const c of containers(t.spec)) {
-      for (const p of asArray(c.c["ports"])) {
+    for (const c of all(t)) {
+      for (const [j, p] of asArray(c.c["ports"]).entries()) {
         const hp = field(p, "hostPort");
-        if (hp !== undefined && hp !== 0) yield `${describeContainer(c)} uses hostPort ${show(hp)}`;
+        if (isSet(hp) && hp !== 0)
+          yield v(`${describeContainer(c)} uses hostPort ${show(hp)}`, `${c.path}/ports/${j}/hostPort`);
       }
     }
   },
 );
+
+const APPARMOR_ANNOTATION = "container.apparmor.security.beta.kubernetes.io/";
 
 export const appArmor = podRule(
   {
@@ -188,23 +247,27 @@ export const appArmor = podRule(
   function* (t) {
     const annotations = t.metadata["annotations"];
     if (isRecord(annotations)) {
-      for (const [k, v] of Object.entries(annotations)) {
-        if (!k.startsWith("container.apparmor.security.beta.kubernetes.io/")) continue;
-        if (typeof v !== "string" || !(v === "runtime/default" || v.startsWith("localhost/"))) {
-          yield `annotation ${k} is "${String(v)}"`;
-        }
+      for (const [k, val] of Object.entries(annotations)) {
+        if (!k.startsWith(APPARMOR_ANNOTATION)) continue;
+        // PSA allows an empty value, runtime/default and localhost/<profile>.
+        if (
+          typeof val !== "string" ||
+          !(val === "" || val === "runtime/default" || val.startsWith("localhost/"))
+        )
+          yield v(`annotation ${k} is ${show(val)}`, `${t.metadataPath}/annotations/${seg(k)}`);
       }
     }
-    const check = (s: Record<string, unknown>, who: string): string | undefined => {
-      const type = field(s, "appArmorProfile", "type");
-      return type === undefined || type === "RuntimeDefault" || type === "Localhost"
+    const check = (s: Record<string, unknown>, who: string, at: string): Violation | undefined => {
+      const profile = s["appArmorProfile"];
+      // A profile that is set must name its type: PSA reads a missing type as "", which is not allowed.
+      return !isSet(profile) || confinedProfile(field(profile, "type"))
         ? undefined
-        : `${who} sets appArmorProfile.type ${show(type)}`;
+        : v(`${who} sets appArmorProfile.type ${show(field(profile, "type"))}`, `${at}/appArmorProfile/type`);
     };
-    const p = check(podSc(t), "the pod");
+    const p = check(podSc(t), "the pod", `${t.specPath}/securityContext`);
     if (p !== undefined) yield p;
-    for (const c of containers(t.spec)) {
-      const m = check(sc(c), describeContainer(c));
+    for (const c of all(t)) {
+      const m = check(sc(c), describeContainer(c), `${c.path}/securityContext`);
       if (m !== undefined) yield m;
     }
   },
@@ -218,16 +281,17 @@ export const seLinux = podRule(
     remediation: "Remove seLinuxOptions.user and .role; use type container_t (or leave it unset).",
   },
   function* (t) {
-    const check = function* (s: Record<string, unknown>, who: string): Iterable<string> {
+    const check = function* (s: Record<string, unknown>, who: string, at: string): Iterable<Violation> {
       const o = s["seLinuxOptions"];
       if (!isRecord(o)) return;
-      if (o["type"] !== undefined && !SELINUX_TYPES.has(show(o["type"])))
-        yield `${who} sets SELinux type ${show(o["type"])}`;
-      if (o["user"] !== undefined && o["user"] !== "") yield `${who} sets an SELinux user`;
-      if (o["role"] !== undefined && o["role"] !== "") yield `${who} sets an SELinux role`;
+      const base = `${at}/seLinuxOptions`;
+      if (isSet(o["type"]) && !(typeof o["type"] === "string" && SELINUX_TYPES.has(o["type"])))
+        yield v(`${who} sets SELinux type ${show(o["type"])}`, `${base}/type`);
+      if (isSet(o["user"]) && o["user"] !== "") yield v(`${who} sets an SELinux user`, `${base}/user`);
+      if (isSet(o["role"]) && o["role"] !== "") yield v(`${who} sets an SELinux role`, `${base}/role`);
     };
-    yield* check(podSc(t), "the pod");
-    for (const c of containers(t.spec)) yield* check(sc(c), describeContainer(c));
+    yield* check(podSc(t), "the pod", `${t.specPath}/securityContext`);
+    for (const c of all(t)) yield* check(sc(c), describeContainer(c), `${c.path}/securityContext`);
   },
 );
 
@@ -246,7 +310,7 @@ export const hostProbes = podRule(
   function* (t) {
     // A set host lets the kubelet, from the node's network, reach any address on the pod's behalf
     // (Baseline since Kubernetes v1.34, KEP-4940).
-    for (const c of containers(t.spec)) {
+    for (const c of all(t)) {
       const handlers = [
         ...PROBES.map((p) => ({ where: p, handler: c.c[p] })),
         ...LIFECYCLE_HOOKS.map((h) => ({ where: `lifecycle.${h}`, handler: field(c.c, "lifecycle", h) })),
@@ -254,8 +318,11 @@ export const hostProbes = podRule(
       for (const { where, handler } of handlers) {
         for (const kind of NETWORK_HANDLERS) {
           const host = field(handler, kind, "host");
-          if (host !== undefined && host !== null && host !== "")
-            yield `${describeContainer(c)} sets ${where}.${kind}.host ${show(host)}`;
+          if (isSet(host) && host !== "")
+            yield v(
+              `${describeContainer(c)} sets ${where}.${kind}.host ${show(host)}`,
+              `${c.path}/${where.replace(".", "/")}/${kind}/host`,
+            );
         }
       }
     }
@@ -270,28 +337,42 @@ export const procMount = podRule(
     remediation: "Remove securityContext.procMount or set it to Default.",
   },
   function* (t) {
-    for (const c of containers(t.spec)) {
+    // Policy version 1.34 has no hostUsers: false relaxation (that came with 1.35, and Restricted keeps
+    // the strict rule even then).
+    for (const c of all(t)) {
       const pm = sc(c)["procMount"];
-      if (pm !== undefined && pm !== "Default") yield `${describeContainer(c)} sets procMount ${show(pm)}`;
+      if (isSet(pm) && pm !== "Default")
+        yield v(`${describeContainer(c)} sets procMount ${show(pm)}`, `${c.path}/securityContext/procMount`);
     }
   },
 );
+
+/** Who sets a seccomp profile PSA refuses: set (not null) with a type other than RuntimeDefault/Localhost. */
+function* badSeccomp(t: PodTemplate): Iterable<Violation> {
+  const pod = podSc(t)["seccompProfile"];
+  if (isSet(pod) && !confinedProfile(field(pod, "type")))
+    yield v(
+      `the pod sets seccompProfile type ${show(field(pod, "type"))}`,
+      `${t.specPath}/securityContext/seccompProfile/type`,
+    );
+  for (const c of all(t)) {
+    const own = sc(c)["seccompProfile"];
+    if (isSet(own) && !confinedProfile(field(own, "type")))
+      yield v(
+        `${describeContainer(c)} sets seccompProfile type ${show(field(own, "type"))}`,
+        `${c.path}/securityContext/seccompProfile/type`,
+      );
+  }
+}
 
 export const seccompBaseline = podRule(
   {
     id: "pod-security/seccomp",
     severity: "high",
-    title: "The seccomp profile may not be Unconfined",
-    remediation: "Set seccompProfile.type to RuntimeDefault (or Localhost).",
+    title: "A seccomp profile that is set must be RuntimeDefault or Localhost (never Unconfined)",
+    remediation: "Set seccompProfile.type to RuntimeDefault (or Localhost), or remove the seccompProfile.",
   },
-  function* (t) {
-    if (field(podSc(t), "seccompProfile", "type") === "Unconfined")
-      yield "the pod sets seccompProfile Unconfined";
-    for (const c of containers(t.spec)) {
-      if (field(sc(c), "seccompProfile", "type") === "Unconfined")
-        yield `${describeContainer(c)} sets seccompProfile Unconfined`;
-    }
-  },
+  badSeccomp,
 );
 
 export const sysctls = podRule(
@@ -302,9 +383,10 @@ export const sysctls = podRule(
     remediation: `Remove the sysctl; allowed are ${[...SAFE_SYSCTLS].join(", ")}.`,
   },
   function* (t) {
-    for (const s of asArray(podSc(t)["sysctls"])) {
+    for (const [i, s] of asArray(podSc(t)["sysctls"]).entries()) {
       const name = field(s, "name");
-      if (typeof name !== "string" || !SAFE_SYSCTLS.has(name)) yield `the pod sets sysctl ${String(name)}`;
+      if (typeof name !== "string" || !SAFE_SYSCTLS.has(name))
+        yield v(`the pod sets sysctl ${show(name)}`, `${t.specPath}/securityContext/sysctls/${i}/name`);
     }
   },
 );
@@ -314,15 +396,20 @@ export const volumeTypes = podRule(
     id: "pod-security/volume-types",
     severity: "medium",
     title:
-      "Only configMap, csi, downwardAPI, emptyDir, ephemeral, persistentVolumeClaim, projected and secret volumes",
+      "Only configMap, csi, downwardAPI, emptyDir, ephemeral, image, persistentVolumeClaim, projected and secret volumes",
     remediation: "Use a persistentVolumeClaim (or another allowed volume type) instead.",
   },
   function* (t) {
-    for (const v of asArray(t.spec["volumes"])) {
-      if (!isRecord(v)) continue;
-      const types = Object.keys(v).filter((k) => k !== "name");
-      for (const type of types) {
-        if (!RESTRICTED_VOLUMES.has(type)) yield `volume "${String(v["name"])}" has type ${type}`;
+    for (const [i, vol] of asArray(t.spec["volumes"]).entries()) {
+      if (!isRecord(vol)) continue;
+      // Stricter than PSA in one way, on purpose: a key this list does not know is refused, where PSA
+      // (reading typed Go structs) never sees it. A null source is unset in both.
+      for (const [type, source] of Object.entries(vol)) {
+        if (type === "name" || !isSet(source) || RESTRICTED_VOLUMES.has(type)) continue;
+        yield v(
+          `volume "${String(vol["name"])}" has type ${type}`,
+          `${t.specPath}/volumes/${i}/${seg(type)}`,
+        );
       }
     }
   },
@@ -336,9 +423,13 @@ export const privilegeEscalation = podRule(
     remediation: "Set securityContext.allowPrivilegeEscalation: false on every container.",
   },
   function* (t) {
-    for (const c of containers(t.spec)) {
+    if (isWindows(t)) return;
+    for (const c of all(t)) {
       if (sc(c)["allowPrivilegeEscalation"] !== false) {
-        yield `${describeContainer(c)} does not set allowPrivilegeEscalation: false`;
+        yield v(
+          `${describeContainer(c)} does not set allowPrivilegeEscalation: false`,
+          `${c.path}/securityContext/allowPrivilegeEscalation`,
+        );
       }
     }
   },
@@ -349,15 +440,25 @@ export const runAsNonRoot = podRule(
     id: "pod-security/run-as-non-root",
     severity: "medium",
     title: "Containers must run as non-root",
-    remediation: "Set securityContext.runAsNonRoot: true on the pod (or on every container).",
+    remediation:
+      "Set securityContext.runAsNonRoot: true on the pod (or on every container), and never false.",
   },
   function* (t) {
+    // As PSA at policy version 1.34: a pod-level false is refused even when every container says true; a
+    // container's own value wins over the pod's. (hostUsers: false relaxes this only from 1.35, or behind
+    // the alpha UserNamespacesPodSecurityStandards gate, which is off by default.)
     const pod = podSc(t)["runAsNonRoot"];
-    for (const c of containers(t.spec)) {
+    if (pod === false)
+      yield v("the pod sets runAsNonRoot: false", `${t.specPath}/securityContext/runAsNonRoot`);
+    for (const c of all(t)) {
       const own = sc(c)["runAsNonRoot"];
-      if (own === false || (own === undefined && pod !== true)) {
-        yield `${describeContainer(c)} may run as root (runAsNonRoot is not true)`;
-      }
+      if (own === false)
+        yield v(`${describeContainer(c)} sets runAsNonRoot: false`, `${c.path}/securityContext/runAsNonRoot`);
+      else if (own !== true && pod !== true)
+        yield v(
+          `${describeContainer(c)} may run as root (runAsNonRoot is not true)`,
+          `${c.path}/securityContext/runAsNonRoot`,
+        );
     }
   },
 );
@@ -370,9 +471,11 @@ export const runAsUser = podRule(
     remediation: "Set runAsUser to a non-zero user id, or remove it.",
   },
   function* (t) {
-    if (podSc(t)["runAsUser"] === 0) yield "the pod sets runAsUser: 0";
-    for (const c of containers(t.spec))
-      if (sc(c)["runAsUser"] === 0) yield `${describeContainer(c)} sets runAsUser: 0`;
+    if (podSc(t)["runAsUser"] === 0)
+      yield v("the pod sets runAsUser: 0", `${t.specPath}/securityContext/runAsUser`);
+    for (const c of all(t))
+      if (sc(c)["runAsUser"] === 0)
+        yield v(`${describeContainer(c)} sets runAsUser: 0`, `${c.path}/securityContext/runAsUser`);
   },
 );
 
@@ -384,12 +487,17 @@ export const seccompRestricted = podRule(
     remediation: "Set securityContext.seccompProfile.type: RuntimeDefault on the pod.",
   },
   function* (t) {
-    const ok = (v: unknown): boolean => v === "RuntimeDefault" || v === "Localhost";
-    const pod = field(podSc(t), "seccompProfile", "type");
-    for (const c of containers(t.spec)) {
-      const own = field(sc(c), "seccompProfile", "type");
-      if (own === undefined ? !ok(pod) : !ok(own))
-        yield `${describeContainer(c)} has no RuntimeDefault or Localhost seccomp profile`;
+    if (isWindows(t)) return;
+    // A profile set to a refused type is a finding wherever it is (the pod level too, even when every
+    // container sets its own); a container without one needs a valid pod-level profile.
+    yield* badSeccomp(t);
+    const podOk = confinedProfile(field(podSc(t), "seccompProfile", "type"));
+    for (const c of all(t)) {
+      if (!isSet(sc(c)["seccompProfile"]) && !podOk)
+        yield v(
+          `${describeContainer(c)} has no RuntimeDefault or Localhost seccomp profile`,
+          `${c.path}/securityContext/seccompProfile`,
+        );
     }
   },
 );
@@ -399,17 +507,26 @@ export const capabilitiesRestricted = podRule(
     id: "pod-security/capabilities-drop-all",
     severity: "medium",
     title: "Containers must drop ALL capabilities and may add back only NET_BIND_SERVICE",
-    remediation: 'Set securityContext.capabilities.drop: ["ALL"]; add only NET_BIND_SERVICE if needed.',
+    remediation:
+      'Set securityContext.capabilities.drop: ["ALL"] (upper case); add only NET_BIND_SERVICE if needed.',
   },
   function* (t) {
-    for (const c of containers(t.spec)) {
-      // Ephemeral containers are exempt from this control in the standard.
-      if (c.kind === "ephemeralContainer") continue;
-      const drop = asArray(field(sc(c), "capabilities", "drop")).map(capName);
-      if (!drop.includes("ALL")) yield `${describeContainer(c)} does not drop ALL capabilities`;
-      for (const cap of asArray(field(sc(c), "capabilities", "add"))) {
-        if (capName(cap) !== "NET_BIND_SERVICE")
-          yield `${describeContainer(c)} adds capability ${capName(cap)}`;
+    if (isWindows(t)) return;
+    // Every container list, ephemeral containers included (PSA's visitContainers), and the names exactly
+    // as written: drop: ["all"] is not "ALL" to PSA.
+    for (const c of all(t)) {
+      const drop = asArray(field(sc(c), "capabilities", "drop"));
+      if (!drop.includes("ALL")) {
+        const near = drop.find((d) => typeof d === "string" && d.toUpperCase() === "ALL");
+        yield v(
+          near === undefined
+            ? `${describeContainer(c)} does not drop ALL capabilities`
+            : `${describeContainer(c)} drops ${JSON.stringify(near)}, not "ALL" (capability names are case-sensitive)`,
+          `${c.path}/securityContext/capabilities/drop`,
+        );
+      }
+      for (const { cap, path } of added(c)) {
+        if (cap !== "NET_BIND_SERVICE") yield v(`${describeContainer(c)} adds capability ${show(cap)}`, path);
       }
     }
   },

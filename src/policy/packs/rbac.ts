@@ -78,16 +78,67 @@ export const clusterAdmin: Rule = {
 
 const ESCALATION_VERBS = ["escalate", "bind", "impersonate"];
 
+/**
+ * What `*` in verbs hands out as escalate/bind/impersonate: escalate and bind act on roles (and, in a
+ * ClusterRole, clusterroles), impersonate on service accounts (namespaced, so a Role can grant it) and,
+ * in a ClusterRole only, on users, groups, uids and user extras, which have no namespace.
+ */
+const ESCALATION_TARGETS: readonly { group: string; resources: readonly string[]; clusterOnly: boolean }[] = [
+  { group: "rbac.authorization.k8s.io", resources: ["roles"], clusterOnly: false },
+  { group: "rbac.authorization.k8s.io", resources: ["clusterroles"], clusterOnly: true },
+  { group: "", resources: ["serviceaccounts"], clusterOnly: false },
+  { group: "", resources: ["users", "groups"], clusterOnly: true },
+  { group: "authentication.k8s.io", resources: ["uids", "userextras/*"], clusterOnly: true },
+];
+
+function coversGroup(r: PolicyRule, group: string): boolean {
+  // An empty apiGroups list is invalid for a resource rule; read it as "any" so that it fails closed.
+  return r.apiGroups.length === 0 || r.apiGroups.includes("*") || r.apiGroups.includes(group);
+}
+
+// RBAC resource matching: exact, "*" (everything, subresources too) and "*" + "/<subresource>".
+function coversResource(r: PolicyRule, resource: string): boolean {
+  const slash = resource.indexOf("/");
+  const sub = slash < 0 ? undefined : resource.slice(slash + 1);
+  return r.resources.some(
+    (x) =>
+      x === "*" ||
+      x === resource ||
+      (sub !== undefined && x === `*/${sub}`) ||
+      // userextras/* names every user extra: any userextras/<key> in the rule is one of them.
+      (resource.endsWith("/*") && x.startsWith(resource.slice(0, -1))),
+  );
+}
+
 export const escalationVerbs: Rule = {
   id: "rbac/escalation-verbs",
   severity: "critical",
-  title: "Roles may not grant escalate, bind or impersonate",
-  remediation: "Remove the escalate, bind and impersonate verbs; they let a subject gain any permission.",
+  title: 'Roles may not grant escalate, bind or impersonate (named, or through verbs: ["*"])',
+  remediation:
+    "Remove the escalate, bind and impersonate verbs, and * in verbs on roles, service accounts, users or groups; they let a subject gain any permission.",
   check: function* (rev) {
     for (const m of roles(rev)) {
+      const cluster = m.kind === "ClusterRole";
       for (const r of rulesOf(m)) {
-        const bad = r.verbs.filter((v) => ESCALATION_VERBS.includes(v));
-        if (bad.length > 0) yield { manifest: m, message: `rules[${r.index}] grants ${bad.join(", ")}` };
+        const named = r.verbs.filter((v) => ESCALATION_VERBS.includes(v));
+        if (named.length > 0) {
+          yield {
+            manifest: m,
+            path: `/rules/${r.index}/verbs`,
+            message: `rules[${r.index}] grants ${named.join(", ")}`,
+          };
+          continue;
+        }
+        if (!r.verbs.includes("*")) continue;
+        const hit = ESCALATION_TARGETS.filter((t) => cluster || !t.clusterOnly).flatMap((t) =>
+          coversGroup(r, t.group) ? t.resources.filter((x) => coversResource(r, x)) : [],
+        );
+        if (hit.length > 0)
+          yield {
+            manifest: m,
+            path: `/rules/${r.index}/verbs`,
+            message: `rules[${r.index}] grants * (so escalate, bind and impersonate) on ${hit.join(", ")}`,
+          };
       }
     }
   },
@@ -171,12 +222,38 @@ export const defaultServiceAccount: Rule = {
 
 const WRITE_VERBS = ["create", "update", "patch", "delete", "deletecollection", "*"];
 
+/** Resources that have no namespace: a namespaced Role cannot grant them, whatever its rules say. */
+const CLUSTER_SCOPED = new Set([
+  "nodes",
+  "nodes/proxy",
+  "clusterroles",
+  "clusterrolebindings",
+  "validatingwebhookconfigurations",
+  "mutatingwebhookconfigurations",
+  "validatingadmissionpolicies",
+  "validatingadmissionpolicybindings",
+  "mutatingadmissionpolicies",
+  "mutatingadmissionpolicybindings",
+]);
+
+interface Grant {
+  /** API groups the resources live in. */
+  readonly groups: readonly string[];
+  readonly resources: readonly string[];
+  readonly verbs: readonly string[];
+}
+
 /** The first rule of a role that grants one of `verbs` on one of `resources` (with wildcards). */
-function grants(m: Manifest, resources: readonly string[], verbs: readonly string[]): PolicyRule | undefined {
+function grants(m: Manifest, g: Grant): PolicyRule | undefined {
+  // A Role lives in a namespace and grants nothing on cluster-scoped resources: a Role that lists
+  // nodes/proxy or webhook configurations (or *) does not reach them.
+  const resources = m.kind === "Role" ? g.resources.filter((x) => !CLUSTER_SCOPED.has(x)) : g.resources;
+  if (resources.length === 0) return undefined;
   return rulesOf(m).find(
     (r) =>
-      r.resources.some((x) => x === "*" || resources.includes(x)) &&
-      r.verbs.some((v) => v === "*" || verbs.includes(v)),
+      g.groups.some((group) => coversGroup(r, group)) &&
+      resources.some((x) => coversResource(r, x)) &&
+      r.verbs.some((v) => v === "*" || g.verbs.includes(v)),
   );
 }
 
@@ -190,8 +267,7 @@ function grantRule(
   severity: Rule["severity"],
   title: string,
   remediation: string,
-  resources: readonly string[],
-  verbs: readonly string[],
+  grant: Grant,
   what: string,
 ): Rule {
   return {
@@ -201,8 +277,9 @@ function grantRule(
     remediation,
     check: function* (rev) {
       for (const m of roles(rev)) {
-        const r = grants(m, resources, verbs);
-        if (r !== undefined) yield { manifest: m, message: `rules[${r.index}] ${what}` };
+        const r = grants(m, grant);
+        if (r !== undefined)
+          yield { manifest: m, path: `/rules/${r.index}`, message: `rules[${r.index}] ${what}` };
       }
     },
   };
@@ -213,8 +290,11 @@ export const manageRbac = grantRule(
   "critical",
   "Roles may not create or change roles and bindings",
   "Leave RBAC to the cluster administrators; an application should not write Roles or bindings.",
-  ["roles", "clusterroles", "rolebindings", "clusterrolebindings"],
-  WRITE_VERBS,
+  {
+    groups: ["rbac.authorization.k8s.io"],
+    resources: ["roles", "clusterroles", "rolebindings", "clusterrolebindings"],
+    verbs: WRITE_VERBS,
+  },
   "lets its subjects write roles or role bindings, and so grant themselves anything",
 );
 
@@ -223,8 +303,7 @@ export const podExec = grantRule(
   "high",
   "Roles may not allow exec or attach into pods",
   "Remove create on pods/exec and pods/attach; debug with ephemeral containers under a break-glass role.",
-  ["pods/exec", "pods/attach"],
-  ["create", "get"],
+  { groups: [""], resources: ["pods/exec", "pods/attach"], verbs: ["create", "get"] },
   "lets its subjects run commands in other pods, with those pods' credentials",
 );
 
@@ -233,8 +312,7 @@ export const nodeProxy = grantRule(
   "high",
   "Roles may not use the node proxy",
   "Remove access to nodes/proxy; it reaches the kubelet API and bypasses admission and audit.",
-  ["nodes/proxy"],
-  ["get", "create", "update", "patch"],
+  { groups: [""], resources: ["nodes/proxy"], verbs: ["get", "create", "update", "patch"] },
   "grants nodes/proxy, which reaches the kubelet API directly",
 );
 
@@ -243,17 +321,20 @@ export const manageWorkloads = grantRule(
   "high",
   "Application roles may not create or change pods and workloads",
   "Let gitward deploy workloads; a pod that can create pods can run as any service account of the namespace.",
-  [
-    "pods",
-    "deployments",
-    "statefulsets",
-    "daemonsets",
-    "replicasets",
-    "jobs",
-    "cronjobs",
-    "replicationcontrollers",
-  ],
-  WRITE_VERBS,
+  {
+    groups: ["", "apps", "batch", "extensions"],
+    resources: [
+      "pods",
+      "deployments",
+      "statefulsets",
+      "daemonsets",
+      "replicasets",
+      "jobs",
+      "cronjobs",
+      "replicationcontrollers",
+    ],
+    verbs: WRITE_VERBS,
+  },
   "lets its subjects create or change workloads, and so run as any service account of the namespace",
 );
 
@@ -262,8 +343,11 @@ export const manageNetworking = grantRule(
   "high",
   "Application roles may not change network policies, services or endpoints",
   "Keep network configuration in git, applied by gitward; remove write verbs on networking resources.",
-  ["networkpolicies", "services", "endpoints", "endpointslices", "ingresses"],
-  WRITE_VERBS,
+  {
+    groups: ["", "networking.k8s.io", "discovery.k8s.io", "extensions"],
+    resources: ["networkpolicies", "services", "endpoints", "endpointslices", "ingresses"],
+    verbs: WRITE_VERBS,
+  },
   "lets its subjects rewrite network policies or redirect service traffic",
 );
 
@@ -272,13 +356,18 @@ export const manageWebhooks = grantRule(
   "critical",
   "Roles may not change admission webhooks or admission policies",
   "Remove write access to webhook configurations and admission policies; they gate every other write.",
-  [
-    "validatingwebhookconfigurations",
-    "mutatingwebhookconfigurations",
-    "validatingadmissionpolicies",
-    "validatingadmissionpolicybindings",
-  ],
-  WRITE_VERBS,
+  {
+    groups: ["admissionregistration.k8s.io"],
+    resources: [
+      "validatingwebhookconfigurations",
+      "mutatingwebhookconfigurations",
+      "validatingadmissionpolicies",
+      "validatingadmissionpolicybindings",
+      "mutatingadmissionpolicies",
+      "mutatingadmissionpolicybindings",
+    ],
+    verbs: WRITE_VERBS,
+  },
   "lets its subjects change admission control, which judges every other request",
 );
 

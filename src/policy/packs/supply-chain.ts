@@ -51,10 +51,10 @@ const DIGEST = /^sha256:[a-f0-9]{64}$/;
 
 function* images(rev: Revision): Iterable<{ hit: Omit<Hit, "message">; who: string; image: string }> {
   for (const t of podTemplates(rev.manifests)) {
-    for (const c of containers(t.spec)) {
+    for (const c of containers(t.spec, t.specPath)) {
       const image = c.c["image"];
       yield {
-        hit: { manifest: t.manifest },
+        hit: { manifest: t.manifest, path: `${c.path}/image` },
         who: describeContainer(c),
         image: typeof image === "string" ? image : "",
       };
@@ -91,7 +91,8 @@ export function supplyChainRules(imagePolicy: ImagePolicy | undefined): Rule[] {
       severity: "high",
       title: "Images must be pinned by digest",
       remediation:
-        "Reference the image by digest (name@sha256:...); `gitward images pin` resolves tags to digests.",
+        "Reference the image by digest (name:tag@sha256:...); `gitward images pin PATH --write` pins every " +
+        "tag under PATH to its digest (without --write it prints the patch).",
       check: function* (rev) {
         for (const { hit, who, image } of images(rev)) {
           const r = parseImageRef(image);

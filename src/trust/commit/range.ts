@@ -4,12 +4,19 @@
 // for a tag ref, the tag's own signature. The result is a RangeVerdict; nothing here throws for a bad commit.
 import type { CommitPolicy } from "../../config/types.js";
 import { parseCommit, parseTag, type ParsedCommit } from "../../source/commit.js";
+import { shortPath, sourceLimits, type SourceLimits } from "../../source/limits.js";
 import { ObjectReader } from "../../source/objects.js";
-import { changedPaths } from "../../source/tree-diff.js";
+import { changedPaths, TreeTooLargeError, type DiffLimits } from "../../source/tree-diff.js";
 import { hasCommit, isAncestor, isObjectId, listCommits } from "../../source/walk.js";
 import { ensureCompiled, isCompiledCommitPolicy, type CompiledCommitPolicy } from "./keys.js";
 import { SignatureVerifier } from "./signature.js";
-import type { CommitVerdict, Finding, RangeVerdict, TagVerdict } from "./verdict.js";
+import {
+  UNAUTHORIZED_PATHS_LISTED,
+  type CommitVerdict,
+  type Finding,
+  type RangeVerdict,
+  type TagVerdict,
+} from "./verdict.js";
 
 export interface VerifyRangeOptions {
   /** A repository (bare or not) holding the commits, e.g. FetchedSource.dir. */
@@ -24,6 +31,8 @@ export interface VerifyRangeOptions {
   tagObject?: string;
   /** Clock for key expiry (default now). */
   now?: Date;
+  /** Tree and change size limits (default DEFAULT_SOURCE_LIMITS). */
+  limits?: Partial<SourceLimits>;
 }
 
 const short = (oid: string) => oid.slice(0, 12);
@@ -85,12 +94,13 @@ export async function verifyCommitRange(opts: VerifyRangeOptions): Promise<Range
   const reader = new ObjectReader(opts.repoDir);
   try {
     const verifier = new SignatureVerifier(policy, opts.now ?? new Date());
+    const limits = sourceLimits(opts.limits);
     // Commits are checked concurrently (the object reader pipelines requests to one git process), in
     // batches so that a long first-run range does not hold every commit object in memory at once.
     for (let i = 0; i < range.length; i += BATCH_SIZE) {
       const batch = range.slice(i, i + BATCH_SIZE);
       verdict.commits.push(
-        ...(await Promise.all(batch.map((oid) => verifyCommit(oid, reader, verifier, policy)))),
+        ...(await Promise.all(batch.map((oid) => verifyCommit(oid, reader, verifier, policy, limits)))),
       );
     }
     if (opts.tagObject !== undefined)
@@ -160,6 +170,7 @@ async function verifyCommit(
   reader: ObjectReader,
   verifier: SignatureVerifier,
   policy: CompiledCommitPolicy,
+  limits: DiffLimits,
 ): Promise<CommitVerdict> {
   let commit: ParsedCommit;
   try {
@@ -196,29 +207,44 @@ async function verifyCommit(
     fingerprint: sig.fingerprint,
   };
   const findings: Finding[] = [];
-  // Step 3: the signer may change every path the commit changes against its first parent.
+  // Step 3: the signer may change every path the commit changes against its first parent. The walk
+  // stops at the first paths outside the signer's authority: a narrow signer cannot make gitward diff a
+  // million entries.
+  const mayChange = (p: string) => sig.signers.some((s) => s.mayChange(p));
+  let outside = 0;
   try {
     const parentTree =
       commit.parents[0] === undefined
         ? undefined
         : parseCommit(commit.parents[0], await reader.readTyped(commit.parents[0], "commit")).tree;
-    verdict.changedPaths = await changedPaths(reader, parentTree, commit.tree);
+    const diff = await changedPaths(reader, parentTree, commit.tree, {
+      limits,
+      visit: (p) => mayChange(p) || ++outside < UNAUTHORIZED_PATHS_LISTED,
+    });
+    verdict.changedPaths = diff.paths;
+    if (diff.stopped) verdict.pathCheckStopped = true;
   } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    if (err instanceof TreeTooLargeError) {
+      return finish(verdict, [
+        {
+          code: "TOO_LARGE",
+          message: `commit ${short(oid)}: ${why}; nothing of it was applied: split the change or raise the limit`,
+        },
+      ]);
+    }
     return finish(verdict, [
       {
         code: "OBJECT_MISSING",
-        message: `commit ${short(oid)}: cannot compare with its first parent: ${err instanceof Error ? err.message : String(err)}`,
+        message: `commit ${short(oid)}: cannot compare with its first parent: ${why}`,
       },
     ]);
   }
-  verdict.unauthorizedPaths = verdict.changedPaths.filter((p) => !sig.signers.some((s) => s.mayChange(p)));
+  verdict.unauthorizedPaths = verdict.changedPaths.filter((p) => !mayChange(p));
   if (verdict.unauthorizedPaths.length > 0) {
-    const shown =
-      verdict.unauthorizedPaths.slice(0, 5).join(", ") +
-      (verdict.unauthorizedPaths.length > 5 ? ", ..." : "");
     findings.push({
       code: "NOT_AUTHORIZED_FOR_PATH",
-      message: `commit ${short(oid)} is signed by ${verdict.signer.names.join(", ")}, who may not change ${shown}; have a signer authorized for these paths sign it`,
+      message: `commit ${short(oid)} is signed by ${verdict.signer.names.join(", ")}, who may not change ${listPaths(verdict.unauthorizedPaths, verdict.pathCheckStopped === true)}; have a signer authorized for these paths sign it`,
     });
   }
   // Step 4: the message pattern.
@@ -270,6 +296,18 @@ async function verifyTag(
   verdict.trusted = verdict.findings.length === 0;
   if (verdict.findings[0]) verdict.code = verdict.findings[0].code;
   return verdict;
+}
+
+/** Paths at most this many to a message, each at most 120 characters (the middle cut out). */
+const PATHS_SHOWN = 5;
+
+/** "a, b, c, and 7 more" (stopped: the count is a lower bound, as the check ended there). */
+export function listPaths(paths: readonly string[], stopped = false): string {
+  const shown = paths.slice(0, PATHS_SHOWN).map((p) => shortPath(p));
+  const more = paths.length - shown.length;
+  if (more > 0) shown.push(stopped ? `and at least ${more} more` : `and ${more} more`);
+  else if (stopped) shown.push("and maybe more");
+  return shown.join(", ");
 }
 
 function refuse(oid: string, finding: Finding): CommitVerdict {

@@ -27,6 +27,10 @@ export const CommitCode = {
   TRUSTED_ROOT_NOT_FOUND: "TRUSTED_ROOT_NOT_FOUND",
   /** A commit or tag object that should be there is missing (or too large to read). */
   OBJECT_MISSING: "OBJECT_MISSING",
+  /** A tree of the commit, or its change as a whole, is over a size limit (entries or bytes). */
+  TOO_LARGE: "TOO_LARGE",
+  /** The repository holds an object git's checks (fsck) refuse; found while fetching. */
+  FSCK_FAILED: "FSCK_FAILED",
 } as const;
 export type CommitCode = (typeof CommitCode)[keyof typeof CommitCode];
 
@@ -71,7 +75,15 @@ export interface CommitVerdict {
   changedPaths: string[];
   /** Of those, the ones the signer may not change. */
   unauthorizedPaths: string[];
+  /**
+   * True when the path check stopped at the first UNAUTHORIZED_PATHS_LISTED paths outside the signer's
+   * authority: changedPaths and unauthorizedPaths then hold only what was found until then.
+   */
+  pathCheckStopped?: boolean;
 }
+
+/** The path check stops after this many paths outside the signer's authority. */
+export const UNAUTHORIZED_PATHS_LISTED = 10;
 
 export interface TagVerdict {
   tag: string;

@@ -85,3 +85,18 @@ export function pinnedFrom(
   const map = new Map(results.filter((r) => r.ok && r.pinned !== undefined).map((r) => [r.ref, r.pinned]));
   return (image) => map.get(image);
 }
+
+/**
+ * The manifests with their pod-template images pinned to the digests verification resolved, as the
+ * reconcile applies them (and `gitward render` prints them); unchanged when the policy does not require
+ * digests. One function for both, so what is shown is what is applied.
+ */
+export function pinVerified<M extends { readonly object: Readonly<Record<string, unknown>> }>(
+  manifests: readonly M[],
+  results: readonly { ref: string; pinned?: string; ok: boolean }[],
+  requireDigest: boolean | undefined,
+): M[] {
+  if (requireDigest === false) return [...manifests];
+  const pinned = pinnedFrom(results);
+  return manifests.map((m) => ({ ...m, object: pinPodTemplateImages(m.object, pinned).object }));
+}

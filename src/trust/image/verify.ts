@@ -161,6 +161,11 @@ class ImageVerification {
     return this.result;
   }
 
+  /** The image as messages name it: with its digest once (a pinned reference already carries it). */
+  private named(digest: string): string {
+    return this.ref.digest === undefined ? `${this.image}@${digest}` : this.image;
+  }
+
   private pass(name: CheckName, message: string): void {
     this.checks.push({ name, verdict: "pass", message });
   }
@@ -304,7 +309,7 @@ class ImageVerification {
       this.fail(
         "signatures",
         ImageCode.UNSIGNED,
-        `${this.image}@${ctx.digest} has no cosign signature (neither .sig tag nor bundle referrer)`,
+        `${this.named(ctx.digest)} has no cosign signature (neither .sig tag nor bundle referrer)`,
       );
     }
     const outcomes = await Promise.all(
@@ -335,7 +340,7 @@ class ImageVerification {
       this.fail(
         "signatures",
         ImageCode.THRESHOLD_NOT_MET,
-        `${this.image}@${ctx.digest} is signed by ${signers.size} of the ${this.policy.threshold} distinct signers required (${this.result.signers.join(", ")})`,
+        `${this.named(ctx.digest)} is signed by ${signers.size} of the ${this.policy.threshold} distinct signers required (${this.result.signers.join(", ")})`,
       );
     }
     const failures = outcomes.filter((o): o is Extract<SignatureOutcome, { ok: false }> => !o.ok);
@@ -345,7 +350,7 @@ class ImageVerification {
     this.fail(
       "signatures",
       worst?.code ?? ImageCode.UNSIGNED,
-      `${this.image}@${ctx.digest}: no valid signature from a trusted signer: ${failures.map((f) => f.message).join("; ")}`,
+      `${this.named(ctx.digest)}: no valid signature from a trusted signer: ${failures.map((f) => f.message).join("; ")}`,
     );
   }
 
@@ -391,7 +396,7 @@ class ImageVerification {
         this.fail(
           "attestations",
           ImageCode.ATTESTATION_MISSING,
-          `${this.image}@${ctx.digest} has no attestation of type ${req.predicateType} signed by a trusted key`,
+          `${this.named(ctx.digest)} has no attestation of type ${req.predicateType} signed by a trusted key`,
         );
       }
       if (req.condition !== undefined) {

@@ -46,6 +46,24 @@ async function newRepo(): Promise<TestRepo> {
 }
 
 describe("path authority", () => {
+  it("names at most five unauthorized paths, long ones cut in the middle, and counts the rest", async () => {
+    const repo = await newRepo();
+    const base = await repo.commitFiles({ "apps/a.yaml": "a\n" }, { signer: platform });
+    const long = `rbac/${"d".repeat(60)}/${"x".repeat(150)}.yaml`;
+    const files: Record<string, string> = { [long]: "x\n" };
+    for (let i = 0; i < 7; i++) files[`rbac/r${i}.yaml`] = `${i}\n`;
+    const head = await repo.commitFiles(files, { signer: platform });
+    const v = await verifyCommitRange({ repoDir: repo.dir, from: base, to: head, policy });
+    const c = v.commits[0];
+    expect(c?.unauthorizedPaths).toHaveLength(8);
+    expect(c?.pathCheckStopped).toBeUndefined();
+    const cut = `rbac/${"d".repeat(53)}...${"x".repeat(53)}.yaml`;
+    expect(cut).toHaveLength(119);
+    expect(c?.findings[0]?.message).toBe(
+      `commit ${head.slice(0, 12)} is signed by platform, who may not change ${cut}, rbac/r0.yaml, rbac/r1.yaml, rbac/r2.yaml, rbac/r3.yaml, and 3 more; have a signer authorized for these paths sign it`,
+    );
+  });
+
   it("rejects a platform-signed commit touching rbac/ and accepts the same change signed by security", async () => {
     const repo = await newRepo();
     const base = await repo.commitFiles({ "apps/a.yaml": "a\n" }, { signer: platform });

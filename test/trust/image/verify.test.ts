@@ -130,6 +130,20 @@ describe("signatures in the legacy format (cosign 1.x/2.x .sig tag)", () => {
     expect((await verifyOne(img.ref)).code).toBe(ImageCode.UNKNOWN_SIGNER);
   });
 
+  it("names a digest-pinned image with its digest once in the UNKNOWN_SIGNER message", async () => {
+    const img = await image();
+    await signLegacyWithOpenssl(registry, img.repo, img.digest, [stranger]);
+    const pinned = `${registry.host}/${img.repo}@${img.digest}`;
+    const r = await verifyOne(pinned);
+    expect(r.code).toBe(ImageCode.UNKNOWN_SIGNER);
+    const message = r.checks.find((c) => c.verdict === "fail")?.message ?? "";
+    expect(message.startsWith(`${pinned}: no valid signature from a trusted signer: `)).toBe(true);
+    expect(message.split(img.digest)).toHaveLength(2);
+    // A tag reference gets the digest it resolved to.
+    const byTag = await verifyOne(img.ref);
+    expect(byTag.checks.find((c) => c.verdict === "fail")?.message).toContain(`${img.ref}@${img.digest}: `);
+  });
+
   it("refuses a trusted signature over another digest with SIGNATURE_DIGEST_MISMATCH", async () => {
     const a = await image();
     const b = await image();
