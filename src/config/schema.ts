@@ -89,7 +89,8 @@ export const CommitSignerSchema = strictObject(
     ),
     paths: Type.Array(NonEmpty, {
       minItems: 1,
-      description: 'Globs (picomatch) of repository paths this signer may change; "**" is everything.',
+      description:
+        'Globs of repository paths this signer may change (*, **, ?, [a-z], {a,b}); "**" is everything.',
     }),
   },
   "A person or team allowed to sign commits, and the paths it may change.",

@@ -6,6 +6,8 @@ import { ValueErrorType, type ValueError } from "@sinclair/typebox/errors";
 import type { TSchema } from "@sinclair/typebox";
 import { ConfigErrorCode, type ConfigProblem } from "./errors.js";
 import { intervalProblem } from "./duration.js";
+import { compileGlob } from "../match/glob.js";
+import { compileUntrustedRegex } from "../match/regex.js";
 import { redactUrl, urlCredentialKind } from "../source/url.js";
 import { EXPECTED_KEY, KIND_SCHEMAS, type AlertSink, type Application, type TrustPolicy } from "./schema.js";
 
@@ -236,14 +238,20 @@ function checkTrustPolicy(tp: TrustPolicy, locate: Locator): ConfigProblem[] {
     );
   }
   const commits = tp.spec.commits;
+  // Patterns from the policy run on text from outside (commit messages, paths, ref names): they must
+  // compile for the linear-time engines gitward runs them in, so a refused one fails at load, not later.
   if (commits.message !== undefined) {
-    try {
-      new RegExp(commits.message);
-    } catch (err) {
-      const why = err instanceof Error ? err.message : String(err);
-      add(ConfigErrorCode.Invalid, ["spec", "commits", "message"], `not a valid regular expression: ${why}`);
-    }
+    const c = compileUntrustedRegex(commits.message, "spec.commits.message");
+    if (!c.ok) add(ConfigErrorCode.Invalid, ["spec", "commits", "message"], `the pattern ${c.error.message}`);
   }
+  const globAt = (glob: string, path: ValuePath) => {
+    const c = compileGlob(glob, path.join("."));
+    if (!c.ok) add(ConfigErrorCode.Invalid, path, c.error.message);
+  };
+  for (const [i, s] of commits.signers.entries())
+    for (const [k, p] of s.paths.entries()) globAt(p, ["spec", "commits", "signers", i, "paths", k]);
+  for (const [k, r] of (commits.expectedRefs ?? []).entries())
+    globAt(r, ["spec", "commits", "expectedRefs", k]);
   duplicateNames(
     commits.signers.map((s) => s.name),
     ["spec", "commits", "signers"],

@@ -32,6 +32,8 @@ export interface CheckOptions {
   readonly manifests: readonly Manifest[];
   /** The repository root (real path) for the secret scanner; without it, files are not scanned. */
   readonly repoRoot?: string;
+  /** The folder below repoRoot whose files the secret scanner reads (the checked path); default all. */
+  readonly scanPath?: string;
   /** Built-in pack ids; default DEFAULT_PACKS. */
   readonly packs?: readonly string[];
   readonly customPolicies?: readonly CustomPolicy[];
@@ -120,10 +122,10 @@ export async function checkRevision(opts: CheckOptions): Promise<CheckReport> {
     }
   }
   if (packIds.includes("secrets-hygiene") && opts.repoRoot !== undefined) {
-    const found = await scanSecrets(
-      opts.repoRoot,
-      opts.secretsAllowlist === undefined ? {} : { allowlist: opts.secretsAllowlist },
-    );
+    const found = await scanSecrets(opts.repoRoot, {
+      ...(opts.secretsAllowlist === undefined ? {} : { allowlist: opts.secretsAllowlist }),
+      ...(opts.scanPath === undefined ? {} : { path: opts.scanPath }),
+    });
     for (const f of found) raw.push({ finding: f });
   }
 

@@ -410,6 +410,8 @@ const check: Step<Run> = {
     const report = await checkRevision({
       manifests,
       ...(run.repoDir === undefined ? {} : { repoRoot: run.repoDir }),
+      // Only this Application's files: a secret elsewhere in the repository is another one's finding.
+      scanPath: run.app.spec.source.path ?? ".",
       ...(policy?.packs === undefined ? {} : { packs: policy.packs }),
       customPolicies: await customPolicies(run),
       ...(run.trust.spec.images === undefined ? {} : { imagePolicy: run.trust.spec.images }),

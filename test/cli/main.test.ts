@@ -33,7 +33,9 @@ describe("gitward CLI", () => {
   it("--help explains the exit codes and exits 0", async () => {
     const r = await gitward("--help");
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain("Exit codes: 0 ok, 1 the check found problems, 2 usage");
+    expect(r.stdout.replace(/\s+/g, " ")).toContain(
+      "Exit codes: 0 ok, 1 the check found problems (diff: differences), 2 usage or configuration error, 3 not proven",
+    );
     expect(r.stdout.replace(/\s+/g, " ")).toContain("70 internal error (unexpected; run again with --debug");
     expect(r.stdout).toMatch(/--debug +on an internal error, print its stack trace/);
   });

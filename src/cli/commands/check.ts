@@ -236,6 +236,8 @@ async function runCheck(target: string, flags: CheckFlags): Promise<number> {
   const report = await checkRevision({
     manifests,
     repoRoot: root,
+    // The secret scanner reads what is checked, not the whole repository (node_modules, build output...).
+    scanPath: rel === "" ? "." : rel,
     packs,
     customPolicies,
     ...(imagePolicy === undefined ? {} : { imagePolicy }),

@@ -2,9 +2,10 @@
 // path globs and the message pattern compiled. A key that does not parse is a configuration error naming
 // the signer and the key's index, so nothing is verified against a half-read policy.
 import * as openpgp from "openpgp";
-import picomatch from "picomatch";
 import { ConfigError } from "../../config/errors.js";
 import type { CommitPolicy } from "../../config/types.js";
+import { compileGlob, compileGlobs } from "../../match/glob.js";
+import { compileUntrustedRegex, type UntrustedRegex } from "../../match/regex.js";
 import { parseSshPublicKeyLine, type SshPublicKey } from "./ssh-keys.js";
 
 export interface CompiledSigner {
@@ -21,10 +22,13 @@ export interface CompiledCommitPolicy {
   ssh: Map<string, { key: SshPublicKey; signers: CompiledSigner[] }>;
   /** OpenPGP keys, each with the signers that hold it. */
   openpgp: { key: openpgp.PublicKey; signers: CompiledSigner[] }[];
-  message: RegExp | undefined;
+  /** The message rule, in RE2 (linear time): the message is the committer's text. */
+  message: UntrustedRegex | undefined;
   allowHistoryRewrite: boolean;
   trustedRoot: string | undefined;
   expectedRefs: string[];
+  /** True for a ref name one of expectedRefs matches (always true when there are none). */
+  isExpectedRef: (ref: string) => boolean;
 }
 
 /** True for a policy already compiled (callers may pass either form). */
@@ -71,7 +75,11 @@ export async function compileCommitPolicy(
     allowHistoryRewrite: policy.allowHistoryRewrite ?? false,
     trustedRoot: policy.trustedRoot,
     expectedRefs: policy.expectedRefs ?? [],
+    isExpectedRef: () => true,
   };
+  const refs = compileGlobs(compiled.expectedRefs, (k) => `${where}.expectedRefs[${k}]`);
+  if (!refs.ok) throw new ConfigError(refs.errors[0]?.message ?? "bad glob", refs.errors[0]?.where);
+  compiled.isExpectedRef = refs.matches;
   const gpgByFingerprint = new Map<string, { key: openpgp.PublicKey; signers: CompiledSigner[] }>();
   policy.signers.forEach((s, i) => {
     if (s.paths.length === 0)
@@ -79,12 +87,17 @@ export async function compileCommitPolicy(
   });
   for (const [i, s] of policy.signers.entries()) {
     const at = `${where}.signers[${i}] (${s.name})`;
-    const matchers = s.paths.map((p) => picomatch(p, { dot: true }));
+    // Paths of a commit come from its author: matched in linear time, never by a backtracking RegExp.
+    const matchers = s.paths.map((p, k) => {
+      const c = compileGlob(p, `${at}.paths[${k}]`);
+      if (!c.ok) throw new ConfigError(c.error.message, c.error.where);
+      return c.matcher;
+    });
     const signer: CompiledSigner = {
       name: s.name,
       emails: (s.emails ?? []).map((e) => e.toLowerCase()),
       paths: s.paths,
-      mayChange: (path) => matchers.some((m) => m(path)),
+      mayChange: (path) => matchers.some((m) => m.matches(path)),
     };
     compiled.signers.push(signer);
     for (const [k, line] of (s.ssh ?? []).entries()) {
@@ -117,11 +130,9 @@ export async function compileCommitPolicy(
   }
   compiled.openpgp = [...gpgByFingerprint.values()];
   if (policy.message !== undefined) {
-    try {
-      compiled.message = new RegExp(policy.message, "u");
-    } catch (err) {
-      throw new ConfigError(`message is not a valid regular expression: ${reason(err)}`, `${where}.message`);
-    }
+    const c = compileUntrustedRegex(policy.message, `${where}.message`);
+    if (!c.ok) throw new ConfigError(`message ${c.error.message}`, c.error.where);
+    compiled.message = c.regex;
   }
   return compiled;
 }

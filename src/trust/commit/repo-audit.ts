@@ -1,7 +1,6 @@
 // The "unexpected branch, unknown committer" audit of `gitward verify repo`: lists a repository's branches
 // and tags, flags refs the policy does not expect, and commits whose author or committer is not an
 // identity of a trusted signer (its `emails`, and the e-mail addresses in its OpenPGP keys' user IDs).
-import picomatch from "picomatch";
 import type { CommitPolicy } from "../../config/types.js";
 import { git } from "../../source/git.js";
 import { listRefs, type RefInfo } from "../../source/walk.js";
@@ -58,9 +57,8 @@ export async function auditRepository(opts: RepoAuditOptions): Promise<RepoAudit
   const findings: RepoAuditFinding[] = [];
   // Step 1: refs the policy does not expect (skipped when it lists none).
   if (policy.expectedRefs.length > 0) {
-    const expected = picomatch(policy.expectedRefs);
     for (const ref of refs) {
-      if (!expected(ref.name)) {
+      if (!policy.isExpectedRef(ref.name)) {
         findings.push({
           code: "UNEXPECTED_REF",
           subject: ref.name,
