@@ -42,7 +42,9 @@ function jsonKey(v: unknown): string | undefined {
   return undefined;
 }
 
-const COMPOSE_OPTIONS = { uniqueKeys: sameJsonKey, prettyErrors: false } as const;
+// logLevel "error": the library's own warnings (process.emitWarning) would print to the user's terminal;
+// what they warn about is refused below as a coded error instead.
+const COMPOSE_OPTIONS = { uniqueKeys: sameJsonKey, prettyErrors: false, logLevel: "error" } as const;
 
 /** Reads documents one by one and stops after `maxDocs`, so a file of a million tiny ones costs little. */
 export function composeDocuments(text: string, maxDocs: number): Composed {
@@ -105,6 +107,22 @@ export function documentProblems(
     return problems;
   }
   visit(doc, {
+    Pair: (_key, pair) => {
+      // A mapping or list used as a key becomes its string form in JSON ("[object Object]" or the YAML
+      // text): the key the policy sees is not the one written.
+      if (isCollection(pair.key)) {
+        problems.push(
+          unsupported(
+            file,
+            at(pair.key.range?.[0] ?? 0),
+            "a mapping key is itself a mapping or list, which JSON cannot hold (an unrendered template?); " +
+              "write a plain scalar key",
+          ),
+        );
+        return visit.SKIP; // one error for the key, not one more for each collection nested in it
+      }
+      return undefined;
+    },
     Node: (_key, node: YamlNode) => {
       const line = at(node.range?.[0] ?? 0);
       if (isCollection(node) && node.tag !== undefined && REFUSED_TAGS.has(node.tag)) {

@@ -241,6 +241,30 @@ describe("content that would change silently on the way to JSON is refused", () 
     });
   });
 
+  it("a mapping or list used as a key (an unrendered template) is refused with its line, silently", async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => {
+      warnings.push(w.message);
+    };
+    process.on("warning", onWarning);
+    try {
+      expectRefused(
+        await refused("ckey/a.yaml", cm("x", '  {{ template "x" . }}: one\n')),
+        "UNSUPPORTED_YAML",
+        /^ckey\/a\.yaml:7: a mapping key is itself a mapping or list/,
+      );
+      expectRefused(
+        await refused("ckey2/a.yaml", cm("x", "  ? [a, b]\n  : one\n")),
+        "UNSUPPORTED_YAML",
+        /^ckey2\/a\.yaml:7: a mapping key is itself a mapping or list/,
+      );
+      await new Promise((r) => setImmediate(r)); // process warnings are emitted on the next tick
+      expect(warnings).toEqual([]);
+    } finally {
+      process.off("warning", onWarning);
+    }
+  });
+
   it("numbers JSON cannot hold (.nan, .inf, 1e400, integers past 2^53-1) are refused with their line; finite ones render", async () => {
     for (const [dir, n] of [
       ["nan", ".nan"],

@@ -201,8 +201,9 @@ export async function renderTarget(
 }
 
 async function runCheck(target: string, flags: CheckFlags): Promise<number> {
-  const { root, rel, rendered } = await renderTarget(target, flags);
+  // The policy first: a configuration error ends the command before any rendering.
   const trust = flags.trust === undefined ? undefined : await loadTrustPolicy(flags.trust);
+  const { root, rel, rendered } = await renderTarget(target, flags);
   const policy = trust?.spec.policy;
   const failOn: Severity = flags.failOn ?? policy?.failOn ?? "high";
   const packs =
