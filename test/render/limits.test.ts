@@ -251,12 +251,12 @@ describe("content that would change silently on the way to JSON is refused", () 
       expectRefused(
         await refused("ckey/a.yaml", cm("x", '  {{ template "x" . }}: one\n')),
         "UNSUPPORTED_YAML",
-        /^ckey\/a\.yaml:7: a mapping key is itself a mapping or list/,
+        /^ckey\/a\.yaml:6: a mapping key is itself a mapping or list/,
       );
       expectRefused(
         await refused("ckey2/a.yaml", cm("x", "  ? [a, b]\n  : one\n")),
         "UNSUPPORTED_YAML",
-        /^ckey2\/a\.yaml:7: a mapping key is itself a mapping or list/,
+        /^ckey2\/a\.yaml:6: a mapping key is itself a mapping or list/,
       );
       await new Promise((r) => setImmediate(r)); // process warnings are emitted on the next tick
       expect(warnings).toEqual([]);
