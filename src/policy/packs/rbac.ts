@@ -223,17 +223,22 @@ export const defaultServiceAccount: Rule = {
 const WRITE_VERBS = ["create", "update", "patch", "delete", "deletecollection", "*"];
 
 /** Resources that have no namespace: a namespaced Role cannot grant them, whatever its rules say. */
-const CLUSTER_SCOPED = new Set([
-  "nodes",
-  "nodes/proxy",
-  "clusterroles",
-  "clusterrolebindings",
+/** admissionregistration.k8s.io's resources: each gates every other write, and none has a namespace. */
+const ADMISSION_RESOURCES = [
   "validatingwebhookconfigurations",
   "mutatingwebhookconfigurations",
   "validatingadmissionpolicies",
   "validatingadmissionpolicybindings",
   "mutatingadmissionpolicies",
   "mutatingadmissionpolicybindings",
+] as const;
+
+const CLUSTER_SCOPED = new Set([
+  "nodes",
+  "nodes/proxy",
+  "clusterroles",
+  "clusterrolebindings",
+  ...ADMISSION_RESOURCES,
 ]);
 
 interface Grant {
@@ -358,14 +363,7 @@ export const manageWebhooks = grantRule(
   "Remove write access to webhook configurations and admission policies; they gate every other write.",
   {
     groups: ["admissionregistration.k8s.io"],
-    resources: [
-      "validatingwebhookconfigurations",
-      "mutatingwebhookconfigurations",
-      "validatingadmissionpolicies",
-      "validatingadmissionpolicybindings",
-      "mutatingadmissionpolicies",
-      "mutatingadmissionpolicybindings",
-    ],
+    resources: [...ADMISSION_RESOURCES],
     verbs: WRITE_VERBS,
   },
   "lets its subjects change admission control, which judges every other request",
