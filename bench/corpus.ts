@@ -71,7 +71,8 @@ export async function run(args: readonly string[]): Promise<unknown> {
         const { report } = await reconcileTarget(world, t, FAIL_ON);
         reconcile = `${report.result}${report.reason === undefined ? "" : ` ${report.reason}`}`;
         const applied = report.result === "applied" || report.result === "unchanged";
-        if ((check.code === 0) !== applied)
+        // Exit 2 (usage error) is no verdict; it is listed in perTarget and not compared.
+        if (check.code !== 2 && (check.code === 0) !== applied)
           disagreements.push(`${t.id}: check exit ${check.code}, reconcile ${reconcile}`);
       }
       perTarget.push({

@@ -121,7 +121,7 @@ describe.each(targets.map((t) => [t.id, t] as const))("corpus %s", (_id, t) => {
       );
       return;
     }
-    expect(report.reason).toBe("POLICY_FAILED");
+    expect(report.reason, `${report.message} ${report.details.slice(0, 3).join(" ")}`).toBe("POLICY_FAILED");
     const details = report.details.join("\n");
     for (const f of run.findings) expect(details).toContain(`${f.severity} ${f.ruleId}: ${f.message}`);
     expect(report.details.filter((d) => / (low|medium|high|critical) \S+: /.test(d))).toHaveLength(

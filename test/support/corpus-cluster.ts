@@ -9,7 +9,7 @@ import { DEFAULT_PACKS } from "../../src/policy/packs.js";
 import type { ReconcileReport } from "../../src/reconcile/reconcile.js";
 import type { World } from "../reconcile/harness.js";
 import { corpusRepo, corpusSlug, type CorpusTarget } from "./corpus.js";
-import { repoRoot } from "./tools.js";
+import { repoRoot, toolPath } from "./tools.js";
 
 const FOREIGN_KINDS: readonly {
   group: string;
@@ -141,6 +141,8 @@ export async function reconcileTarget(
   app.metadata.name = name;
   const trust = world.trust();
   const policy = { packs: [...DEFAULT_PACKS] as string[], failOn };
-  const report = await world.reconcile(app, {}, { ...trust, spec: { ...trust.spec, policy } });
+  // The operator renders with the same kubectl and helm as check (an operator is configured with its tools).
+  const tools = { kubectl: toolPath("kubectl"), helm: toolPath("helm") };
+  const report = await world.reconcile(app, { tools }, { ...trust, spec: { ...trust.spec, policy } });
   return { report, signed };
 }
