@@ -134,8 +134,8 @@ export async function reconcileTarget(
     {
       namespace: ns,
       serviceAccountName: sa,
-      allowClusterScoped: true,
-      allowedNamespaces: ["cert-manager", "envoy-gateway-system"].filter((n) => n !== ns),
+      allowClusterScoped: t.allowClusterScoped === true,
+      allowedNamespaces: [...(t.allowedNamespaces ?? [])],
     },
   );
   app.metadata.name = name;

@@ -25,6 +25,8 @@ export interface CorpusTarget {
   readonly releaseName?: string;
   readonly valuesFiles?: readonly string[];
   readonly exclude?: readonly string[];
+  readonly allowClusterScoped?: boolean;
+  readonly allowedNamespaces?: readonly string[];
   /** The code check and reconcile must both refuse the target with before applying anything. */
   readonly expectRefusal?: string;
   readonly needs?: readonly string[];
@@ -123,7 +125,10 @@ export function checkArgs(t: CorpusTarget, dir: string, failOn: string): string[
   const args = ["check", path.join(dir, t.path), "--render", t.type, "-o", "json", "--fail-on", failOn];
   if (t.namespace !== undefined) args.push("--namespace", t.namespace);
   for (const v of t.valuesFiles ?? []) args.push("--values", path.join(dir, v));
+  if (t.releaseName !== undefined) args.push("--release-name", t.releaseName);
   for (const g of t.exclude ?? []) args.push("--exclude", g);
+  if (t.allowClusterScoped === true) args.push("--allow-cluster-scoped");
+  for (const n of t.allowedNamespaces ?? []) args.push("--allowed-namespace", n);
   args.push("--kubectl", toolPath("kubectl"), "--helm", toolPath("helm"));
   return args;
 }
