@@ -6,11 +6,11 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { render, type RenderOptions } from "../src/render/render.js";
 import { startWorld } from "../test/reconcile/harness.js";
 import {
   corpusRepo,
   corpusSlug,
+  gitwardRender,
   loadCorpus,
   overall,
   peerRender,
@@ -19,7 +19,6 @@ import {
   type RuleScore,
 } from "../test/support/corpus.js";
 import { installForeignCrds, reconcileTarget } from "../test/support/corpus-cluster.js";
-import { toolPath } from "../test/support/tools.js";
 
 const FAIL_ON = "high";
 
@@ -50,17 +49,7 @@ export async function run(args: readonly string[]): Promise<unknown> {
     for (const t of targets) {
       const dir = path.join(scratch, corpusSlug(t));
       await corpusRepo(t.repo, dir);
-      const opts: RenderOptions & { exclude?: readonly string[] } = {
-        repoRoot: dir,
-        path: t.path,
-        type: t.type,
-        tools: { kubectl: toolPath("kubectl"), helm: toolPath("helm") },
-        ...(t.namespace === undefined ? {} : { namespace: t.namespace }),
-        ...(t.valuesFiles === undefined ? {} : { valuesFiles: t.valuesFiles }),
-        ...(t.releaseName === undefined ? {} : { releaseName: t.releaseName }),
-        ...(t.exclude === undefined ? {} : { exclude: t.exclude }),
-      };
-      const ours = await timed(() => render(opts));
+      const ours = await timed(() => gitwardRender(t, dir));
       const peer = await timed(() => peerRender(t, dir));
       gitwardMs += ours.ms;
       peerMs += peer.ms;

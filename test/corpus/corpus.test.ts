@@ -7,13 +7,12 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import canonicalize from "canonicalize";
-import { render } from "../../src/render/render.js";
-import type { RenderOptions } from "../../src/render/render.js";
 import { startWorld, type World } from "../reconcile/harness.js";
 import {
   canonicalObjects,
   corpusRepo,
   corpusSlug,
+  gitwardRender,
   loadCorpus,
   overall,
   peerRender,
@@ -25,7 +24,6 @@ import {
   type RuleScore,
 } from "../support/corpus.js";
 import { installForeignCrds, reconcileTarget } from "../support/corpus-cluster.js";
-import { toolPath } from "../support/tools.js";
 
 const FAIL_ON = "high";
 const { targets, rules, labels } = await loadCorpus();
@@ -56,21 +54,6 @@ afterAll(async () => {
   await world.stop();
   await rm(scratch, { recursive: true, force: true });
 });
-
-/** gitward's render of the target, with the exclude globs the Application would carry. */
-async function gitwardRender(t: CorpusTarget, dir: string): ReturnType<typeof render> {
-  const opts: RenderOptions & { exclude?: readonly string[] } = {
-    repoRoot: dir,
-    path: t.path,
-    type: t.type,
-    tools: { kubectl: toolPath("kubectl"), helm: toolPath("helm") },
-    ...(t.namespace === undefined ? {} : { namespace: t.namespace }),
-    ...(t.valuesFiles === undefined ? {} : { valuesFiles: t.valuesFiles }),
-    ...(t.releaseName === undefined ? {} : { releaseName: t.releaseName }),
-    ...(t.exclude === undefined ? {} : { exclude: t.exclude }),
-  };
-  return render(opts);
-}
 
 function runOf(t: CorpusTarget): Promise<CheckRun> {
   const run = checks.get(t.id);

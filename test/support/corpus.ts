@@ -9,6 +9,8 @@ import { promisify } from "node:util";
 import canonicalize from "canonicalize";
 import picomatch from "picomatch";
 import { parseAllDocuments } from "yaml";
+import { render, type RenderOptions } from "../../src/render/render.js";
+import type { RenderResult } from "../../src/render/types.js";
 import { TestRepo } from "./git-repo.js";
 import type { Signer } from "./signers.js";
 import { repoRoot, runCli, toolPath } from "./tools.js";
@@ -118,6 +120,21 @@ export function canonicalObjects(objs: readonly KubeObj[]): Map<string, string> 
     m.set(k, canonicalize(o) ?? "");
   }
   return m;
+}
+
+/** gitward's render of a target in `dir`, with the options its Application carries. */
+export async function gitwardRender(t: CorpusTarget, dir: string): Promise<RenderResult> {
+  const opts: RenderOptions & { exclude?: readonly string[] } = {
+    repoRoot: dir,
+    path: t.path,
+    type: t.type,
+    tools: { kubectl: toolPath("kubectl"), helm: toolPath("helm") },
+    ...(t.namespace === undefined ? {} : { namespace: t.namespace }),
+    ...(t.valuesFiles === undefined ? {} : { valuesFiles: t.valuesFiles }),
+    ...(t.releaseName === undefined ? {} : { releaseName: t.releaseName }),
+    ...(t.exclude === undefined ? {} : { exclude: t.exclude }),
+  };
+  return render(opts);
 }
 
 /** The `gitward check` arguments for a target (the built CLI, JSON output). */
