@@ -4,7 +4,9 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const here = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+/** The checkout's root, also when this file runs compiled from dist/ (benches import test/support). */
+export const repoRoot = path.basename(here) === "dist" ? path.dirname(here) : here;
 
 export function toolPath(name: "kubectl" | "helm"): string {
   return path.join(repoRoot, ".tools", "bin", name);
