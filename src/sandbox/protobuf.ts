@@ -2,10 +2,12 @@
 // serviceaccount|configmap|secret|role|rolebinding|clusterrole|clusterrolebinding|token`, `auth can-i`,
 // `auth whoami`) send `application/vnd.kubernetes.protobuf` with no JSON fallback, so the sandbox decodes
 // those kinds: the "k8s\0" envelope (runtime.Unknown), then the object by the field numbers of
-// Kubernetes' generated.proto files. Other kinds answer 415 and a hint to use `kubectl apply`.
+// Kubernetes' generated.proto files (workload kinds in protobuf-workloads.ts). Other kinds, and any field
+// the schema does not name, answer 415 and a hint to use `kubectl apply`: nothing is dropped silently.
 import protobuf from "protobufjs";
 import { errors } from "./errors.js";
-import { isObject, type Json, type JsonObject } from "./fieldset.js";
+import type { Json, JsonObject } from "./fieldset.js";
+import { inlined, meaningfulZero, workloadKinds, workloadSchema } from "./protobuf-workloads.js";
 
 const schema = `
 syntax = "proto2";
@@ -51,9 +53,9 @@ message TokenRequestSpec { repeated string audiences = 1; optional BoundObjectRe
 message TokenRequest { optional ObjectMeta metadata = 1; optional TokenRequestSpec spec = 2; }
 message TokenReviewSpec { optional string token = 1; repeated string audiences = 2; }
 message TokenReview { optional ObjectMeta metadata = 1; optional TokenReviewSpec spec = 2; }
-`;
+${workloadSchema}`;
 
-const root = protobuf.parse(schema, { keepCase: true }).root;
+const root = protobuf.parse(schema, { keepCase: true }).root.resolveAll();
 const type = (name: string): protobuf.Type => root.lookupType(`k8s.${name}`);
 
 /** Message type by "apiVersion/Kind" of the envelope. */
@@ -73,38 +75,101 @@ const kinds: Record<string, string> = {
   "authentication.k8s.io/v1/SelfSubjectReview": "SelfSubjectReview",
   "authentication.k8s.io/v1/TokenRequest": "TokenRequest",
   "authentication.k8s.io/v1/TokenReview": "TokenReview",
+  ...workloadKinds,
 };
 
 const MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
+const HINT = "send JSON, e.g. with kubectl apply";
+
+/**
+ * The first field on the wire that the schema does not name, as "path: field N", or undefined. protobufjs
+ * skips unknown fields without a word, which would store an object short of what the client sent.
+ */
+function unknownField(t: protobuf.Type, buf: Uint8Array, at: string): string | undefined {
+  const r = protobuf.Reader.create(buf);
+  while (r.pos < r.len) {
+    const tag = r.uint32();
+    const id = tag >>> 3;
+    const wire = tag & 7;
+    const f = t.fieldsById[id];
+    if (f === undefined) return `${at}: field ${id}`;
+    const where = `${at}.${f.name}`;
+    const message = f.resolvedType instanceof protobuf.Type ? f.resolvedType : undefined;
+    if (wire === 2 && f.map) {
+      // A map entry is a message { key = 1; value = 2; }.
+      const entry = protobuf.Reader.create(r.bytes());
+      while (entry.pos < entry.len) {
+        const etag = entry.uint32();
+        const eid = etag >>> 3;
+        if (eid !== 1 && eid !== 2) return `${where}: field ${eid}`;
+        if (eid === 2 && message !== undefined && (etag & 7) === 2) {
+          const inner = unknownField(message, entry.bytes(), where);
+          if (inner !== undefined) return inner;
+        } else entry.skipType(etag & 7);
+      }
+    } else if (wire === 2 && message !== undefined) {
+      const inner = unknownField(message, r.bytes(), where);
+      if (inner !== undefined) return inner;
+    } else r.skipType(wire);
+  }
+  return undefined;
+}
+
+function rfc3339(o: Record<string, unknown>): string | undefined {
+  const seconds = Number(o["seconds"] ?? 0);
+  return seconds === 0 ? undefined : new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/** One decoded value of a field as JSON: the special meta/v1 encodings become their JSON forms. */
+function value(t: protobuf.Type | undefined, v: unknown): Json | undefined {
+  if (t === undefined) return v as Json;
+  const o = (v ?? {}) as Record<string, unknown>;
+  if (t.name === "Time") return rfc3339(o);
+  if (t.name === "Quantity") return typeof o["string"] === "string" ? o["string"] : undefined;
+  if (t.name === "IntOrString") {
+    return Number(o["type"] ?? 0) === 1
+      ? typeof o["strVal"] === "string"
+        ? o["strVal"]
+        : ""
+      : Number(o["intVal"] ?? 0);
+  }
+  return toJson(t, o);
+}
 
 /**
  * Go writes every non-pointer field, empty or not; the JSON form omits empty ones. Dropping empty strings,
- * zeros, false and empty lists, maps and messages gives the JSON a client would have sent (none of the
- * decoded kinds has a meaningful zero).
+ * zeros, false and empty lists, maps and messages gives the JSON a client would have sent, except where
+ * the zero was meant (meaningfulZero). Embedded structs are folded into their parent as JSON does.
  */
-function prune(v: unknown, key = ""): Json | undefined {
-  if (v === null || v === undefined || v === "" || v === 0 || v === false) return undefined;
-  if (Array.isArray(v)) {
-    // In a list an empty string is a value (apiGroups: [""] is the core group), not an absent field.
-    const items = v
-      .map((i) => (typeof i === "string" ? i : prune(i)))
-      .filter((i): i is Json => i !== undefined);
-    return items.length === 0 ? undefined : items;
-  }
-  if (typeof v === "object") {
-    const o = v as Record<string, unknown>;
-    if ((key === "creationTimestamp" || key === "deletionTimestamp") && "seconds" in o) {
-      const seconds = Number(o["seconds"]);
-      return seconds === 0 ? undefined : new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
+function toJson(t: protobuf.Type, o: Record<string, unknown>): JsonObject | undefined {
+  const out: JsonObject = {};
+  for (const f of t.fieldsArray) {
+    const v = o[f.name];
+    if (v === undefined || v === null) continue;
+    const sub = f.resolvedType instanceof protobuf.Type ? f.resolvedType : undefined;
+    let j: Json | undefined;
+    if (f.map) {
+      const m: JsonObject = {};
+      for (const [k, c] of Object.entries(v as Record<string, unknown>)) {
+        const e = value(sub, c);
+        // A map value is kept even when empty: labels {"a": ""} says something.
+        m[k] = e === undefined ? (sub === undefined ? "" : {}) : e;
+      }
+      j = Object.keys(m).length === 0 ? undefined : m;
+    } else if (f.repeated) {
+      // In a list an empty value is a value (apiGroups: [""] is the core group), not an absent field.
+      const items = (v as unknown[]).map((i) => value(sub, i) ?? (sub === undefined ? (i as Json) : {}));
+      j = items.length === 0 ? undefined : items;
+    } else {
+      j = value(sub, v);
+      const keep = meaningfulZero.has(`${t.name}.${f.name}`) || sub?.name === "IntOrString";
+      if (!keep && (j === "" || j === 0 || j === false)) j = undefined;
     }
-    const out: JsonObject = {};
-    for (const [k, c] of Object.entries(o)) {
-      const p = prune(c, k);
-      if (p !== undefined) out[k] = p;
-    }
-    return Object.keys(out).length === 0 ? undefined : out;
+    if (j === undefined) continue;
+    if (inlined.has(f.name) && typeof j === "object" && !Array.isArray(j)) Object.assign(out, j);
+    else out[f.name] = j;
   }
-  return v as Json;
+  return Object.keys(out).length === 0 ? undefined : out;
 }
 
 /** Decodes a protobuf request body into the JSON object the client meant. */
@@ -127,24 +192,26 @@ export function decodeProtobuf(body: Buffer): JsonObject {
   const message = kinds[key];
   if (message === undefined) {
     throw errors.unsupportedMediaType(
-      `application/vnd.kubernetes.protobuf for ${key} (the sandbox decodes protobuf only for the kinds kubectl's create and auth commands send; send JSON, e.g. with kubectl apply)`,
+      `application/vnd.kubernetes.protobuf for ${key} (the sandbox decodes protobuf only for the kinds kubectl's create, run and auth commands send; ${HINT})`,
     );
   }
   const raw = envelope["raw"];
-  let decoded: unknown;
+  const bytes = raw instanceof Uint8Array ? raw : new Uint8Array();
+  const t = type(message);
+  let decoded: Record<string, unknown>;
+  let unknown: string | undefined;
   try {
-    const t = type(message);
-    decoded = t.toObject(t.decode(raw instanceof Uint8Array ? raw : new Uint8Array()), {
-      longs: Number,
-      bytes: String,
-      defaults: false,
-    });
+    unknown = unknownField(type("Unknown"), body.subarray(4), "envelope") ?? unknownField(t, bytes, message);
+    decoded = t.toObject(t.decode(bytes), { longs: Number, bytes: String, defaults: false });
   } catch (err) {
     throw errors.badRequest(
       `the protobuf body cannot be decoded as ${key}: ${err instanceof Error ? err.message : String(err)}`,
     );
   }
-  const pruned = prune(decoded);
-  const obj: JsonObject = isObject(pruned ?? null) ? (pruned as JsonObject) : {};
-  return { apiVersion: tm.apiVersion ?? "", kind: tm.kind ?? "", ...obj };
+  if (unknown !== undefined) {
+    throw errors.unsupportedMediaType(
+      `application/vnd.kubernetes.protobuf for ${key} with ${unknown}, which the sandbox's protobuf schema does not know (it refuses rather than drop it; ${HINT})`,
+    );
+  }
+  return { apiVersion: tm.apiVersion ?? "", kind: tm.kind ?? "", ...(toJson(t, decoded) ?? {}) };
 }

@@ -5,7 +5,8 @@ import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import type { Sandbox } from "../../src/sandbox/server.js";
+import { afterAll, beforeAll } from "vitest";
+import { startSandbox, type Sandbox } from "../../src/sandbox/server.js";
 import { toolPath } from "../support/tools.js";
 
 export interface Reply {
@@ -183,3 +184,17 @@ spec:
       served: true
       storage: true
 ${version}`;
+
+/** A sandbox and a kubectl for it, started before a file's tests and stopped after them. */
+export function withSandbox(): { readonly sb: Sandbox; readonly k: Kubectl } {
+  const ctx = {} as { sb: Sandbox; k: Kubectl };
+  beforeAll(async () => {
+    ctx.sb = await startSandbox();
+    ctx.k = await kubectlFor(ctx.sb);
+  });
+  afterAll(async () => {
+    await ctx.sb.stop();
+    await ctx.k.cleanup();
+  });
+  return ctx;
+}
