@@ -29,7 +29,8 @@ message ConfigMap { optional ObjectMeta metadata = 1; map<string, string> data =
 message Secret { optional ObjectMeta metadata = 1; map<string, bytes> data = 2; optional string type = 3; map<string, string> stringData = 4; optional bool immutable = 5; }
 message ServiceAccount { optional ObjectMeta metadata = 1; repeated ObjectReference secrets = 2; repeated LocalObjectReference imagePullSecrets = 3; optional bool automountServiceAccountToken = 4; }
 message NamespaceSpec { repeated string finalizers = 1; }
-message Namespace { optional ObjectMeta metadata = 1; optional NamespaceSpec spec = 2; }
+message NamespaceStatus { optional string phase = 1; }
+message Namespace { optional ObjectMeta metadata = 1; optional NamespaceSpec spec = 2; optional NamespaceStatus status = 3; }
 message PolicyRule { repeated string verbs = 1; repeated string apiGroups = 2; repeated string resources = 3; repeated string resourceNames = 4; repeated string nonResourceURLs = 5; }
 message LabelSelectorRequirement { optional string key = 1; optional string operator = 2; repeated string values = 3; }
 message LabelSelector { map<string, string> matchLabels = 1; repeated LabelSelectorRequirement matchExpressions = 2; }
@@ -42,17 +43,23 @@ message RoleBinding { optional ObjectMeta metadata = 1; repeated Subject subject
 message ResourceAttributes { optional string namespace = 1; optional string verb = 2; optional string group = 3; optional string version = 4; optional string resource = 5; optional string subresource = 6; optional string name = 7; }
 message NonResourceAttributes { optional string path = 1; optional string verb = 2; }
 message SelfSubjectAccessReviewSpec { optional ResourceAttributes resourceAttributes = 1; optional NonResourceAttributes nonResourceAttributes = 2; }
-message SelfSubjectAccessReview { optional ObjectMeta metadata = 1; optional SelfSubjectAccessReviewSpec spec = 2; }
+message SubjectAccessReviewStatus { optional bool allowed = 1; optional string reason = 2; optional string evaluationError = 3; optional bool denied = 4; }
+message SelfSubjectAccessReview { optional ObjectMeta metadata = 1; optional SelfSubjectAccessReviewSpec spec = 2; optional SubjectAccessReviewStatus status = 3; }
 message SubjectAccessReviewSpec { optional ResourceAttributes resourceAttributes = 1; optional NonResourceAttributes nonResourceAttributes = 2; optional string user = 3; repeated string groups = 4; optional string uid = 6; }
-message SubjectAccessReview { optional ObjectMeta metadata = 1; optional SubjectAccessReviewSpec spec = 2; }
+message SubjectAccessReview { optional ObjectMeta metadata = 1; optional SubjectAccessReviewSpec spec = 2; optional SubjectAccessReviewStatus status = 3; }
 message SelfSubjectRulesReviewSpec { optional string namespace = 1; }
-message SelfSubjectRulesReview { optional ObjectMeta metadata = 1; optional SelfSubjectRulesReviewSpec spec = 2; }
-message SelfSubjectReview { optional ObjectMeta metadata = 1; }
+message SubjectRulesReviewStatus { optional bool incomplete = 3; optional string evaluationError = 4; }
+message SelfSubjectRulesReview { optional ObjectMeta metadata = 1; optional SelfSubjectRulesReviewSpec spec = 2; optional SubjectRulesReviewStatus status = 3; }
+message UserInfo { optional string username = 1; optional string uid = 2; repeated string groups = 3; }
+message SelfSubjectReviewStatus { optional UserInfo userInfo = 1; }
+message SelfSubjectReview { optional ObjectMeta metadata = 1; optional SelfSubjectReviewStatus status = 2; }
 message BoundObjectReference { optional string kind = 1; optional string apiVersion = 2; optional string name = 3; optional string uid = 4; }
 message TokenRequestSpec { repeated string audiences = 1; optional BoundObjectReference boundObjectRef = 3; optional int64 expirationSeconds = 4; }
-message TokenRequest { optional ObjectMeta metadata = 1; optional TokenRequestSpec spec = 2; }
+message TokenRequestStatus { optional string token = 1; optional Time expirationTimestamp = 2; }
+message TokenRequest { optional ObjectMeta metadata = 1; optional TokenRequestSpec spec = 2; optional TokenRequestStatus status = 3; }
 message TokenReviewSpec { optional string token = 1; repeated string audiences = 2; }
-message TokenReview { optional ObjectMeta metadata = 1; optional TokenReviewSpec spec = 2; }
+message TokenReviewStatus { optional bool authenticated = 1; optional UserInfo user = 2; optional string error = 3; repeated string audiences = 4; }
+message TokenReview { optional ObjectMeta metadata = 1; optional TokenReviewSpec spec = 2; optional TokenReviewStatus status = 3; }
 ${workloadSchema}`;
 
 const root = protobuf.parse(schema, { keepCase: true }).root.resolveAll();

@@ -143,6 +143,19 @@ describe("kubectl create with protobuf bodies", () => {
     });
   });
 
+  it("create service loadbalancer and the kinds decoded before (namespace, token, auth) still pass the field check", async () => {
+    await ok(["create", "service", "loadbalancer", "lb", "--tcp=443:8443"]);
+    expect(at(await getJson("service", "lb"), "spec.type")).toBe("LoadBalancer");
+    expect(await ok(["create", "namespace", "ns1"])).toContain("namespace/ns1 created");
+    await ok(["create", "serviceaccount", "robot"]);
+    const token = (await ok(["create", "token", "robot"])).trim();
+    const as = await ok(["auth", "whoami", `--token=${token}`, "-o", "jsonpath={.status.userInfo.username}"]);
+    expect(as).toBe("system:serviceaccount:default:robot");
+    expect(await ok(["auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"])).not.toBe("");
+    expect((await ok(["auth", "can-i", "get", "pods"])).trim()).toBe("yes");
+    expect(await ok(["auth", "can-i", "--list"])).toContain("Resources");
+  });
+
   it("--dry-run=server -o yaml answers the object and stores nothing", async () => {
     const out = await ok([
       "create",
