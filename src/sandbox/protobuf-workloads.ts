@@ -1,6 +1,7 @@
 // Protobuf schema of the workload and networking kinds kubectl's typed commands send (`create deployment|
-// job|cronjob|service|poddisruptionbudget|priorityclass|quota|ingress`, `run`): messages and field numbers
-// from Kubernetes' generated.proto files (k8s.io/api core, apps, batch, policy, scheduling, networking v1).
+// job|cronjob|service|poddisruptionbudget|priorityclass|quota|ingress`, `run`, `autoscale`): messages and
+// field numbers from Kubernetes' generated.proto files (k8s.io/api core, apps, batch, policy, scheduling,
+// networking v1; autoscaling v2).
 // Only the fields named here are accepted; protobuf.ts refuses a body with any other field (fail closed).
 
 /** Messages in package k8s; ObjectMeta, LabelSelector, Time and the references live in protobuf.ts. */
@@ -121,6 +122,17 @@ message IngressSpec { optional IngressBackend defaultBackend = 1; repeated Ingre
 message IngressLoadBalancerStatus { }
 message IngressStatus { optional IngressLoadBalancerStatus loadBalancer = 1; }
 message Ingress { optional ObjectMeta metadata = 1; optional IngressSpec spec = 2; optional IngressStatus status = 3; }
+message CrossVersionObjectReference { optional string kind = 1; optional string name = 2; optional string apiVersion = 3; }
+message MetricTarget { optional string type = 1; optional Quantity value = 2; optional Quantity averageValue = 3; optional int32 averageUtilization = 4; }
+message ResourceMetricSource { optional string name = 1; optional MetricTarget target = 2; }
+message ContainerResourceMetricSource { optional string name = 1; optional MetricTarget target = 2; optional string container = 3; }
+message MetricSpec { optional string type = 1; optional ResourceMetricSource resource = 4; optional ContainerResourceMetricSource containerResource = 7; }
+message HPAScalingPolicy { optional string type = 1; optional int32 value = 2; optional int32 periodSeconds = 3; }
+message HPAScalingRules { optional string selectPolicy = 1; repeated HPAScalingPolicy policies = 2; optional int32 stabilizationWindowSeconds = 3; optional Quantity tolerance = 4; }
+message HorizontalPodAutoscalerBehavior { optional HPAScalingRules scaleUp = 1; optional HPAScalingRules scaleDown = 2; }
+message HorizontalPodAutoscalerSpec { optional CrossVersionObjectReference scaleTargetRef = 1; optional int32 minReplicas = 2; optional int32 maxReplicas = 3; repeated MetricSpec metrics = 4; optional HorizontalPodAutoscalerBehavior behavior = 5; }
+message HorizontalPodAutoscalerStatus { optional int64 observedGeneration = 1; optional Time lastScaleTime = 2; optional int32 currentReplicas = 3; optional int32 desiredReplicas = 4; }
+message HorizontalPodAutoscaler { optional ObjectMeta metadata = 1; optional HorizontalPodAutoscalerSpec spec = 2; optional HorizontalPodAutoscalerStatus status = 3; }
 `;
 
 /** Message type by "apiVersion/Kind" of the envelope. */
@@ -134,6 +146,7 @@ export const workloadKinds: Record<string, string> = {
   "policy/v1/PodDisruptionBudget": "PodDisruptionBudget",
   "scheduling.k8s.io/v1/PriorityClass": "PriorityClass",
   "networking.k8s.io/v1/Ingress": "Ingress",
+  "autoscaling/v2/HorizontalPodAutoscaler": "HorizontalPodAutoscaler",
 };
 
 /**
@@ -195,6 +208,10 @@ export const meaningfulZero = new Set([
   "ContainerPort.containerPort",
   "ServicePort.port",
   "PriorityClass.value",
+  "HorizontalPodAutoscalerSpec.minReplicas",
+  "HorizontalPodAutoscalerSpec.maxReplicas",
+  "MetricTarget.averageUtilization",
+  "HPAScalingRules.stabilizationWindowSeconds",
 ]);
 
 /** Go-embedded structs whose fields JSON carries in the parent (`json:",inline"`). */

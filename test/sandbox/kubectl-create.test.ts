@@ -156,6 +156,28 @@ describe("kubectl create with protobuf bodies", () => {
     expect(await ok(["auth", "can-i", "--list"])).toContain("Resources");
   });
 
+  it("autoscale creates an autoscaling/v2 HorizontalPodAutoscaler with its CPU and memory targets", async () => {
+    await ok(["create", "deployment", "scaled", "--image=nginx:1.27"]);
+    await ok(["autoscale", "deployment", "scaled", "--min=2", "--max=5", "--cpu=80%", "--memory=200Mi"]);
+    const hpa = await getJson("hpa", "scaled");
+    expect(at(hpa, "spec.scaleTargetRef")).toEqual({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      name: "scaled",
+    });
+    expect([at(hpa, "spec.minReplicas"), at(hpa, "spec.maxReplicas")]).toEqual([2, 5]);
+    expect(at(hpa, "spec.metrics")).toEqual([
+      {
+        type: "Resource",
+        resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 80 } },
+      },
+      {
+        type: "Resource",
+        resource: { name: "memory", target: { type: "AverageValue", averageValue: "200Mi" } },
+      },
+    ]);
+  });
+
   it("--dry-run=server -o yaml answers the object and stores nothing", async () => {
     const out = await ok([
       "create",
