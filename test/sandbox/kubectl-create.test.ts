@@ -178,6 +178,13 @@ describe("kubectl create with protobuf bodies", () => {
     ]);
   });
 
+  it("create configmap keeps an empty value and create secret keeps its bytes", async () => {
+    await ok(["create", "configmap", "e", "--from-literal=empty=", "--from-literal=full=x"]);
+    expect(at(await getJson("configmap", "e"), "data")).toEqual({ empty: "", full: "x" });
+    await ok(["create", "secret", "generic", "sec", "--from-literal=pw=s3cr3t"]);
+    expect(at(await getJson("secret", "sec"), "data.pw")).toBe(Buffer.from("s3cr3t").toString("base64"));
+  });
+
   it("--dry-run=server -o yaml answers the object and stores nothing", async () => {
     const out = await ok([
       "create",
@@ -214,6 +221,19 @@ describe("kubectl create with protobuf bodies", () => {
       ),
     );
     expect((await call(ctx.sb, "POST", path, { raw: nested, type })).status).toBe(415);
+    // And inside a map entry (ConfigMap.data entry field 3).
+    const entry = configMapBody((w) =>
+      w.uint32((2 << 3) | 2).bytes(
+        protobuf.Writer.create()
+          .uint32((1 << 3) | 2)
+          .string("k")
+          .uint32((3 << 3) | 0)
+          .uint32(7)
+          .finish(),
+      ),
+    );
+    const inMap = await call(ctx.sb, "POST", path, { raw: entry, type });
+    expect([inMap.status, inMap.text.includes("ConfigMap.data: field 3")]).toEqual([415, true]);
     expect((await call(ctx.sb, "GET", `${path}/odd`)).status).toBe(404);
     const good = configMapBody((w) =>
       w.uint32((2 << 3) | 2).bytes(
