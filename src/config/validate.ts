@@ -10,6 +10,7 @@ import { compileGlob } from "../match/glob.js";
 import { compileUntrustedRegex } from "../match/regex.js";
 import { redactUrl, urlCredentialKind } from "../source/url.js";
 import { EXPECTED_KEY, KIND_SCHEMAS, type AlertSink, type Application, type TrustPolicy } from "./schema.js";
+import { isRecord } from "../json/record.js";
 
 /** A path into the object: property names and array indexes. */
 export type ValuePath = readonly (string | number)[];
@@ -29,10 +30,6 @@ export type ValidationResult =
   { ok: true; value: ConfigObject } | { ok: false; problems: [ConfigProblem, ...ConfigProblem[]] };
 
 const KINDS = Object.keys(KIND_SCHEMAS);
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 /** Validates `value` as a TrustPolicy or Application and fills in the defaults. */
 export function validateObject(value: unknown, locate: Locator): ValidationResult {

@@ -1,3 +1,4 @@
+import { isRecord } from "../json/record.js";
 // Registry authentication: credentials from a docker config JSON (`auths.<host>.auth` or username/password,
 // identitytoken), and the `WWW-Authenticate` challenge of a 401 (Basic, or Bearer with realm/service/scope
 // answered by a token request). Credentials only ever travel in Authorization headers, never in messages.
@@ -45,10 +46,6 @@ export function parseDockerConfig(
 function normaliseHost(key: string): string {
   const host = key.replace(/^https?:\/\//, "").replace(/\/.*$/, "");
   return host === "index.docker.io" || host === "registry-1.docker.io" ? "docker.io" : host;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 export interface Challenge {

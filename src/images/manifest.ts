@@ -1,3 +1,4 @@
+import { isRecord } from "../json/record.js";
 // OCI and Docker manifest documents: media types, and defensive parsing of what a registry returns (it is
 // attacker-controlled input), into image manifests and indexes with validated descriptors.
 
@@ -52,10 +53,6 @@ export type Manifest = ImageManifest | ImageIndex;
 export type ParsedManifest = { ok: true; manifest: Manifest } | { ok: false; reason: string };
 
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 function stringMap(v: unknown, what: string): Record<string, string> {
   if (v === undefined || v === null) return {};

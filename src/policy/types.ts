@@ -3,6 +3,8 @@
 // them with the exemptions that were honoured.
 import type { Severity } from "../config/types.js";
 import type { Manifest, Origin } from "../render/types.js";
+import { isRecord } from "../json/record.js";
+export { isRecord } from "../json/record.js";
 
 export type { Severity };
 
@@ -81,10 +83,6 @@ export function refOf(m: Manifest): ObjectRef {
     ...(m.namespace === undefined ? {} : { namespace: m.namespace }),
     name: m.name,
   };
-}
-
-export function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 /** Reads a nested field of untrusted data without assuming its shape. */

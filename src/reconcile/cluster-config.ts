@@ -26,6 +26,7 @@ import {
   type InventoryEntry,
 } from "./inventory.js";
 import { STATE_LABEL, type AppState, type StateStore } from "./state.js";
+import { isRecord } from "../json/record.js";
 
 export interface ClusterConfigWatch {
   stop(): Promise<void>;
@@ -88,10 +89,6 @@ function keyOf(kind: ConfigKind, namespace: string | undefined, name: string): s
 
 function describe(e: { kind: ConfigKind; namespace: string | undefined; name: string }): string {
   return `${e.kind} ${e.namespace === undefined ? "" : e.namespace + "/"}${e.name}`;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function errorText(err: unknown): string {

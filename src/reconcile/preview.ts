@@ -7,6 +7,7 @@ import { stringify } from "yaml";
 import { describeRef, refOf, type ClusterClient, type KubeObject } from "../cluster/client.js";
 import { isOwnedBy, keyOf, type AppId } from "./inventory.js";
 import type { PlanPreview } from "./reconcile.js";
+import { isRecord } from "../json/record.js";
 
 /** The marker for a Secret value the same on both sides (or on one side only). */
 export const SECRET_MARKER = "*** (redacted)";
@@ -30,10 +31,6 @@ export interface ObjectDiff {
   readonly action: DiffAction;
   /** Unified diff of the cleaned YAML (live → what the apply would make); Secret values redacted. */
   readonly diff: string;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 /** A copy without status and the metadata the server assigns: what the diff compares. */

@@ -6,14 +6,12 @@ import { isMap } from "yaml";
 import { composeDocuments, documentProblems } from "./compose.js";
 import { recordPositions } from "./positions.js";
 import { RenderErrorCode, renderError, type Manifest, type RenderError, type RenderLimits } from "./types.js";
+import { isRecord } from "../json/record.js";
+export { isRecord } from "../json/record.js";
 
 export interface ParseResult {
   readonly manifests: Manifest[];
   readonly errors: RenderError[];
-}
-
-export function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 /** Parses one file's text. `file` is repository-relative and is only used for origins and messages. */

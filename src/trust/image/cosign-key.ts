@@ -3,6 +3,7 @@
 // seals a PKCS#8 DER key. By hand because no npm library reads this format; scrypt is node's, secretbox tweetnacl's.
 import { createPrivateKey, scrypt, type KeyObject } from "node:crypto";
 import nacl from "tweetnacl";
+import { isRecord } from "../../json/record.js";
 
 export type KeyReadResult = { ok: true; key: KeyObject } | { ok: false; reason: string };
 
@@ -10,10 +11,6 @@ export type KeyReadResult = { ok: true; key: KeyObject } | { ok: false; reason: 
 const ALLOWED_N = new Set([32768, 65536, 131072]);
 const PEM =
   /-----BEGIN (ENCRYPTED SIGSTORE PRIVATE KEY|ENCRYPTED COSIGN PRIVATE KEY)-----([\s\S]*?)-----END \1-----/;
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 function scryptAsync(password: Buffer, salt: Buffer, n: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {

@@ -1,3 +1,4 @@
+import { isRecord } from "../../json/record.js";
 // The signed documents cosign stores in registries, parsed defensively (they come from the registry, i.e.
 // from whoever can push): simple-signing payloads, DSSE envelopes with their pre-authentication encoding,
 // in-toto statements, and key-based or keyless Sigstore bundles (v0.1-v0.3).
@@ -6,10 +7,6 @@ export const COSIGN_SIGN_PREDICATE = "https://sigstore.dev/cosign/sign/v1";
 export const IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json";
 export const SIMPLE_SIGNING_TYPE = "cosign container image signature";
 export const SIGNATURE_ANNOTATION = "dev.cosignproject.cosign/signature";
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 /** Looks a key up case-insensitively, as containers/image decodes simple-signing JSON. */
 function field(obj: Record<string, unknown>, name: string): unknown {
