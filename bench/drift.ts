@@ -18,7 +18,7 @@ import { Operator, type LogFn } from "../src/reconcile/operator.js";
 import { ConfigMapStateStore } from "../src/reconcile/state.js";
 import { SealingKeyRing } from "../src/secrets/keys.js";
 import { git } from "../src/source/git.js";
-import { commitSigned, generateSshSigningKey } from "../src/source/signed-commit.js";
+import { commitSigned, generateSshSigningKey } from "../src/trust/commit/signed-commit.js";
 import {
   installOperatorIdentity,
   startSandboxProcess,

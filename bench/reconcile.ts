@@ -21,7 +21,7 @@ import {
 } from "../src/reconcile/reconcile.js";
 import { ConfigMapStateStore } from "../src/reconcile/state.js";
 import { git } from "../src/source/git.js";
-import { commitSigned, generateSshSigningKey } from "../src/source/signed-commit.js";
+import { commitSigned, generateSshSigningKey } from "../src/trust/commit/signed-commit.js";
 import {
   installOperatorIdentity,
   startSandboxProcess,

@@ -16,7 +16,7 @@ import { reconcileConfig } from "../reconcile/run-config.js";
 import { startSandbox, type Sandbox } from "../sandbox/server.js";
 import { git } from "../source/git.js";
 import { serveGitHttp, type GitHttpServer } from "../source/http-server.js";
-import { commitSigned, generateSshSigningKey, type SshSigningKey } from "../source/signed-commit.js";
+import { commitSigned, generateSshSigningKey, type SshSigningKey } from "../trust/commit/signed-commit.js";
 import { MANIFESTS } from "./manifests.js";
 
 export interface DemoOptions {

@@ -3,10 +3,10 @@
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { commitSigned, generateSshSigningKey } from "../../src/source/signed-commit.js";
-import { verifyCommitRange } from "../../src/trust/commit/range.js";
-import { isolatedGitEnv, runStatus } from "../support/git-exec.js";
-import { TestRepo } from "../support/git-repo.js";
+import { commitSigned, generateSshSigningKey } from "../../../src/trust/commit/signed-commit.js";
+import { verifyCommitRange } from "../../../src/trust/commit/range.js";
+import { isolatedGitEnv, runStatus } from "../../support/git-exec.js";
+import { TestRepo } from "../../support/git-repo.js";
 
 const repos: TestRepo[] = [];
 afterAll(async () => {

@@ -1,8 +1,8 @@
 // Makes an SSH-signed commit without gpg or ssh-keygen: stages the work tree, writes the tree, signs the
 // commit payload in-process (SSHSIG, namespace git) and stores the object with `git hash-object`. The
 // demo uses it to build a signed config repository on a machine with only git installed.
-import { generateSshSigningKey, signSshsig, type SshSigningKey } from "../trust/commit/sshsig.js";
-import { git } from "./git.js";
+import { generateSshSigningKey, signSshsig, type SshSigningKey } from "./sshsig.js";
+import { git } from "../../source/git.js";
 
 export { generateSshSigningKey, type SshSigningKey };
 
