@@ -350,6 +350,8 @@ describe("parseConfig rejects invalid configuration with file:line:column", () =
     for (const url of [
       "https://bob:s3cr3tTOKEN@git.example.com/x.git",
       "https://s3cr3tTOKEN@git.example.com/x.git",
+      "https://git.example.com/x.git?access_token=s3cr3tTOKEN",
+      "https://git.example.com/x.git?X-Amz-Signature=s3cr3tTOKEN",
     ]) {
       const err = configError(mutate('"ssh://git@git.example.com/ops/config.git"', JSON.stringify(url)));
       expect(err.code).toBe("INVALID");
@@ -357,6 +359,15 @@ describe("parseConfig rejects invalid configuration with file:line:column", () =
       expect(err.message).toMatch(/contains credentials.*secretRef/);
       expect(err.message).not.toContain("s3cr3tTOKEN");
     }
+  });
+
+  it("accepts a source URL whose query names no credential", () => {
+    const url = "https://git.example.com/x.git?ref=main";
+    const set = parseConfig(
+      mutate('"ssh://git@git.example.com/ops/config.git"', JSON.stringify(url)),
+      "g.yaml",
+    );
+    expect(set.applications[0]!.spec.source.url).toBe(url);
   });
 
   it("refuses an alias bomb before expanding it", () => {
