@@ -13,6 +13,8 @@ import {
   type Document,
   type Node as YamlNode,
 } from "yaml";
+import { COMPOSE_OPTIONS, meaningProblems } from "../render/compose.js";
+import { decodeUtf8 } from "../render/files.js";
 import { ConfigError, ConfigErrorCode, type ConfigProblem } from "./errors.js";
 import type { AlertSink, Application, TrustPolicy } from "./schema.js";
 import { objectLocator, validateObject, type Locator, type ValuePath } from "./validate.js";
@@ -42,13 +44,9 @@ export function parseConfig(text: string, fileName: string, options: ParseOption
     });
   }
   const lineCounter = new LineCounter();
-  const parsed = parseAllDocuments(text, {
-    lineCounter,
-    uniqueKeys: true,
-    prettyErrors: false,
-    strict: true,
-    merge: false,
-  });
+  // The same key rule as repository YAML (src/render/compose.ts): keys that become one JSON key, such as
+  // 1 and "1", are duplicates, so a TrustPolicy cannot hide a key behind a look-alike.
+  const parsed = parseAllDocuments(text, { ...COMPOSE_OPTIONS, lineCounter, strict: true, merge: false });
   const where = (offset: number): string => {
     const { line, col } = lineCounter.linePos(offset);
     return `${fileName}:${line}:${col}`;
@@ -70,6 +68,12 @@ export function parseConfig(text: string, fileName: string, options: ParseOption
       where: where(e.pos[0]),
       message: yamlMessage(e.code, e.message),
     }));
+    if (yamlProblems.length === 0) {
+      // YAML 1.1, !!omap/!!pairs/!!set, collection keys, numbers JSON cannot hold: refused, not changed.
+      for (const p of meaningProblems(doc)) {
+        yamlProblems.push({ code: ConfigErrorCode.Yaml, where: where(p.offset), message: p.why });
+      }
+    }
     if (yamlProblems.length > 0) {
       problems.push(...yamlProblems);
       unreadableDocument = true;
@@ -169,17 +173,24 @@ function stripServerFields(value: unknown): unknown {
 
 async function readConfigFile(path: string, options: ParseOptions): Promise<string> {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+  let bytes: Buffer;
   try {
     const info = await stat(path);
     if (!info.isFile()) throw new Error("not a regular file");
     if (info.size > maxBytes) throw new Error(`larger than ${maxBytes} bytes`);
-    return await readFile(path, "utf8");
+    bytes = await readFile(path);
   } catch (err) {
     const why = err instanceof Error ? err.message.replace(/^[A-Z]+: /, "") : String(err);
     throw new ConfigError(`cannot read the configuration file: ${why}`, path, {
       code: ConfigErrorCode.Unreadable,
     });
   }
+  // Strictly: a lenient decoder would turn bytes that are not UTF-8 into U+FFFD unseen.
+  const decoded = decodeUtf8(bytes);
+  if (decoded.ok) return decoded.text;
+  throw new ConfigError("the file is not valid UTF-8; save it as UTF-8", `${path}:${decoded.line}`, {
+    code: ConfigErrorCode.Unreadable,
+  });
 }
 
 function policyName(value: unknown): string | undefined {

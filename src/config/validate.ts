@@ -8,7 +8,7 @@ import { ConfigErrorCode, type ConfigProblem } from "./errors.js";
 import { intervalProblem } from "./duration.js";
 import { compileGlob } from "../match/glob.js";
 import { compileUntrustedRegex } from "../match/regex.js";
-import { redactUrl, urlCredentialKind } from "../source/url.js";
+import { QUERY_CREDENTIAL_HINT, redactUrl, urlCredentialKind } from "../source/url.js";
 import { EXPECTED_KEY, KIND_SCHEMAS, type AlertSink, type Application, type TrustPolicy } from "./schema.js";
 import { isRecord } from "../json/record.js";
 
@@ -389,6 +389,7 @@ function urlCredentialProblem(url: string): string | undefined {
   const scheme = parsed.protocol.replace(/:$/, "");
   const credentials = urlCredentialKind(parsed, scheme !== "https" && scheme !== "http");
   if (credentials === "user-info") return CREDENTIALS_IN_URL;
+  if (credentials === "query") return `${CREDENTIALS_IN_URL}${QUERY_CREDENTIAL_HINT}`;
   if (credentials === "ambiguous") {
     return `${CREDENTIALS_IN_URL} (an "@" after the host; write %40 if it belongs to the path)`;
   }

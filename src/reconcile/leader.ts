@@ -6,8 +6,8 @@
 // renew deadline, which is shorter than the lease duration, so a leader that cannot reach the API server
 // stops writing before any follower may start.
 import type { ClusterClient, KubeObject, ObjectRef } from "../cluster/client.js";
-import { abortableSleep } from "../cluster/backoff.js";
 import { ClusterError, ClusterErrorCode } from "../cluster/errors.js";
+import { longSleep } from "./long-timer.js";
 
 export const LEADER_ELECTION_DEFAULTS = {
   leaseDurationMs: 15_000,
@@ -133,7 +133,8 @@ export class LeaderElector {
     this.renewDeadlineMs = opts.renewDeadlineMs ?? LEADER_ELECTION_DEFAULTS.renewDeadlineMs;
     this.retryPeriodMs = opts.retryPeriodMs ?? LEADER_ELECTION_DEFAULTS.retryPeriodMs;
     this.now = opts.now ?? Date.now;
-    this.sleep = opts.sleep ?? abortableSleep;
+    // Not a plain setTimeout: a lease duration past 2^31-1 ms would make every sleep 1 ms (a busy loop).
+    this.sleep = opts.sleep ?? longSleep;
     this.log = opts.log ?? (() => undefined);
     if (opts.identity === "") throw new RangeError("leader election needs a non-empty identity");
     if (opts.namespace === "" || opts.name === "")

@@ -41,3 +41,29 @@ export function setLongTimeout(fn: () => void, ms: number, opts: LongTimerOption
     },
   };
 }
+
+/**
+ * Waits `ms` (in steps under the ceiling, so a long wait is never cut to 1 ms) or until `signal` aborts,
+ * whichever comes first; never rejects. Holds the process open while waiting, as a plain sleep does.
+ */
+export function longSleep(ms: number, signal: AbortSignal, opts: LongTimerOptions = {}): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) {
+      resolve();
+      return;
+    }
+    const onAbort = (): void => {
+      timer.cancel();
+      resolve();
+    };
+    const timer = setLongTimeout(
+      () => {
+        signal.removeEventListener("abort", onAbort);
+        resolve();
+      },
+      ms,
+      { unref: false, ...opts },
+    );
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}

@@ -44,7 +44,8 @@ function jsonKey(v: unknown): string | undefined {
 
 // logLevel "error": the library's own warnings (process.emitWarning) would print to the user's terminal;
 // what they warn about is refused below as a coded error instead.
-const COMPOSE_OPTIONS = { uniqueKeys: sameJsonKey, prettyErrors: false, logLevel: "error" } as const;
+// Exported so every reader of outside YAML (config, secrets input) holds keys to the same rule.
+export const COMPOSE_OPTIONS = { uniqueKeys: sameJsonKey, prettyErrors: false, logLevel: "error" } as const;
 
 /** Reads documents one by one and stops after `maxDocs`, so a file of a million tiny ones costs little. */
 export function composeDocuments(text: string, maxDocs: number): Composed {
@@ -94,15 +95,29 @@ export function documentProblems(
     );
   });
   if (problems.length > 0) return problems;
+  return meaningProblems(doc).map((p) => unsupported(file, at(p.offset), p.why));
+}
+
+/** A change of meaning found in a document: where it starts (offset into the text) and why it is refused. */
+export interface MeaningProblem {
+  readonly offset: number;
+  readonly why: string;
+}
+
+/**
+ * The silent changes of meaning on the way to JSON (YAML 1.1, collection tags and keys, numbers JSON
+ * cannot hold), for a document without syntax errors. Callers add their own file and position format.
+ */
+export function meaningProblems(doc: Document.Parsed): MeaningProblem[] {
+  const problems: MeaningProblem[] = [];
+  const push = (offset: number, why: string): void => {
+    problems.push({ offset, why });
+  };
   if (doc.directives.yaml.explicit && doc.directives.yaml.version === "1.1") {
-    const line = at(doc.range[0]);
-    problems.push(
-      unsupported(
-        file,
-        line,
-        "the %YAML 1.1 directive changes what values mean (yes/no booleans, !!omap, !!set, merge keys); " +
-          "remove it: gitward reads YAML 1.2",
-      ),
+    push(
+      doc.range[0],
+      "the %YAML 1.1 directive changes what values mean (yes/no booleans, !!omap, !!set, merge keys); " +
+        "remove it: gitward reads YAML 1.2",
     );
     return problems;
   }
@@ -111,40 +126,28 @@ export function documentProblems(
       // A mapping or list used as a key becomes its string form in JSON ("[object Object]" or the YAML
       // text): the key the policy sees is not the one written.
       if (isCollection(pair.key)) {
-        problems.push(
-          unsupported(
-            file,
-            at(pair.key.range?.[0] ?? 0),
-            "a mapping key is itself a mapping or list, which JSON cannot hold (an unrendered template?); " +
-              "write a plain scalar key",
-          ),
+        push(
+          pair.key.range?.[0] ?? 0,
+          "a mapping key is itself a mapping or list, which JSON cannot hold (an unrendered template?); " +
+            "write a plain scalar key",
         );
         return visit.SKIP; // one error for the key, not one more for each collection nested in it
       }
       return undefined;
     },
     Node: (_key, node: YamlNode) => {
-      const line = at(node.range?.[0] ?? 0);
+      const offset = node.range?.[0] ?? 0;
       if (isCollection(node) && node.tag !== undefined && REFUSED_TAGS.has(node.tag)) {
-        problems.push(
-          unsupported(
-            file,
-            line,
-            `the YAML 1.1 tag !!${node.tag.slice(node.tag.lastIndexOf(":") + 1)} hides its content from JSON ` +
-              "and from policy; write a plain mapping or list",
-          ),
+        push(
+          offset,
+          `the YAML 1.1 tag !!${node.tag.slice(node.tag.lastIndexOf(":") + 1)} hides its content from JSON ` +
+            "and from policy; write a plain mapping or list",
         );
         return visit.SKIP;
       }
       if (isScalar(node) && typeof node.value === "number" && !Number.isFinite(node.value)) {
         const src = node.source ?? String(node.value);
-        problems.push(
-          unsupported(
-            file,
-            line,
-            `the number ${src} is not finite and would become null in JSON; write a finite number`,
-          ),
-        );
+        push(offset, `the number ${src} is not finite and would become null in JSON; write a finite number`);
       }
       if (
         isScalar(node) &&
@@ -152,13 +155,10 @@ export function documentProblems(
         !Number.isSafeInteger(node.value) &&
         INTEGER_LITERAL.test(node.source ?? "")
       ) {
-        problems.push(
-          unsupported(
-            file,
-            line,
-            `the integer ${node.source ?? ""} is too large to keep exactly (JSON numbers hold 2^53-1 at most); ` +
-              "quote it if it is an identifier",
-          ),
+        push(
+          offset,
+          `the integer ${node.source ?? ""} is too large to keep exactly (JSON numbers hold 2^53-1 at most); ` +
+            "quote it if it is an identifier",
         );
       }
       return undefined;

@@ -72,18 +72,31 @@ const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 export async function readConfinedUtf8(root: string, real: string, maxBytes: number): Promise<ReadResult> {
   const read = await readConfinedBytes(root, real, maxBytes);
   if (!read.ok) return read;
+  const decoded = decodeUtf8(read.bytes);
+  if (decoded.ok) return decoded;
+  const rel = relToRoot(root, real);
+  const { line } = decoded;
+  return {
+    ok: false,
+    error: renderError(
+      RenderErrorCode.BadEncoding,
+      `${rel}:${line}: the file is not valid UTF-8; save it as UTF-8`,
+      { file: rel, line },
+    ),
+  };
+}
+
+/**
+ * Decodes UTF-8 strictly, or names the 1-based line of the first bad byte sequence. Shared by every reader
+ * of outside text that becomes objects (repository files, gitward.yaml, secrets input).
+ */
+export function decodeUtf8(bytes: Uint8Array): { ok: true; text: string } | { ok: false; line: number } {
   try {
-    return { ok: true, text: strictUtf8.decode(read.bytes) };
+    return { ok: true, text: strictUtf8.decode(bytes) };
   } catch {
-    const rel = relToRoot(root, real);
-    const line = firstInvalidLine(read.bytes);
     return {
       ok: false,
-      error: renderError(
-        RenderErrorCode.BadEncoding,
-        `${rel}:${line}: the file is not valid UTF-8; save it as UTF-8`,
-        { file: rel, line },
-      ),
+      line: firstInvalidLine(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)),
     };
   }
 }

@@ -1,11 +1,31 @@
 // Validation of custom resources against their CRD's openAPIV3Schema, as the API server does before
 // storing: a type or required-field mismatch answers 422 Invalid with the field path. Ajv checks the JSON
-// Schema part; the `x-kubernetes-*` extensions are not validation keywords and are ignored.
-import { Ajv, type ValidateFunction } from "ajv";
+// Schema part; the `x-kubernetes-*` extensions are not validation keywords and are ignored. A `pattern`
+// (from the CRD: outside input) runs in re2js, linear in the value, as kube-apiserver runs it in Go's RE2.
+import { Ajv, type Options, type ValidateFunction } from "ajv";
+import { RE2JS } from "re2js";
 import type { StatusCause } from "./errors.js";
 import { isObject, text, type Json, type JsonObject } from "./fieldset.js";
 
-const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
+/**
+ * Ajv's default engine is JavaScript's backtracking RegExp: `^(a+)+$` against a long run of "a"s with one
+ * "b" would take exponential time. re2js answers in time linear in the value; a pattern RE2 cannot compile
+ * (backreferences, lookaround) makes the schema uncompilable, as the API server refuses such a CRD. JSON
+ * Schema patterns are unanchored searches, which is what `test` does. Not gitward's src/match: the
+ * sandbox depends on nothing else of gitward.
+ */
+const re2RegExp: NonNullable<NonNullable<Options["code"]>["regExp"]> = Object.assign(
+  (pattern: string, flags: string): { test: (s: string) => boolean; toString: () => string } => {
+    const re = RE2JS.compile(pattern);
+    // Ajv keys its compiled patterns by toString(): without one, every pattern would be "[object Object]"
+    // and each schema after the first would test the first schema's pattern.
+    return { test: (s: string) => re.test(s), toString: () => `/${pattern}/${flags}` };
+  },
+  // Only used by Ajv's standalone code generation, which the sandbox does not use.
+  { code: 'require("re2js").RE2JS' },
+);
+
+const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false, code: { regExp: re2RegExp } });
 const cache = new Map<string, ValidateFunction | null>();
 
 /** The schema of one served version of a CRD, or undefined when it has none. */

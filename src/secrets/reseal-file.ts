@@ -1,12 +1,12 @@
 // Reseals every SealedSecret in a YAML file's text, changing only the encryptedData values that move to
 // the newest key: comments, order and the other documents stay as they were, so the diff in git shows
 // exactly the values that were re-encrypted.
-import { parseAllDocuments } from "yaml";
+import { LineCounter, parseAllDocuments } from "yaml";
 import type { SealingKeyRing } from "./keys.js";
 import { resealSecret } from "./reseal.js";
 import { isSealedSecretLike } from "./sealed-secret.js";
 import { describeObject, fail, SecretsErrorCode, type SecretsResult } from "./types.js";
-import { MAX_INPUT_BYTES, yamlProblem } from "./yaml-input.js";
+import { MAX_INPUT_BYTES, secretsYamlOptions, yamlProblem } from "./yaml-input.js";
 
 export interface FileResealOutcome {
   /** The file's new text (identical to the input when nothing changed). */
@@ -23,12 +23,13 @@ export function resealYamlText(
   if (Buffer.byteLength(text, "utf8") > MAX_INPUT_BYTES) {
     return fail(SecretsErrorCode.Malformed, `${source}: input is larger than ${MAX_INPUT_BYTES} bytes`);
   }
-  const documents = parseAllDocuments(text, { uniqueKeys: true, strict: true });
+  const lineCounter = new LineCounter();
+  const documents = parseAllDocuments(text, secretsYamlOptions(lineCounter));
   const list = Array.isArray(documents) ? documents : [documents];
   const objects: FileResealOutcome["objects"] = [];
   let changed = false;
   for (const doc of list) {
-    const problem = yamlProblem(doc, source);
+    const problem = yamlProblem(doc, source, lineCounter);
     if (problem !== undefined) return problem;
     let value: unknown;
     try {

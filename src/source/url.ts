@@ -23,6 +23,9 @@ const SSH_SCHEMES = new Set(["ssh:", "git+ssh:", "ssh+git:"]);
 /**
  * The URL with anything that may be a credential replaced by [REDACTED]: safe for messages, status,
  * logs, events, audit records and notifications. The one redactor for URLs; print no URL without it.
+ * Two parts go: the user info (below) and, in a URL with a scheme, every query and fragment value
+ * (`?access_token=`, `private_token`, `X-Amz-Signature`, a SAS `sig`...), names kept so the message
+ * still says what was there. Values are not judged by name: any of them may be a token.
  *
  * The WHATWG parser decides what is well-formed, but a password holding "/", "?", "#" or "\\" makes the
  * parser end the host early ("https://bob:pa/ss@host" reads as host "bob", port "pa"), so any "@" after
@@ -31,6 +34,11 @@ const SSH_SCHEMES = new Set(["ssh:", "git+ssh:", "ssh+git:"]);
  * authenticates by key, and the scp-like form ("git@host:path") has no password field at all.
  */
 export function redactUrl(raw: string): string {
+  // User info first: a password holding "?" ("https://bob:pa?ss@host") must go whole, not be split at "?".
+  return redactQuery(redactUserInfo(raw));
+}
+
+function redactUserInfo(raw: string): string {
   const scheme = SCHEME.exec(raw);
   const slashes = scheme === null ? raw.indexOf("//") : scheme[0].length - 2;
   const lastAt = raw.lastIndexOf("@");
@@ -43,6 +51,24 @@ export function redactUrl(raw: string): string {
   const firstAt = raw.indexOf("@");
   if (firstAt > 0 && raw.slice(0, firstAt).includes(":")) return REDACTED + raw.slice(lastAt);
   return raw;
+}
+
+/**
+ * Every value after the first "?" or "#" past a scheme ("https://") becomes [REDACTED]: "name=value" keeps
+ * its name, an item without "=" (a bare token) goes whole. Text without a scheme is left alone, so a
+ * config value such as a regex ("^v[0-9]+?$") is still shown as written.
+ */
+function redactQuery(text: string): string {
+  const url = /[a-z][a-z0-9+.-]*:\/\//i.exec(text);
+  if (url === null) return text;
+  const start = text.slice(url.index).search(/[?#]/) + url.index;
+  if (start < url.index) return text;
+  const rest = text.slice(start).replace(/([?#&;])([^?#&;]*)/g, (_all, sep: string, item: string) => {
+    if (item === "") return sep;
+    const eq = item.indexOf("=");
+    return sep + (eq < 0 ? REDACTED : `${item.slice(0, eq + 1)}${REDACTED}`);
+  });
+  return text.slice(0, start) + rest;
 }
 
 /** "ssh://git@host/path": parses, has a user and no password, and the "@" is the only one. */
@@ -66,12 +92,31 @@ function isBareSshUser(raw: string, start: number, at: number): boolean {
  * password holding "/" leaves ("https://bob:pa/ss@host/x" parses as host "bob", path "/ss@host/x").
  * `allowSshUser` lets "ssh://git@host" through.
  */
-export function urlCredentialKind(url: URL, allowSshUser: boolean): "none" | "user-info" | "ambiguous" {
+export function urlCredentialKind(
+  url: URL,
+  allowSshUser: boolean,
+): "none" | "user-info" | "ambiguous" | "query" {
   if (url.password !== "") return "user-info";
   if (url.username !== "" && !(allowSshUser && SSH_SCHEMES.has(url.protocol))) return "user-info";
   if (`${url.pathname}${url.search}${url.hash}`.includes("@") && url.protocol !== "file:") return "ambiguous";
+  const names = [
+    ...new URLSearchParams(url.search).keys(),
+    ...new URLSearchParams(url.hash.replace(/^#/, "")).keys(),
+  ];
+  if (names.some((name) => CREDENTIAL_PARAM.test(name))) return "query";
   return "none";
 }
+
+/**
+ * Query (or fragment) parameter names that carry a credential: GitLab's private_token, OAuth's
+ * access_token, S3/GCS presigned X-Amz-Signature, X-Goog-Credential, an Azure SAS `sig`, api_key...
+ * A repository URL has no use for any of them (git adds its own query, `?service=`), so they are refused;
+ * values under other names are still redacted by redactUrl.
+ */
+const CREDENTIAL_PARAM = /token|passw|pwd|secret|sig|auth|credential|key|session|ticket/i;
+
+/** The refusal for a credential in a URL's query: the same advice as for user info. */
+export const QUERY_CREDENTIAL_HINT = " (a query parameter such as access_token or a signature)";
 
 export function parseRepoUrl(raw: string): RepoUrl {
   const shown = JSON.stringify(redactUrl(raw).slice(0, 200));
@@ -110,6 +155,7 @@ export function parseRepoUrl(raw: string): RepoUrl {
       "CREDENTIALS_IN_URL",
       `repository URL ${shown} has credentials embedded` +
         (credentials === "ambiguous" ? ' (an "@" after the host; write %40 if it belongs to the path)' : "") +
+        (credentials === "query" ? QUERY_CREDENTIAL_HINT : "") +
         "; remove them from the URL and give them as a secret (username/password or token) instead",
     );
   }

@@ -136,6 +136,17 @@ describe("gitward secrets", () => {
     expect(garbageCert.stderr).toContain("not a PEM or DER X.509 certificate");
   });
 
+  it("refuses a file that is not valid UTF-8 with exit 2, naming the line", async () => {
+    const file = path.join(dir, "latin1.yaml");
+    await writeFile(file, Buffer.from("kind: Secret\nstringData:\n  a: caf\u00e9\n", "latin1"));
+    const bad = await run(["secrets", "validate", file, "--cert", path.join(dir, "new.pem")]);
+    expect(bad.code, bad.stderr).toBe(2);
+    expect(bad.stderr).toContain(`${file}:3: the input is not valid UTF-8`);
+    await writeFile(file, "kind: Secret\nstringData:\n  a: caf\u00e9\n", "utf8");
+    const good = await run(["secrets", "validate", file, "--cert", path.join(dir, "new.pem")]);
+    expect(good.stderr).not.toContain("UTF-8");
+  });
+
   it("reseal moves values to the newest key in place, keeping comments; old-key-only no longer opens", async () => {
     const input = await readFile(path.join(dir, "secret.yaml"), "utf8");
     const sealedOld = await run(["secrets", "seal", "--cert", path.join(dir, "old.pem")], input);

@@ -350,6 +350,8 @@ describe("parseConfig rejects invalid configuration with file:line:column", () =
     for (const url of [
       "https://bob:s3cr3tTOKEN@git.example.com/x.git",
       "https://s3cr3tTOKEN@git.example.com/x.git",
+      "https://git.example.com/x.git?access_token=s3cr3tTOKEN",
+      "https://git.example.com/x.git?X-Amz-Signature=s3cr3tTOKEN",
     ]) {
       const err = configError(mutate('"ssh://git@git.example.com/ops/config.git"', JSON.stringify(url)));
       expect(err.code).toBe("INVALID");
@@ -357,6 +359,15 @@ describe("parseConfig rejects invalid configuration with file:line:column", () =
       expect(err.message).toMatch(/contains credentials.*secretRef/);
       expect(err.message).not.toContain("s3cr3tTOKEN");
     }
+  });
+
+  it("accepts a source URL whose query names no credential", () => {
+    const url = "https://git.example.com/x.git?ref=main";
+    const set = parseConfig(
+      mutate('"ssh://git@git.example.com/ops/config.git"', JSON.stringify(url)),
+      "g.yaml",
+    );
+    expect(set.applications[0]!.spec.source.url).toBe(url);
   });
 
   it("refuses an alias bomb before expanding it", () => {
@@ -444,6 +455,40 @@ describe("AlertSink documents", () => {
   });
 });
 
+describe("parseConfig holds YAML to the rules of repository YAML (src/render/compose.ts)", () => {
+  const labelled = (labels: string): string =>
+    mutate("metadata: { name: production }", `metadata: { name: production, labels: ${labels} }`);
+
+  it('refuses keys that become one JSON key, such as 1 and "1", naming file:line:column', () => {
+    const err = configError(labelled('{ 1: a, "1": b }'));
+    expect(err.code).toBe("YAML");
+    expect(err.where).toMatch(/^gitward\.yaml:3:\d+$/);
+    expect(err.message).toMatch(/duplicate key/);
+    expect(configError(labelled('{ true: a, "true": b }')).message).toMatch(/duplicate key/);
+  });
+
+  it("accepts distinct keys that only look alike", () => {
+    const set = parseConfig(labelled('{ "1": a, "01": b, "true": c }'), "gitward.yaml");
+    expect(set.trustPolicies[0]!.metadata.name).toBe("production");
+  });
+
+  it("refuses %YAML 1.1, non-finite numbers, huge integers and collection keys", () => {
+    const cases: [string, RegExp, RegExp][] = [
+      ["%YAML 1.1\n---\n" + EXAMPLE, /%YAML 1\.1 directive/, /^gitward\.yaml:\d+:\d+$/],
+      [mutate("prune: true", "prune: .nan"), /\.nan is not finite/, /^gitward\.yaml:34:10$/],
+      [mutate("prune: true", "prune: -.inf"), /not finite/, /^gitward\.yaml:34:10$/],
+      [mutate("prune: true", "prune: 123456789012345678901"), /too large to keep exactly/, /:34:10$/],
+      [mutate("prune: true", "prune: true\n  ? [a, b]\n  : c"), /mapping key is itself/, /:35:5$/],
+    ];
+    for (const [text, message, where] of cases) {
+      const err = configError(text);
+      expect(err.code).toBe("YAML");
+      expect(err.message).toMatch(message);
+      expect(err.where).toMatch(where);
+    }
+  });
+});
+
 describe("loadConfig and loadTrustPolicy read files", () => {
   let dir: string;
   beforeAll(async () => {
@@ -476,6 +521,19 @@ describe("loadConfig and loadTrustPolicy read files", () => {
     const file = path.join(dir, "huge.yaml");
     await writeFile(file, "# " + "x".repeat(2000) + "\n");
     await expect(loadConfig(file, { maxBytes: 1000 })).rejects.toMatchObject({ code: "UNREADABLE" });
+  });
+
+  it("refuses a file that is not valid UTF-8, naming the line, and reads one that is", async () => {
+    const file = path.join(dir, "latin1.yaml");
+    const text = mutate(
+      "metadata: { name: production }",
+      "metadata: { name: production, labels: { a: caf\u00e9 } }",
+    );
+    await writeFile(file, Buffer.from(text, "latin1"));
+    await expect(loadConfig(file)).rejects.toMatchObject({ code: "UNREADABLE", where: `${file}:3` });
+    await expect(loadConfig(file)).rejects.toThrow(/not valid UTF-8/);
+    await writeFile(file, text, "utf8");
+    expect((await loadConfig(file)).trustPolicies[0]!.metadata.labels).toEqual({ a: "caf\u00e9" });
   });
 
   it("loads a file with exactly one TrustPolicy", async () => {

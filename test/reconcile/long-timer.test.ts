@@ -1,7 +1,7 @@
 // Timers past Node's 2^31-1 ms ceiling: a plain setTimeout fires at once (the `interval: 720h` bug of
 // issue 20); setLongTimeout waits in steps instead, fires once, and can be cancelled mid-chain.
 import { describe, expect, it } from "vitest";
-import { MAX_TIMER_MS, setLongTimeout } from "../../src/reconcile/long-timer.js";
+import { longSleep, MAX_TIMER_MS, setLongTimeout } from "../../src/reconcile/long-timer.js";
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -53,5 +53,29 @@ describe("setLongTimeout", () => {
     setLongTimeout(() => n++, Number.NaN);
     await sleep(20);
     expect(n).toBe(2);
+  });
+});
+
+describe("longSleep (the leader's sleep)", () => {
+  it("does not return early for a wait past the ceiling, and returns at once on abort", async () => {
+    const stop = new AbortController();
+    let done = false;
+    const t0 = performance.now();
+    const waiting = longSleep(40 * 86_400_000, stop.signal).then(() => (done = true));
+    await sleep(50);
+    expect(done).toBe(false); // a plain setTimeout of 40 days would have fired after 1 ms
+    stop.abort();
+    await waiting;
+    expect(done).toBe(true);
+    expect(performance.now() - t0).toBeLessThan(1_000);
+  });
+
+  it("waits the whole delay across steps, and returns at once when already aborted", async () => {
+    const t0 = performance.now();
+    await longSleep(60, new AbortController().signal, { maxStepMs: 15 });
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(59);
+    const t1 = performance.now();
+    await longSleep(10_000, AbortSignal.abort());
+    expect(performance.now() - t1).toBeLessThan(100);
   });
 });

@@ -61,4 +61,18 @@ describe("resealYamlText", () => {
     );
     if (!result.ok) expectNoPlaintextIn([result.message]);
   });
+
+  it('refuses a file whose keys collapse in JSON (1 and "1") before resealing anything', () => {
+    const text = sealedYaml("a", oldKey).replace("kind: SealedSecret", 'kind: SealedSecret\n1: a\n"1": b');
+    const result = expectFailure(
+      resealYamlText(text, "app.yaml", new SealingKeyRing([oldKey, newKey])),
+      "MALFORMED",
+    );
+    if (!result.ok) expect(result.message).toMatch(/^app\.yaml:\d+: not valid YAML \(DUPLICATE_KEY\)/);
+    const distinct = sealedYaml("a", oldKey).replace(
+      "kind: SealedSecret",
+      'kind: SealedSecret\n"1": a\n"01": b',
+    );
+    expect(resealYamlText(distinct, "app.yaml", new SealingKeyRing([oldKey, newKey])).ok).toBe(true);
+  });
 });

@@ -410,6 +410,27 @@ describe("input parsing never echoes plaintext", () => {
     if (!result.ok) expect(result.message).toMatch(/^secret\.yaml(:\d+)?: not valid YAML/);
   });
 
+  it('keys that become one JSON key (1 and "1") and YAML that changes meaning are refused, with the line', () => {
+    const dup = expectFailure(
+      parseDocuments(
+        `kind: Secret\nstringData:\n  1: ${PLAINTEXTS.password}\n  "1": ${PLAINTEXTS.token}\n`,
+        "s.yaml",
+      ),
+      "MALFORMED",
+    );
+    if (!dup.ok) expect(dup.message).toMatch(/^s\.yaml:4: not valid YAML \(DUPLICATE_KEY\)/);
+    const nan = expectFailure(parseDocuments(`kind: Secret\ndata:\n  n: .nan\n`, "n.yaml"), "MALFORMED");
+    if (!nan.ok) expect(nan.message).toMatch(/^n\.yaml:3: the number \.nan is not finite/);
+    const v11 = expectFailure(parseDocuments(`%YAML 1.1\n---\nkind: Secret\n`, "v.yaml"), "MALFORMED");
+    if (!v11.ok) expect(v11.message).toMatch(/%YAML 1\.1 directive/);
+    expectFailure(parseDocuments(`? [a, b]\n: ${PLAINTEXTS.password}\n`, "k.yaml"), "MALFORMED");
+    expectNoPlaintextIn(seenMessages);
+    const ok = parseDocuments(`kind: Secret\nstringData:\n  "1": one\n  "01": two\n  n: ".nan"\n`, "ok.yaml");
+    expect(ok.ok && ok.documents).toEqual([
+      { kind: "Secret", stringData: { "1": "one", "01": "two", n: ".nan" } },
+    ]);
+  });
+
   it("duplicate keys and aliases are refused", () => {
     expectFailure(parseDocuments(`a: 1\na: 2\n`, "dup.yaml"), "MALFORMED");
     expectFailure(parseDocuments(`a: &x ${PLAINTEXTS.password}\nb: *x\n`, "alias.yaml"), "MALFORMED");

@@ -89,6 +89,42 @@ describe("redactUrl", () => {
     });
   }
 
+  const queryCases: [string, string][] = [
+    [
+      "https://git.example.com/x.git?access_token=SECRET",
+      "https://git.example.com/x.git?access_token=[REDACTED]",
+    ],
+    [
+      "https://git.example.com/x.git?private_token=SECRET&ref=main#token=SECRET",
+      "https://git.example.com/x.git?private_token=[REDACTED]&ref=[REDACTED]#token=[REDACTED]",
+    ],
+    [
+      "https://bucket.s3.amazonaws.com/c.tgz?X-Amz-Credential=AKIA%2Fx&X-Amz-Signature=SECRET",
+      "https://bucket.s3.amazonaws.com/c.tgz?X-Amz-Credential=[REDACTED]&X-Amz-Signature=[REDACTED]",
+    ],
+    [
+      "https://h/x?X-Goog-Signature=SECRET;sig=SECRET",
+      "https://h/x?X-Goog-Signature=[REDACTED];sig=[REDACTED]",
+    ],
+    ["https://h/x?SECRET", "https://h/x?[REDACTED]"],
+    ["https://h/x?a=1&&password=SECRET", "https://h/x?a=[REDACTED]&&password=[REDACTED]"],
+    ["https://bob:pa?ss@h/x?token=SECRET", "https://[REDACTED]@h/x?token=[REDACTED]"],
+    ["ssh://git@h/x?token=SECRET", "ssh://git@h/x?token=[REDACTED]"],
+    ["fetch of https://h/x?token=SECRET failed", "fetch of https://h/x?token=[REDACTED]"],
+  ];
+  for (const [url, want] of queryCases) {
+    it(`redacts the query values of ${JSON.stringify(url)}`, () => {
+      const got = redactUrl(url);
+      expect(got).toBe(want);
+      expect(got).not.toContain("SECRET");
+      expect(got).not.toContain("pa?ss");
+    });
+  }
+
+  it("leaves text without a scheme as written, query marks and all", () => {
+    for (const text of ["^v[0-9]+?$", "a?b=c", "git@h:x?y=z"]) expect(redactUrl(text)).toBe(text);
+  });
+
   it("keeps URLs without credentials, and a bare ssh user, as written", () => {
     for (const url of [
       "https://git.example.com/ops/config.git",
@@ -120,6 +156,40 @@ describe("redactUrl", () => {
       }
       expect(message).toMatch(/\[REDACTED\]@/);
       for (const s of ["pa/ss", "1234/pa", "to/ken", "p%40ss", "p@ss"]) expect(message).not.toContain(s);
+    }
+  });
+});
+
+describe("credentials in a URL's query", () => {
+  it("are refused by parseRepoUrl without echoing them, as user info is", () => {
+    for (const url of [
+      "https://git.example.com/x.git?access_token=SECRET",
+      "https://git.example.com/x.git?private_token=SECRET",
+      "https://git.example.com/x.git?token=SECRET",
+      "https://git.example.com/x.git?password=SECRET",
+      "https://git.example.com/x.git?sig=SECRET&sv=2022",
+      "https://git.example.com/x.git?X-Amz-Signature=SECRET",
+      "https://git.example.com/x.git?X-Goog-Signature=SECRET",
+      "https://git.example.com/x.git?api_key=SECRET",
+      "https://git.example.com/x.git#access_token=SECRET",
+      "http://127.0.0.1:8080/x.git?Token=SECRET",
+      "ssh://git@git.example.com/x?auth=SECRET",
+    ]) {
+      let err: unknown;
+      try {
+        parseRepoUrl(url);
+      } catch (e) {
+        err = e;
+      }
+      expect(err instanceof SourceError && err.code, url).toBe("CREDENTIALS_IN_URL");
+      expect((err as Error).message).toMatch(/query parameter/);
+      expect((err as Error).message).not.toContain("SECRET");
+    }
+  });
+
+  it("are not seen in parameters whose names carry none, which are only redacted", () => {
+    for (const url of ["https://git.example.com/x.git?ref=main", "https://git.example.com/x.git?a=1#top"]) {
+      expect(parseRepoUrl(url).transport).toBe("https");
     }
   });
 });

@@ -3,7 +3,7 @@
 // is released. Logs are JSON lines on stdout.
 import type { Command } from "commander";
 import { ConfigError } from "../../config/errors.js";
-import { parseDuration } from "../../config/duration.js";
+import { formatDuration, parseDuration } from "../../config/duration.js";
 import { createLogger } from "../../observe/logger.js";
 import { resolveTools } from "../../render/tool.js";
 import { startOperator } from "../../reconcile/run-operator.js";
@@ -39,10 +39,26 @@ export function parseListen(value: string): { host: string; port: number } {
   return { host: m[1] ?? m[2] ?? "127.0.0.1", port };
 }
 
-function durationFlag(name: string, value: string): number {
+/**
+ * Bounds of the duration flags. The lease: client-go's leader election uses 15s (kube-controller-manager,
+ * kube-scheduler) and a few seconds to a minute elsewhere; past 10m a dead leader stalls every replica
+ * that long. 1s is the floor the renew deadline and retry period (2/3 and 1/7.5 of it) still work with.
+ * The health timeout: a rollout that takes over an hour is a stuck one; 1s is the shortest useful wait.
+ */
+export const DURATION_FLAG_BOUNDS = {
+  "--lease-duration": { minMs: 1_000, maxMs: 10 * 60_000 },
+  "--health-timeout": { minMs: 1_000, maxMs: 60 * 60_000 },
+} as const;
+
+function durationFlag(name: keyof typeof DURATION_FLAG_BOUNDS, value: string): number {
   const ms = parseDuration(value);
   if (ms === undefined || ms <= 0) {
     throw new ConfigError(`${name} ${value}: expected a duration such as 15s or 1m`, "gitward run");
+  }
+  const { minMs, maxMs } = DURATION_FLAG_BOUNDS[name];
+  if (ms < minMs || ms > maxMs) {
+    const range = `${formatDuration(minMs)} to ${formatDuration(maxMs)}`;
+    throw new ConfigError(`${name} ${value}: give a duration from ${range}`, "gitward run");
   }
   return ms;
 }
@@ -89,9 +105,13 @@ export function registerRun(program: Command): void {
       "32",
     )
     .option("--no-leader-elect", "reconcile without a leader lease (only for a single replica)")
-    .option("--lease-duration <duration>", "how long a leader's lease lasts without renewal", "15s")
+    .option(
+      "--lease-duration <duration>",
+      "how long a leader's lease lasts without renewal (1s to 10m)",
+      "15s",
+    )
     .option("--identity <name>", "this replica's name in the lease (default host name and pid)")
-    .option("--health-timeout <duration>", "how long to wait for workloads to become ready", "60s")
+    .option("--health-timeout <duration>", "how long to wait for workloads to become ready (1s to 1h)", "60s")
     .option("--log-level <level>", "debug, info, warn or error", "info")
     .action(async (flags: Flags) => {
       if ((flags.config === undefined) === (flags.inCluster !== true)) {
@@ -99,9 +119,6 @@ export function registerRun(program: Command): void {
       }
       const listen = parseListen(flags.metricsAddr);
       const leaseDurationMs = durationFlag("--lease-duration", flags.leaseDuration);
-      if (leaseDurationMs < 1_000) {
-        throw new ConfigError(`--lease-duration ${flags.leaseDuration}: at least 1s`, "gitward run");
-      }
       const healthTimeoutMs = durationFlag("--health-timeout", flags.healthTimeout);
       const keyMaxAgeDays = Number(flags.keyMaxAgeDays);
       if (!Number.isInteger(keyMaxAgeDays) || keyMaxAgeDays <= 0) {

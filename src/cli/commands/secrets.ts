@@ -28,6 +28,7 @@ import { isSealedSecretLike } from "../../secrets/sealed-secret.js";
 import { SCOPES, type Scope } from "../../secrets/types.js";
 import { unsealSecret } from "../../secrets/unseal.js";
 import { validateSealedSecret, type ValidationFinding } from "../../secrets/validate.js";
+import { decodeUtf8 } from "../../render/files.js";
 import { parseDocuments } from "../../secrets/yaml-input.js";
 import { ExitCode } from "../exit.js";
 import { outputOption, printJson, type OutputFormat } from "../output.js";
@@ -401,18 +402,27 @@ function positiveInteger(text: string, option: string): number {
 }
 
 async function readInput(file: string): Promise<string> {
+  let bytes: Buffer;
   try {
-    return await readFile(file, "utf8");
+    bytes = await readFile(file);
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     throw new ConfigError(`cannot read the file (${typeof code === "string" ? code : "error"})`, file);
   }
+  return strictText(bytes, file);
+}
+
+/** Strictly: a lenient decoder would seal U+FFFD in place of bytes that are not UTF-8, unseen. */
+function strictText(bytes: Buffer, source: string): string {
+  const decoded = decodeUtf8(bytes);
+  if (decoded.ok) return decoded.text;
+  throw new ConfigError("the input is not valid UTF-8; save it as UTF-8", `${source}:${decoded.line}`);
 }
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(Buffer.from(chunk as Buffer));
-  return Buffer.concat(chunks).toString("utf8");
+  return strictText(Buffer.concat(chunks), "stdin");
 }
 
 /** Writes next to the file and renames over it, so a crash never leaves a half-written SealedSecret. */
