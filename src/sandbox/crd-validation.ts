@@ -26,7 +26,9 @@ const re2RegExp: NonNullable<NonNullable<Options["code"]>["regExp"]> = Object.as
 );
 
 const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false, code: { regExp: re2RegExp } });
-const cache = new Map<string, ValidateFunction | null>();
+/** A compiled schema, none (no schema: anything goes), or why the CRD's schema does not compile. */
+type Compiled = ValidateFunction | null | { readonly uncompilable: string };
+const cache = new Map<string, Compiled>();
 
 /** The schema of one served version of a CRD, or undefined when it has none. */
 function schemaOf(crd: JsonObject, version: string): Json | undefined {
@@ -48,16 +50,28 @@ function withoutMetadata(schema: Json): Json {
 export function validateCustom(crd: JsonObject, version: string, obj: JsonObject): StatusCause[] {
   const meta = isObject(crd["metadata"]) ? crd["metadata"] : {};
   const key = `${text(meta["uid"])}/${text(meta["resourceVersion"])}/${version}`;
-  let validate = cache.get(key);
+  let validate: Compiled | undefined = cache.get(key);
   if (validate === undefined) {
     const schema = schemaOf(crd, version);
     try {
       validate = schema === undefined ? null : ajv.compile(withoutMetadata(schema) as object);
-    } catch {
-      // A schema Ajv cannot compile is the CRD author's problem, not the object's: accept.
-      validate = null;
+    } catch (err) {
+      // kube-apiserver refuses such a CRD when it is created; the sandbox keeps the CRD but fails closed on
+      // its objects: accepting them would store what no schema was checked against.
+      validate = { uncompilable: err instanceof Error ? err.message.slice(0, 200) : "invalid schema" };
     }
     cache.set(key, validate);
+  }
+  if (validate !== null && !(typeof validate === "function")) {
+    return [
+      {
+        type: "FieldValueInvalid",
+        message:
+          `Invalid value: the CustomResourceDefinition's schema for ${version} cannot be compiled ` +
+          `(${validate.uncompilable}); fix the CRD (patterns must be RE2: no backreferences or lookaround)`,
+        field: "",
+      },
+    ];
   }
   if (validate === null || validate(obj)) return [];
   return (validate.errors ?? []).map((e) => {

@@ -1,7 +1,6 @@
 // The sandbox API server checks a CRD's `pattern` (outside input) in re2js, in time linear in the value,
 // as kube-apiserver does in Go's RE2; JavaScript's backtracking RegExp would take exponential time on
-// `^(a+)+$`. (Here rather than under test/sandbox/ while another change works there; it tests
-// src/sandbox/crd-validation.ts.)
+// `^(a+)+$`.
 import { describe, expect, it } from "vitest";
 import { validateCustom } from "../../src/sandbox/crd-validation.js";
 import type { JsonObject } from "../../src/sandbox/fieldset.js";
@@ -60,5 +59,14 @@ describe("CRD pattern validation in the sandbox", () => {
     const letters = crdWithPattern("^\\p{L}+$");
     expect(validateCustom(letters, "v1", widget("café"))).toEqual([]);
     expect(validateCustom(letters, "v1", widget("caf3"))).toHaveLength(1);
+  });
+
+  it("a pattern RE2 cannot compile (a backreference) refuses the CRD's objects instead of accepting them", () => {
+    const crd = crdWithPattern("^(a)\\1$");
+    const causes = validateCustom(crd, "v1", widget("aa"));
+    expect(causes).toHaveLength(1);
+    expect(causes[0]?.message).toMatch(/schema for v1 cannot be compiled .*fix the CRD/);
+    // A schema that compiles still accepts what matches it.
+    expect(validateCustom(crdWithPattern("^a+$"), "v1", widget("aa"))).toEqual([]);
   });
 });
