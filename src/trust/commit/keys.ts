@@ -4,7 +4,7 @@
 import * as openpgp from "openpgp";
 import { ConfigError } from "../../config/errors.js";
 import type { CommitPolicy } from "../../config/types.js";
-import { compileGlob, compileGlobs } from "../../match/glob.js";
+import { compileGlobs } from "../../match/glob.js";
 import { compileUntrustedRegex, type UntrustedRegex } from "../../match/regex.js";
 import { parseSshPublicKeyLine, type SshPublicKey } from "./ssh-keys.js";
 
@@ -27,7 +27,7 @@ export interface CompiledCommitPolicy {
   allowHistoryRewrite: boolean;
   trustedRoot: string | undefined;
   expectedRefs: string[];
-  /** True for a ref name one of expectedRefs matches (always true when there are none). */
+  /** True for a ref name one of expectedRefs matches (false for every ref when there are none). */
   isExpectedRef: (ref: string) => boolean;
 }
 
@@ -62,11 +62,19 @@ export async function ensureCompiled(p: CommitPolicy | CompiledCommitPolicy): Pr
   return compiled;
 }
 
+/** The globs as one matcher; the first that does not compile is a ConfigError naming where it is. */
+function globsOrThrow(globs: readonly string[], where: (index: number) => string): (path: string) => boolean {
+  const c = compileGlobs(globs, where);
+  if (!c.ok) throw new ConfigError(c.errors[0]?.message ?? "bad glob", c.errors[0]?.where);
+  return c.matches;
+}
+
 /** Parses every key and glob of the policy; throws ConfigError naming the signer and key on a bad one. */
 export async function compileCommitPolicy(
   policy: CommitPolicy,
   where = "spec.commits",
 ): Promise<CompiledCommitPolicy> {
+  const expectedRefs = policy.expectedRefs ?? [];
   const compiled: CompiledCommitPolicy = {
     signers: [],
     ssh: new Map(),
@@ -74,12 +82,9 @@ export async function compileCommitPolicy(
     message: undefined,
     allowHistoryRewrite: policy.allowHistoryRewrite ?? false,
     trustedRoot: policy.trustedRoot,
-    expectedRefs: policy.expectedRefs ?? [],
-    isExpectedRef: () => true,
+    expectedRefs,
+    isExpectedRef: globsOrThrow(expectedRefs, (k) => `${where}.expectedRefs[${k}]`),
   };
-  const refs = compileGlobs(compiled.expectedRefs, (k) => `${where}.expectedRefs[${k}]`);
-  if (!refs.ok) throw new ConfigError(refs.errors[0]?.message ?? "bad glob", refs.errors[0]?.where);
-  compiled.isExpectedRef = refs.matches;
   const gpgByFingerprint = new Map<string, { key: openpgp.PublicKey; signers: CompiledSigner[] }>();
   policy.signers.forEach((s, i) => {
     if (s.paths.length === 0)
@@ -88,16 +93,11 @@ export async function compileCommitPolicy(
   for (const [i, s] of policy.signers.entries()) {
     const at = `${where}.signers[${i}] (${s.name})`;
     // Paths of a commit come from its author: matched in linear time, never by a backtracking RegExp.
-    const matchers = s.paths.map((p, k) => {
-      const c = compileGlob(p, `${at}.paths[${k}]`);
-      if (!c.ok) throw new ConfigError(c.error.message, c.error.where);
-      return c.matcher;
-    });
     const signer: CompiledSigner = {
       name: s.name,
       emails: (s.emails ?? []).map((e) => e.toLowerCase()),
       paths: s.paths,
-      mayChange: (path) => matchers.some((m) => m.matches(path)),
+      mayChange: globsOrThrow(s.paths, (k) => `${at}.paths[${k}]`),
     };
     compiled.signers.push(signer);
     for (const [k, line] of (s.ssh ?? []).entries()) {
