@@ -4,7 +4,9 @@
 // are refused with TOO_LARGE, and the same changes within the limits are accepted.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CommitPolicy } from "../../../src/config/types.js";
+import type { SourceLimits } from "../../../src/source/limits.js";
 import { verifyCommitRange } from "../../../src/trust/commit/range.js";
+import type { RangeVerdict } from "../../../src/trust/commit/verdict.js";
 import { TestRepo } from "../../support/git-repo.js";
 import { createSshSigner, type Signer } from "../../support/signers.js";
 
@@ -52,6 +54,17 @@ afterAll(async () => {
 /** Raised so that the 200,000-entry folder is read and the path check itself is measured. */
 const WIDE = { maxTreeEntries: 300_000, maxTreeBytes: 16 * 1024 * 1024, maxChangedPaths: 300_000 };
 
+/** The verdict on the commits from base to `head`, under `limits` (default the defaults). */
+function verifyFromBase(head: string, limits?: Partial<SourceLimits>): Promise<RangeVerdict> {
+  return verifyCommitRange({
+    repoDir: repo.dir,
+    from: base,
+    to: head,
+    policy,
+    ...(limits === undefined ? {} : { limits }),
+  });
+}
+
 async function timed<T>(what: string, body: () => Promise<T>): Promise<T> {
   const started = performance.now();
   const out = await body();
@@ -62,9 +75,7 @@ async function timed<T>(what: string, body: () => Promise<T>): Promise<T> {
 describe("a signed commit adding a folder of 200,000 entries", () => {
   it("is refused with TOO_LARGE under the default limits, naming the tree and the limit", async () => {
     const head = await repo.commitTree(wide, [base], { signer: broad });
-    const v = await timed("default limits, broad signer", () =>
-      verifyCommitRange({ repoDir: repo.dir, from: base, to: head, policy }),
-    );
+    const v = await timed("default limits, broad signer", () => verifyFromBase(head));
     expect(v.trusted).toBe(false);
     expect(v.commits[0]?.code).toBe("TOO_LARGE");
     expect(v.commits[0]?.findings[0]?.message).toMatch(
@@ -76,9 +87,7 @@ describe("a signed commit adding a folder of 200,000 entries", () => {
 
   it("stops the path check of a narrow signer at the first paths outside its authority", async () => {
     const head = await repo.commitTree(wide, [base], { signer: narrow });
-    const v = await timed("raised limits, narrow signer", () =>
-      verifyCommitRange({ repoDir: repo.dir, from: base, to: head, policy, limits: WIDE }),
-    );
+    const v = await timed("raised limits, narrow signer", () => verifyFromBase(head, WIDE));
     const c = v.commits[0];
     expect(v.trusted).toBe(false);
     expect(c?.code).toBe("NOT_AUTHORIZED_FOR_PATH");
@@ -92,9 +101,7 @@ describe("a signed commit adding a folder of 200,000 entries", () => {
 
   it("accepts the same folder signed by a signer who may change it, within raised limits", async () => {
     const head = await repo.commitTree(wide, [base], { signer: broad });
-    const v = await timed("raised limits, broad signer", () =>
-      verifyCommitRange({ repoDir: repo.dir, from: base, to: head, policy, limits: WIDE }),
-    );
+    const v = await timed("raised limits, broad signer", () => verifyFromBase(head, WIDE));
     expect(v.trusted).toBe(true);
     expect(v.commits[0]?.changedPaths).toHaveLength(ENTRIES);
     expect(v.commits[0]?.pathCheckStopped).toBeUndefined();
@@ -133,18 +140,12 @@ describe("tree and change limits", () => {
   it("refuses a tree object over maxTreeBytes without reading it, and accepts it under the default", async () => {
     const tree = await wideTree("many", 1000, []);
     const head = await repo.commitTree(tree, [base], { signer: broad });
-    const refused = await verifyCommitRange({
-      repoDir: repo.dir,
-      from: base,
-      to: head,
-      policy,
-      limits: { maxTreeBytes: 10_000 },
-    });
+    const refused = await verifyFromBase(head, { maxTreeBytes: 10_000 });
     expect(refused.commits[0]?.code).toBe("TOO_LARGE");
     expect(refused.commits[0]?.findings[0]?.message).toMatch(
       /tree [0-9a-f]{12} is \d+ bytes, over the limit of 10000 bytes per folder \(maxTreeBytes\)/,
     );
-    const accepted = await verifyCommitRange({ repoDir: repo.dir, from: base, to: head, policy });
+    const accepted = await verifyFromBase(head);
     expect(accepted.trusted).toBe(true);
   });
 
@@ -152,24 +153,12 @@ describe("tree and change limits", () => {
     const tree = await wideTree("many", 1000, []);
     const head = await repo.commitTree(tree, [base], { signer: broad });
     // The change: apps/a.yaml removed, 1,000 files added.
-    const over = await verifyCommitRange({
-      repoDir: repo.dir,
-      from: base,
-      to: head,
-      policy,
-      limits: { maxChangedPaths: 1000 },
-    });
+    const over = await verifyFromBase(head, { maxChangedPaths: 1000 });
     expect(over.commits[0]?.code).toBe("TOO_LARGE");
     expect(over.commits[0]?.findings[0]?.message).toContain(
       "the commit changes more than 1000 paths (maxChangedPaths)",
     );
-    const at = await verifyCommitRange({
-      repoDir: repo.dir,
-      from: base,
-      to: head,
-      policy,
-      limits: { maxChangedPaths: 1001 },
-    });
+    const at = await verifyFromBase(head, { maxChangedPaths: 1001 });
     expect(at.trusted).toBe(true);
     expect(at.commits[0]?.changedPaths).toHaveLength(1001);
   });
