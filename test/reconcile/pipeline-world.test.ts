@@ -6,7 +6,9 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Application } from "../../src/config/types.js";
 import { precheckRevision, renderRevision, renderSettingsOf } from "../../src/reconcile/pipeline.js";
+import type { RenderType } from "../../src/render/render.js";
 import { TOOL_ENV } from "../../src/render/tool.js";
 import { runCli } from "../support/tools.js";
 import { configMap, startWorld, type World } from "./harness.js";
@@ -64,17 +66,21 @@ beforeAll(async () => {
   });
 });
 
+/** The Application of the folder `folder` of the config repository's main branch, rendered as `type`. */
+function appAt(folder: string, type: RenderType = "directory"): Application {
+  return w.app({
+    source: { url: w.git.url("config"), ref: { branch: "main" }, path: folder },
+    render: { type },
+  });
+}
+
 afterAll(async () => {
   await w.stop();
   await rm(fakeBin, { recursive: true, force: true });
 });
 
 describe("one kubectl for check and reconcile", () => {
-  const kustApp = () =>
-    w.app({
-      source: { url: w.git.url("config"), ref: { branch: "main" }, path: "apps/kust" },
-      render: { type: "kustomize" },
-    });
+  const kustApp = () => appAt("apps/kust", "kustomize");
 
   it("reconcile renders with the pinned kubectl, not the one first on PATH", async () => {
     const r = await withWrongToolsOnPath(() => w.reconcile(kustApp()));
@@ -115,11 +121,7 @@ describe("one kubectl for check and reconcile", () => {
 });
 
 describe("helm through reconcile", () => {
-  const helmApp = () =>
-    w.app({
-      source: { url: w.git.url("config"), ref: { branch: "main" }, path: "apps/chart" },
-      render: { type: "helm" },
-    });
+  const helmApp = () => appAt("apps/chart", "helm");
 
   it("applies the chart under the release name check renders, without its test Pods, and stays unchanged", async () => {
     const checked = await renderRevision({
@@ -143,7 +145,7 @@ describe("helm through reconcile", () => {
 
 describe("reconcile's pre-apply refusals fail check too", () => {
   it("DUPLICATE_OBJECT: reconcile refuses, and check (offline) fails with the same code and place", async () => {
-    const app = w.app({ source: { url: w.git.url("config"), ref: { branch: "main" }, path: "apps/dupes" } });
+    const app = appAt("apps/dupes");
     const r = await w.reconcile(app);
     expect(r.result).toBe("refused");
     expect(r.reason).toBe("DUPLICATE_OBJECT");
