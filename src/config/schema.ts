@@ -2,6 +2,7 @@
 // types (types.ts), the validation of gitward.yaml (validate.ts) and the CRDs (crds.ts) all derive from
 // these objects, so the three cannot disagree. Defaults live here too, as schema `default`s.
 import { Type, type Static, type TSchema } from "@sinclair/typebox";
+import { GLOB_LIMITS } from "../render/glob.js";
 
 export const API_VERSION = "gitward.dev/v1alpha1";
 export const API_GROUP = "gitward.dev";
@@ -252,17 +253,17 @@ export const ApplicationRenderSchema = strictObject({
       ...expected("a helm release name (lower-case letters, digits and '-', at most 53)"),
     }),
   ),
-  // The limits of render/glob.ts (GLOB_LIMITS): globs come from whoever writes the Application.
+  // The limits of render/glob.ts: globs come from whoever writes the Application.
   include: Type.Optional(
-    Type.Array(Type.String({ minLength: 1, maxLength: 256 }), {
-      maxItems: 64,
+    Type.Array(Type.String({ minLength: 1, maxLength: GLOB_LIMITS.maxPatternLength }), {
+      maxItems: GLOB_LIMITS.maxPatterns,
       description:
         "directory: globs of the files to read, relative to source.path (default every .yaml, .yml, .json).",
     }),
   ),
   exclude: Type.Optional(
-    Type.Array(Type.String({ minLength: 1, maxLength: 256 }), {
-      maxItems: 64,
+    Type.Array(Type.String({ minLength: 1, maxLength: GLOB_LIMITS.maxPatternLength }), {
+      maxItems: GLOB_LIMITS.maxPatterns,
       description: "directory: globs of files not to read, relative to source.path; they win over include.",
     }),
   ),

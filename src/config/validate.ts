@@ -10,6 +10,7 @@ import { compileGlob } from "../match/glob.js";
 import { compileUntrustedRegex } from "../match/regex.js";
 import { QUERY_CREDENTIAL_HINT, redactUrl, urlCredentialKind } from "../source/url.js";
 import { EXPECTED_KEY, KIND_SCHEMAS, type AlertSink, type Application, type TrustPolicy } from "./schema.js";
+import { pointerSegments } from "../json/pointer.js";
 import { isRecord } from "../json/record.js";
 
 /** A path into the object: property names and array indexes. */
@@ -104,12 +105,7 @@ function schemaErrors(schema: TSchema, value: unknown): ValueError[] {
 }
 
 function pointerToPath(pointer: string): (string | number)[] {
-  if (pointer === "") return [];
-  return pointer
-    .slice(1)
-    .split("/")
-    .map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"))
-    .map((s) => (/^(0|[1-9][0-9]*)$/.test(s) ? Number(s) : s));
+  return pointerSegments(pointer).map((s) => (/^(0|[1-9][0-9]*)$/.test(s) ? Number(s) : s));
 }
 
 /** What a schema wants, in words. */

@@ -92,8 +92,3 @@ function compilesAsJavaScript(pattern: string): boolean {
     return false;
   }
 }
-
-/** The error as one line, for messages and ConfigErrors. */
-export function describePatternError(e: PatternError): string {
-  return `[${e.code}] ${e.message}`;
-}

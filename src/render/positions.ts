@@ -3,6 +3,7 @@
 // line where the object starts. Kept beside the objects (a WeakMap keyed by the parsed value) so that the
 // Manifest type and every renderer stay as they are; the YAML nodes are walked only when a finding asks.
 import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node } from "yaml";
+import { pointerSegments } from "../json/pointer.js";
 
 interface Source {
   /** The repository-relative file the text came from; a lookup for another file answers nothing. */
@@ -50,15 +51,6 @@ export function linkPositions(value: object, source: object | undefined): void {
   sources.delete(value);
   if (source === undefined) links.delete(value);
   else links.set(value, source);
-}
-
-/** Splits a JSON pointer (RFC 6901) into its unescaped segments. */
-function segments(pointer: string): string[] {
-  if (pointer === "") return [];
-  return pointer
-    .split("/")
-    .slice(1)
-    .map((s) => s.replaceAll("~1", "/").replaceAll("~0", "~"));
 }
 
 function child(node: Node, seg: string): Node | undefined {
@@ -126,13 +118,13 @@ export function lineOfField(value: object, file: string, pointer: string): numbe
   const linked = links.get(value);
   if (linked !== undefined) {
     // Point into the base file only at what the base file itself says.
-    const segs = segments(pointer);
+    const segs = pointerSegments(pointer);
     const out = walk(value, segs);
     const base = walk(linked, segs.slice(0, out.depth));
     if (base.depth !== out.depth || !same(base.value, out.value)) return undefined;
     return lineIn(linked, file, segs.slice(0, out.depth));
   }
-  return lineIn(value, file, segments(pointer));
+  return lineIn(value, file, pointerSegments(pointer));
 }
 
 function lineIn(value: object, file: string, segs: readonly string[]): number | undefined {

@@ -124,7 +124,7 @@ export function canonicalObjects(objs: readonly KubeObj[]): Map<string, string> 
 
 /** gitward's render of a target in `dir`, with the options its Application carries. */
 export async function gitwardRender(t: CorpusTarget, dir: string): Promise<RenderResult> {
-  const opts: RenderOptions & { exclude?: readonly string[] } = {
+  const opts: RenderOptions = {
     repoRoot: dir,
     path: t.path,
     type: t.type,
