@@ -31,7 +31,7 @@ import { mergeApply, mergePatch, strategicMerge } from "./merge.js";
 import { metaOf, type Store, type Stored } from "./store.js";
 import { validate } from "./validate.js";
 import { validateCore } from "./core-validation.js";
-import { validateCustom } from "./crd-validation.js";
+import { schemaOf, validateCustom } from "./crd-validation.js";
 import { confirmNoEscalation } from "./escalation.js";
 import { modelOf, unknownCustomFields, unknownFields, type FieldValidation } from "./field-validation.js";
 import type { UserInfo } from "./rbac.js";
@@ -460,11 +460,7 @@ export class Api {
   /** A custom resource's openAPIV3Schema, from its CRD (undefined: none declared). */
   crdSchema(def: ResourceDef): Json | undefined {
     const crd = this.store.get("apiextensions.k8s.io/customresourcedefinitions", "", def.crd ?? "")?.obj;
-    const spec = crd?.["spec"];
-    const versions = isObject(spec) && Array.isArray(spec["versions"]) ? spec["versions"] : [];
-    const v = versions.find((x) => isObject(x) && x["name"] === def.version);
-    const schema = isObject(v) ? v["schema"] : undefined;
-    return isObject(schema) ? schema["openAPIV3Schema"] : undefined;
+    return crd === undefined ? undefined : schemaOf(crd, def.version);
   }
 
   /**

@@ -6,8 +6,8 @@
 import { errors, type StatusCause } from "./errors.js";
 import { isObject, jsonEqual, type Json, type JsonObject } from "./fieldset.js";
 import type { ResourceDef } from "./catalog.js";
+import { dnsLabelProblem } from "./validate.js";
 
-const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const configKey = /^[-._a-zA-Z0-9]+$/;
 const portName = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 /** Quantity: sign, decimal number, then a binary-SI, decimal-SI or exponent suffix. */
@@ -129,14 +129,11 @@ function checkRestartPolicy(kindKey: string, spec: JsonObject, field: string, ca
 function checkContainer(c: Json, field: string, names: Set<string>, causes: StatusCause[]): void {
   const container = obj(c);
   const name = container["name"];
+  const notLabel = typeof name === "string" && name !== "" ? dnsLabelProblem(name) : undefined;
   if (typeof name !== "string" || name === "")
     causes.push({ type: "FieldValueRequired", message: "Required value", field: `${field}.name` });
-  else if (!dnsLabel.test(name) || name.length > 63)
-    causes.push({
-      type: "FieldValueInvalid",
-      message: `Invalid value: ${JSON.stringify(name)}: a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character`,
-      field: `${field}.name`,
-    });
+  else if (notLabel !== undefined)
+    causes.push({ type: "FieldValueInvalid", message: notLabel, field: `${field}.name` });
   else if (names.has(name))
     causes.push({
       type: "FieldValueDuplicate",

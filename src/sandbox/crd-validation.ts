@@ -31,7 +31,7 @@ type Compiled = ValidateFunction | null | { readonly uncompilable: string };
 const cache = new Map<string, Compiled>();
 
 /** The schema of one served version of a CRD, or undefined when it has none. */
-function schemaOf(crd: JsonObject, version: string): Json | undefined {
+export function schemaOf(crd: JsonObject, version: string): Json | undefined {
   const spec = isObject(crd["spec"]) ? crd["spec"] : {};
   const versions = Array.isArray(spec["versions"]) ? spec["versions"] : [];
   const v = versions.find((x) => isObject(x) && x["name"] === version);

@@ -4,12 +4,11 @@
 // may `bind` that role. Every write path (create, update, patch, server-side apply, dry-run) passes here.
 import { errors } from "./errors.js";
 import { isObject, jsonEqual, text, type Json, type JsonObject } from "./fieldset.js";
-import { authorize, rulesFor, type UserInfo } from "./rbac.js";
+import { authorize, RBAC, rulesFor, rulesOf, strings, type UserInfo } from "./rbac.js";
 import type { Store } from "./store.js";
 import type { ResourceDef } from "./catalog.js";
 import { metaOf } from "./store.js";
 
-const RBAC = "rbac.authorization.k8s.io";
 const MASTERS = "system:masters";
 
 /** One atomic permission: a verb on one group/resource/name, or on one non-resource URL. */
@@ -39,9 +38,6 @@ export interface RbacWrite {
   next: JsonObject;
   user: UserInfo;
 }
-
-const strings = (v: Json | undefined): string[] =>
-  Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
 
 function toRule(v: Json): Rule {
   const o = isObject(v) ? v : {};
@@ -135,11 +131,6 @@ function onlyGcFields(old: JsonObject | undefined, next: JsonObject): boolean {
     return copy;
   };
   return jsonEqual(strip(old), strip(next));
-}
-
-function rulesOf(role: JsonObject | undefined): Json[] {
-  const rules = role?.["rules"];
-  return Array.isArray(rules) ? rules : [];
 }
 
 /** Refuses (403 Forbidden, 404 for a binding to a missing role without `bind`) an RBAC write that escalates. */

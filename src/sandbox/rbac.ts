@@ -28,9 +28,9 @@ export interface Decision {
   reason: string;
 }
 
-const RBAC = "rbac.authorization.k8s.io";
+export const RBAC = "rbac.authorization.k8s.io";
 
-function strings(v: Json | undefined): string[] {
+export function strings(v: Json | undefined): string[] {
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
 }
 
@@ -75,7 +75,8 @@ function subjectMatches(subject: Json, user: UserInfo, bindingNamespace: string 
   }
 }
 
-function rulesOf(role: JsonObject | undefined): Json[] {
+/** The rules of a (Cluster)Role ([] when it has none). */
+export function rulesOf(role: JsonObject | undefined): Json[] {
   const rules = role?.["rules"];
   return Array.isArray(rules) ? rules : [];
 }

@@ -16,6 +16,14 @@ const labelNamed = new Set(["/Namespace", "/Service"]);
 /** Kinds whose names only need to be valid path segments (RBAC allows `system:foo`). */
 const pathNamed = new Set(["Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"]);
 
+/** Why a name is not a DNS label (RFC 1123, at most 63 characters), or undefined when it is one. */
+export function dnsLabelProblem(name: string): string | undefined {
+  if (name.length > 63 || !dnsLabel.test(name)) {
+    return `Invalid value: ${JSON.stringify(name)}: a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character`;
+  }
+  return undefined;
+}
+
 function checkName(def: ResourceDef, name: string): string | undefined {
   if (name === "") return "Required value: name or generateName is required";
   if (pathNamed.has(def.kind) && def.group === "rbac.authorization.k8s.io") {
@@ -23,12 +31,7 @@ function checkName(def: ResourceDef, name: string): string | undefined {
       return `Invalid value: ${JSON.stringify(name)}: may not contain '/' or '%'`;
     return undefined;
   }
-  if (labelNamed.has(`${def.group}/${def.kind}`)) {
-    if (name.length > 63 || !dnsLabel.test(name)) {
-      return `Invalid value: ${JSON.stringify(name)}: a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character`;
-    }
-    return undefined;
-  }
+  if (labelNamed.has(`${def.group}/${def.kind}`)) return dnsLabelProblem(name);
   if (name.length > 253 || !dnsSubdomain.test(name)) {
     return `Invalid value: ${JSON.stringify(name)}: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character`;
   }
