@@ -15,12 +15,20 @@ export interface BackoffOptions {
 
 export const BACKOFF_DEFAULTS = { attempts: 8, baseMs: 100, maxMs: 5_000 } as const;
 
-/** Waits `ms`, or less when `signal` aborts first; never rejects (a stop is not an error). */
-export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return delay(Math.max(0, ms), undefined, { signal }).then(
-    () => undefined,
-    () => undefined,
-  );
+/** The longest delay Node's timers honour; a longer one fires after 1 ms. */
+const MAX_STEP_MS = 2 ** 31 - 1;
+
+/**
+ * Waits `ms`, or less when `signal` aborts first; never rejects (a stop is not an error). A wait longer
+ * than the timer ceiling (about 24.8 days) is taken in steps, so it is never cut to 1 ms.
+ */
+export async function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  let left = Math.max(0, ms);
+  while (left > 0 && !signal.aborted) {
+    const step = Math.min(left, MAX_STEP_MS);
+    await delay(step, undefined, { signal }).catch(() => undefined);
+    left -= step;
+  }
 }
 
 export const realSleep = (ms: number): Promise<void> =>

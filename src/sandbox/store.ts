@@ -1,7 +1,7 @@
 // The sandbox's object store: one Map per resource, a global resourceVersion counter, a bounded log of
 // change events for watches (older resourceVersions answer 410 Gone), cached JSON per object so lists
 // serialise fast, and an optional snapshot file under --data-dir so objects survive a restart.
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { writeFileSync, renameSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import { text as textOf, type JsonObject } from "./fieldset.js";
@@ -199,11 +199,13 @@ export class Store {
     if (this.dataDir === undefined || this.saveTimer !== undefined) return;
     this.saveTimer = setTimeout(() => {
       this.saveTimer = undefined;
-      void this.save().catch((err: unknown) => {
+      try {
+        this.saveNow();
+      } catch (err) {
         process.stderr.write(
           `sandbox: cannot save state: ${err instanceof Error ? err.message : String(err)}\n`,
         );
-      });
+      }
     }, 50);
   }
 
@@ -219,15 +221,12 @@ export class Store {
     return path.join(this.dataDir ?? ".", "state.json");
   }
 
-  async save(): Promise<void> {
-    if (this.dataDir === undefined) return;
-    await mkdir(this.dataDir, { recursive: true, mode: 0o700 });
-    const tmp = `${this.statePath()}.tmp`;
-    await writeFile(tmp, this.snapshot(), { mode: 0o600 });
-    await rename(tmp, this.statePath());
-  }
-
-  /** Writes the snapshot now (on stop), cancelling a pending batched write. */
+  /**
+   * Writes the snapshot now (batched writes and stop), cancelling a pending batched write.
+   * Synchronous on purpose: an asynchronous write still in flight when the next one (or the one
+   * on stop) starts would share the temporary file, and its late rename would either fail or put
+   * an older snapshot over a newer one. Building the snapshot is synchronous anyway.
+   */
   saveNow(): void {
     if (this.saveTimer !== undefined) clearTimeout(this.saveTimer);
     this.saveTimer = undefined;
