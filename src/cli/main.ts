@@ -12,6 +12,7 @@ import { SourceError } from "../source/errors.js";
 import { EXIT_CODES_HELP, ExitCode } from "./exit.js";
 import { registerAudit } from "./commands/audit.js";
 import { registerCheck } from "./commands/check.js";
+import { registerDashboard } from "./commands/dashboard.js";
 import { registerDemo } from "./commands/demo.js";
 import { registerDiff } from "./commands/diff.js";
 import { registerImages } from "./commands/images.js";
@@ -49,6 +50,7 @@ export function buildProgram(): Command {
     registerStatus,
     registerAudit,
     registerDemo,
+    registerDashboard,
   ]) {
     register(program);
   }

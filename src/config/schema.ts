@@ -424,6 +424,21 @@ export const ApplicationStatusSchema = Type.Object(
       }),
     ),
     lastDriftTime: Type.Optional(Type.String({ format: "date-time" })),
+    lastRefusal: Type.Optional(
+      Type.Object(
+        {
+          revision: Type.Optional(Type.String()),
+          reason: Type.String(),
+          message: Type.String(),
+          details: Type.Array(Type.String(), { maxItems: 20 }),
+          time: Type.String({ format: "date-time" }),
+        },
+        {
+          description:
+            "The last revision refused or failed, with the findings that decided it (at most 20, as the CLI prints them).",
+        },
+      ),
+    ),
     images: Type.Optional(
       Type.Record(Type.String(), Type.String(), {
         description:

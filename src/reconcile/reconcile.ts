@@ -876,6 +876,17 @@ export async function reconcileApplication(
     ...(Object.keys(run.resolvedImages).length > 0 ? { images: run.resolvedImages } : {}),
     driftedObjects: failure === undefined ? driftLeft : (prevStatus.driftedObjects ?? 0),
     ...(drift.length > 0 ? { lastDriftTime: now } : {}),
+    ...(failure === undefined
+      ? {}
+      : {
+          lastRefusal: {
+            ...(head === undefined ? {} : { revision: head }),
+            reason: failure.reason,
+            message: failure.message,
+            details: failure.details.slice(0, 20).map((d) => d.slice(0, 1_000)),
+            time: now,
+          },
+        }),
   };
 
   let auditRecord: string | undefined;
