@@ -3,7 +3,7 @@
 // from the operator, each request brings a Kubernetes bearer token: TokenReview says who it is, and a
 // SubjectAccessReview says whether that user may get Applications in the namespace asked for.
 import { createHash } from "node:crypto";
-import type { ClusterClient, KubeObject } from "../cluster/client.js";
+import type { ClusterClient } from "../cluster/client.js";
 import { isRecord } from "../json/record.js";
 
 export interface Viewer {
@@ -63,7 +63,8 @@ export function tokenAccess(cluster: ClusterClient, opts: { ttlMs?: number } = {
     mode: "token",
     async authenticate(authorization) {
       const m = /^Bearer ([^\s]+)$/.exec(authorization ?? "");
-      if (m?.[1] === undefined) return UNAUTHENTICATED("a bearer token is required (Authorization: Bearer …)");
+      if (m?.[1] === undefined)
+        return UNAUTHENTICATED("a bearer token is required (Authorization: Bearer …)");
       const token = m[1];
       // Cached by the token's hash: the token itself is never kept, logged or echoed.
       const key = createHash("sha256").update(token).digest("hex");
@@ -74,7 +75,7 @@ export function tokenAccess(cluster: ClusterClient, opts: { ttlMs?: number } = {
         kind: "TokenReview",
         metadata: { name: "" },
         spec: { token },
-      } as KubeObject);
+      });
       const status = isRecord(review["status"]) ? review["status"] : {};
       const user = isRecord(status["user"]) ? status["user"] : {};
       let result: AuthResult;
@@ -115,7 +116,7 @@ export function tokenAccess(cluster: ClusterClient, opts: { ttlMs?: number } = {
             ...(namespace === "" ? {} : { namespace }),
           },
         },
-      } as KubeObject);
+      });
       const status = isRecord(review["status"]) ? review["status"] : {};
       const allowed = status["allowed"] === true && status["denied"] !== true;
       decisions.set(key, allowed);

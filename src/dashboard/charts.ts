@@ -29,7 +29,10 @@ export function perDay(records: readonly AuditRecord[], days = 14, now = new Dat
     else if (r.result === "drift-detected" || r.result === "drift-reverted") c.drift++;
     else c.other++;
   }
-  return order.map((day) => ({ day, ...(counts.get(day) ?? { applied: 0, refused: 0, drift: 0, other: 0 }) }));
+  return order.map((day) => ({
+    day,
+    ...(counts.get(day) ?? { applied: 0, refused: 0, drift: 0, other: 0 }),
+  }));
 }
 
 const COLORS = { applied: "#1a7f37", refused: "#cf222e", drift: "#9a6700", other: "#57606a" } as const;
@@ -46,13 +49,31 @@ export function dayChart(data: readonly DayCounts[], label: string): Html {
     const segs = (["applied", "refused", "drift", "other"] as const).map((k) => {
       const h = Math.round((d[k] / max) * (height - 10));
       y -= h;
-      return h === 0 ? "" : html`<rect x="${x}" y="${y}" width="${w}" height="${h}" fill="${COLORS[k]}"></rect>`;
+      return h === 0
+        ? ""
+        : html`<rect x="${x}" y="${y}" width="${w}" height="${h}" fill="${COLORS[k]}"></rect>`;
     });
-    return html`<g><title>${d.day}: ${d.applied} applied, ${d.refused} refused, ${d.drift} drift, ${d.other} other</title>${segs}<text x="${x + w / 2}" y="${height + 14}" text-anchor="middle" font-size="9">${d.day.slice(5)}</text></g>`;
+    return html`<g
+      ><title>${d.day}: ${d.applied} applied, ${d.refused} refused, ${d.drift} drift, ${d.other} other</title
+      >${segs}<text x="${x + w / 2}" y="${height + 14}" text-anchor="middle" font-size="9"
+        >${d.day.slice(5)}</text
+      ></g
+    >`;
   });
   const width = data.length * (w + gap);
   return html`<figure class="chart">
-<svg role="img" aria-label="${label}" viewBox="0 0 ${width} ${height + 20}" width="${width}" height="${height + 20}">${bars}</svg>
-<figcaption>${label}: <span class="k applied">applied</span> <span class="k refused">refused or failed</span> <span class="k drift">drift</span> <span class="k other">other</span></figcaption>
-</figure>`;
+    <svg
+      role="img"
+      aria-label="${label}"
+      viewBox="0 0 ${width} ${height + 20}"
+      width="${width}"
+      height="${height + 20}"
+    >
+      ${bars}
+    </svg>
+    <figcaption>
+      ${label}: <span class="k applied">applied</span> <span class="k refused">refused or failed</span>
+      <span class="k drift">drift</span> <span class="k other">other</span>
+    </figcaption>
+  </figure>`;
 }

@@ -45,7 +45,7 @@ export interface AuditView {
 }
 
 function statusOf(v: unknown): ApplicationStatus {
-  return isRecord(v) ? (v as ApplicationStatus) : {};
+  return isRecord(v) ? v : {};
 }
 
 function parseJson(text: unknown): unknown {
@@ -67,7 +67,12 @@ async function listOrEmpty(
   try {
     return await cluster.list(apiVersion, kind, opts);
   } catch (err) {
-    if (err instanceof ClusterError && err.code === ClusterErrorCode.UnknownKind) return [];
+    // Not served, or not ours to list (the operator's identity lists only its own namespace's state).
+    if (
+      err instanceof ClusterError &&
+      (err.code === ClusterErrorCode.UnknownKind || err.code === ClusterErrorCode.Forbidden)
+    )
+      return [];
     throw err;
   }
 }

@@ -28,7 +28,10 @@ function part(v: unknown): string {
   if (v instanceof Html) return v.value;
   if (v === undefined || v === null || v === false) return "";
   if (Array.isArray(v)) return v.map(part).join("");
-  return escapeHtml(String(v));
+  if (typeof v === "string") return escapeHtml(v);
+  if (typeof v === "number" || typeof v === "boolean" || typeof v === "bigint") return String(v);
+  // An object here is a mistake in a template; rendering "[object Object]" would hide it.
+  throw new TypeError("html``: cannot interpolate an object; render it first");
 }
 
 /** `html\`<td>${name}</td>\`` — values are escaped, arrays joined, undefined/null/false dropped. */

@@ -94,13 +94,26 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://dashboard.invalid");
     if (req.method !== "GET" && req.method !== "HEAD") {
-      send(res, req, 405, "text/plain; charset=utf-8", "405 method not allowed: the dashboard is read-only\n", {
-        allow: "GET, HEAD",
-      });
+      send(
+        res,
+        req,
+        405,
+        "text/plain; charset=utf-8",
+        "405 method not allowed: the dashboard is read-only\n",
+        {
+          allow: "GET, HEAD",
+        },
+      );
       return;
     }
-    if (url.pathname === "/healthz") return send(res, req, 200, "text/plain; charset=utf-8", "ok\n");
-    if (url.pathname === "/assets/style.css") return send(res, req, 200, "text/css; charset=utf-8", STYLE_CSS);
+    if (url.pathname === "/healthz") {
+      send(res, req, 200, "text/plain; charset=utf-8", "ok\n");
+      return;
+    }
+    if (url.pathname === "/assets/style.css") {
+      send(res, req, 200, "text/css; charset=utf-8", STYLE_CSS);
+      return;
+    }
     const viewer = await viewerOf(req);
     const who = opts.access.mode === "token" ? viewer.user : undefined;
     if (url.pathname === "/") {
@@ -111,7 +124,8 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
         throw new HttpProblem(403, `${viewer.user} may not get Applications in any namespace`);
       const query = overviewQuery(url);
       const shown = visible.filter((a) => matches(a, query));
-      return page(res, req, 200, layout("Applications", overviewPage(shown, query, visible.length), who));
+      page(res, req, 200, layout("Applications", overviewPage(shown, query, visible.length), who));
+      return;
     }
     const m = /^\/apps\/([^/]+)\/([^/]+)$/.exec(url.pathname);
     if (m !== null) {
@@ -129,12 +143,16 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
         appEvents(opts.cluster, app),
       ]);
       const body = appPage(app, live, recordsOf(log, app), events);
-      return page(res, req, 200, layout(`${namespace}/${name}`, body, who));
+      page(res, req, 200, layout(`${namespace}/${name}`, body, who));
+      return;
     }
     if (url.pathname === "/audit" || url.pathname === "/audit/export") {
       if (!(await opts.access.mayRead(viewer, "")))
         throw new HttpProblem(403, `${viewer.user} may not list Applications in every namespace`);
-      if (url.pathname === "/audit") return page(res, req, 200, layout("Audit log", auditPage(await audit()), who));
+      if (url.pathname === "/audit") {
+        page(res, req, 200, layout("Audit log", auditPage(await audit()), who));
+        return;
+      }
       if (opts.auditLog === undefined) throw new HttpProblem(404, "no audit log given");
       res.writeHead(200, {
         ...SECURITY_HEADERS,
@@ -142,7 +160,9 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
         "content-disposition": 'attachment; filename="gitward-audit.jsonl"',
       });
       if (req.method === "HEAD") return void res.end();
-      createReadStream(opts.auditLog).on("error", () => res.destroy()).pipe(res);
+      createReadStream(opts.auditLog)
+        .on("error", () => res.destroy())
+        .pipe(res);
       return;
     }
     throw new HttpProblem(404, "no such page");

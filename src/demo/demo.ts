@@ -18,12 +18,19 @@ import { git } from "../source/git.js";
 import { serveGitHttp, type GitHttpServer } from "../source/http-server.js";
 import { commitSigned, generateSshSigningKey, type SshSigningKey } from "../trust/commit/signed-commit.js";
 import { MANIFESTS } from "./manifests.js";
+import { localAccess } from "../dashboard/auth.js";
+import { startDashboard } from "../dashboard/server.js";
 
 export interface DemoOptions {
   /** Where narration goes (default stdout). */
   readonly out?: (text: string) => void;
   /** Keep the work folder (default: removed at the end). */
   readonly keep?: boolean;
+  /**
+   * Leave the read-only dashboard running on this port (0: any free one) at the end, on 127.0.0.1,
+   * until `until` resolves (the CLI: Ctrl-C); the sandbox and git server stay up with it.
+   */
+  readonly dashboard?: { readonly port: number; readonly until: () => Promise<void> };
 }
 
 const AUTHOR = { name: "Demo Platform Team", email: "platform@demo.gitward.dev" };
@@ -289,6 +296,20 @@ export async function runDemo(opts: DemoOptions = {}): Promise<boolean> {
     demo.expect(audit.ok, "the audit log should verify");
 
     say("\n");
+    if (opts.dashboard !== undefined) {
+      const dash = await startDashboard({
+        cluster: admin,
+        access: localAccess(),
+        auditLog: demo.auditPath,
+        port: opts.dashboard.port,
+      });
+      say(`Dashboard (read-only) at ${dash.url} — Ctrl-C to stop the demo.\n\n`);
+      try {
+        await opts.dashboard.until();
+      } finally {
+        await dash.close();
+      }
+    }
     if (demo.failed.length === 0) {
       say("Demo complete: only signed, policy-passing change reached the cluster; everything else was\n");
       say("refused with its reason, and the audit log proves what happened.\n");

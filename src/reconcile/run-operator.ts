@@ -12,6 +12,8 @@ import { Notifier } from "../notify/notifier.js";
 import { resolveAlertSinks, resolveSecretValue, type SecretSources } from "../notify/sinks-from-config.js";
 import type { Logger } from "../observe/logger.js";
 import { OperatorMetrics } from "../observe/metrics.js";
+import { tokenAccess } from "../dashboard/auth.js";
+import { startDashboard, type Dashboard } from "../dashboard/server.js";
 import { startOperatorServer, type OperatorServer } from "../observe/server.js";
 import { LeaderElector } from "./leader.js";
 import { Operator, type LogFn } from "./operator.js";
@@ -29,6 +31,11 @@ export interface RunOptions {
   readonly kubeconfigText?: string;
   /** host:port of /metrics, /healthz, /readyz and /hooks/ (default 127.0.0.1:9090). */
   readonly listen?: { host: string; port: number };
+  /**
+   * host:port of the read-only dashboard (off when absent). Requests need a bearer token, checked with
+   * TokenReview and SubjectAccessReview as the operator's own identity (docs/dashboard.md).
+   */
+  readonly dashboard?: { host: string; port: number };
   readonly cacheDir?: string;
   readonly auditPath?: string;
   /** ed25519 private key (PEM file, mounted from the gitward-audit-key Secret) signing every audit record. */
@@ -53,6 +60,7 @@ export interface RunningOperator {
   readonly operator: Operator;
   readonly server: OperatorServer;
   readonly elector?: LeaderElector;
+  readonly dashboard?: Dashboard;
   /** Graceful: stop taking work, let the apply in progress finish, release the lease, close. */
   stop(): Promise<void>;
 }
@@ -263,8 +271,25 @@ export async function startOperator(opts: RunOptions): Promise<RunningOperator> 
     metrics.setLeader(true);
   }
   operator.start();
+  const dashboard =
+    opts.dashboard === undefined
+      ? undefined
+      : await startDashboard({
+          cluster,
+          access: tokenAccess(cluster),
+          auditLog: auditPath,
+          systemNamespace,
+          address: opts.dashboard.host,
+          port: opts.dashboard.port,
+          onError: (err) => {
+            logFn("warn", "dashboard request failed", {
+              error: err instanceof Error ? err.message : String(err),
+            });
+          },
+        });
   logFn("info", "gitward run started", {
     listen: server.url,
+    ...(dashboard === undefined ? {} : { dashboard: dashboard.url }),
     applications: operator.snapshot().length,
     leaderElection: elector !== undefined,
   });
@@ -274,12 +299,14 @@ export async function startOperator(opts: RunOptions): Promise<RunningOperator> 
     operator,
     server,
     ...(elector === undefined ? {} : { elector }),
+    ...(dashboard === undefined ? {} : { dashboard }),
     stop() {
       stopped ??= (async () => {
         logFn("info", "stopping: finishing the work in progress");
         await watch?.stop();
         await operator.stop();
         await elector?.stop({ release: true });
+        await dashboard?.close();
         await server.close();
         await audit.close();
         cluster.close();

@@ -35,7 +35,7 @@ const alerts: string[] = [];
 /** Only apps/shop/*.yaml is the platform team's: a path below it is NOT_AUTHORIZED_FOR_PATH. */
 function trust(): TrustPolicy {
   const t = w.trust();
-  const signers = t.spec.commits?.signers ?? [];
+  const signers = t.spec.commits.signers;
   for (const s of signers) s.paths = ["apps/shop/*.yaml"];
   return t;
 }
@@ -89,12 +89,12 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await dash?.close();
-  await tokenDash?.close();
-  await op?.stop();
-  await kubectl?.cleanup();
-  await w?.stop();
+  await browser.close();
+  await dash.close();
+  await tokenDash.close();
+  await op.stop();
+  await kubectl.cleanup();
+  await w.stop();
 });
 
 describe("dashboard in a real browser", () => {
@@ -119,7 +119,15 @@ describe("dashboard in a real browser", () => {
 
   it("shows a kubectl drift with the field and the manager's name within 2 s", async () => {
     await new Promise((r) => setTimeout(r, 300)); // the operator's watches open after its first pass
-    const r = await kubectl.run(["-n", "shop", "patch", "configmap", "settings", "-p", '{"data":{"mode":"red"}}']);
+    const r = await kubectl.run([
+      "-n",
+      "shop",
+      "patch",
+      "configmap",
+      "settings",
+      "-p",
+      '{"data":{"mode":"red"}}',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const t0 = Date.now();
     await until(
@@ -229,7 +237,9 @@ describe("dashboard access", () => {
     const denied = await fetch(url, { headers: { authorization: `Bearer ${nobody}` } });
     expect(denied.status).toBe(403);
     expect(await denied.text()).not.toContain(nobody);
-    expect((await fetch(`${tokenDash.url}audit`, { headers: { authorization: `Bearer ${nobody}` } })).status).toBe(403);
+    expect(
+      (await fetch(`${tokenDash.url}audit`, { headers: { authorization: `Bearer ${nobody}` } })).status,
+    ).toBe(403);
     await w.admin.apply({
       apiVersion: "rbac.authorization.k8s.io/v1",
       kind: "Role",
@@ -248,6 +258,8 @@ describe("dashboard access", () => {
     expect(ok.status).toBe(200);
     expect(await ok.text()).toContain("gitward-system/shop");
     // Alice reads gitward-system, not the audit log of every namespace.
-    expect((await fetch(`${tokenDash.url}audit`, { headers: { authorization: `Bearer ${alice}` } })).status).toBe(403);
+    expect(
+      (await fetch(`${tokenDash.url}audit`, { headers: { authorization: `Bearer ${alice}` } })).status,
+    ).toBe(403);
   });
 });

@@ -2,6 +2,7 @@
 // step behaved as gitward promises, 1 otherwise.
 import type { Command } from "commander";
 import { runDemo } from "../../demo/demo.js";
+import { ConfigError } from "../../config/errors.js";
 import { ExitCode } from "../exit.js";
 
 export function registerDemo(program: Command): void {
@@ -14,8 +15,30 @@ export function registerDemo(program: Command): void {
         "Exit 0 when every step behaved as expected, 1 otherwise.",
     )
     .option("--keep", "keep the demo's work folder (repository, audit log) for inspection")
-    .action(async (flags: { keep?: boolean }) => {
-      const ok = await runDemo({ keep: flags.keep === true });
+    .option(
+      "--dashboard [port]",
+      "at the end, leave the read-only dashboard running on 127.0.0.1 (default port 8080) until Ctrl-C",
+    )
+    .action(async (flags: { keep?: boolean; dashboard?: string | boolean }) => {
+      const port = flags.dashboard === true ? 8080 : Number(flags.dashboard ?? 8080);
+      if (!Number.isInteger(port) || port < 0 || port > 65_535)
+        throw new ConfigError(
+          `--dashboard ${String(flags.dashboard)}: give a port from 0 to 65535`,
+          "gitward demo",
+        );
+      const until = (): Promise<void> =>
+        new Promise((resolve) => {
+          process.once("SIGINT", () => {
+            resolve();
+          });
+          process.once("SIGTERM", () => {
+            resolve();
+          });
+        });
+      const ok = await runDemo({
+        keep: flags.keep === true,
+        ...(flags.dashboard === undefined ? {} : { dashboard: { port, until } }),
+      });
       process.exitCode = ok ? ExitCode.Ok : ExitCode.Findings;
     });
 }

@@ -14,6 +14,7 @@ interface Flags {
   inCluster?: boolean;
   kubeconfig?: string;
   metricsAddr: string;
+  dashboardAddr?: string;
   cacheDir?: string;
   auditLog?: string;
   auditKey?: string;
@@ -30,11 +31,11 @@ interface Flags {
 }
 
 /** "HOST:PORT" or "[IPv6]:PORT". */
-export function parseListen(value: string): { host: string; port: number } {
+export function parseListen(value: string, flag = "--metrics-addr"): { host: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):(\d{1,5})$/.exec(value);
   const port = Number(m?.[3]);
   if (m === null || !Number.isInteger(port) || port > 65535) {
-    throw new ConfigError(`--metrics-addr ${value}: expected HOST:PORT, e.g. 127.0.0.1:9090`, "gitward run");
+    throw new ConfigError(`${flag} ${value}: expected HOST:PORT, e.g. 127.0.0.1:9090`, "gitward run");
   }
   return { host: m[1] ?? m[2] ?? "127.0.0.1", port };
 }
@@ -87,6 +88,10 @@ export function registerRun(program: Command): void {
       "address of /metrics, /healthz, /readyz and /hooks/",
       "127.0.0.1:9090",
     )
+    .option(
+      "--dashboard-addr <host:port>",
+      "serve the read-only dashboard there (off unless given); each request needs a Kubernetes bearer token",
+    )
     .option("--cache-dir <dir>", "git mirror cache (default <config dir>/.gitward/cache)")
     .option("--audit-log <file>", "audit log to append to (default <config dir>/.gitward/audit.jsonl)")
     .option(
@@ -133,6 +138,9 @@ export function registerRun(program: Command): void {
         ...(flags.inCluster === true ? { inCluster: true } : {}),
         ...(flags.kubeconfig === undefined ? {} : { kubeconfig: flags.kubeconfig }),
         listen,
+        ...(flags.dashboardAddr === undefined
+          ? {}
+          : { dashboard: parseListen(flags.dashboardAddr, "--dashboard-addr") }),
         ...(flags.cacheDir === undefined ? {} : { cacheDir: flags.cacheDir }),
         ...(flags.auditLog === undefined ? {} : { auditPath: flags.auditLog }),
         ...(flags.auditKey === undefined ? {} : { auditKeyPath: flags.auditKey }),
