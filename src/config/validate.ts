@@ -286,6 +286,15 @@ function checkTrustPolicy(tp: TrustPolicy, locate: Locator): ConfigProblem[] {
         `threshold ${threshold} is more than the ${signers.length} image signer(s) listed: it could never be met`,
       );
     }
+    (images.vulnerabilities?.ignore ?? []).forEach((ig, i) => {
+      if (ig.expires !== undefined && Number.isNaN(Date.parse(ig.expires))) {
+        add(
+          ConfigErrorCode.Invalid,
+          ["spec", "images", "vulnerabilities", "ignore", i, "expires"],
+          `expires ${JSON.stringify(ig.expires)} is not a real date`,
+        );
+      }
+    });
     (images.registryOptions ?? []).forEach((opt, i) => {
       if (opt.plainHTTP === true && !isLoopbackHost(opt.host)) {
         add(
