@@ -4,12 +4,12 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import type { ImageInventory, Package } from "../../src/sbom/types.js";
 import { importOsv, loadDb, type VulnDb } from "../../src/vuln/db.js";
+import { repoRoot } from "./tools.js";
 
 /** The labelled findings set: real package databases, OSV records and labels (see its README). */
-export const FINDINGS_FIXTURE = fileURLToPath(new URL("../vuln/fixtures/findings", import.meta.url));
+export const FINDINGS_FIXTURE = path.join(repoRoot, "test", "vuln", "fixtures", "findings");
 
 /** Writes the fixture's records one per file, as an OSV export is laid out, and imports them into `into`. */
 export async function importFixture(into: string): Promise<VulnDb> {
