@@ -28,7 +28,10 @@ async function versionOrder(args: readonly string[]): Promise<Record<string, unk
   const all = installedDebianVersions();
   const n = option(args, "--sample") ?? all.length;
   const step = all.length / Math.min(n, all.length);
-  const sample = Array.from({ length: Math.min(n, all.length) }, (_, i) => all[Math.floor(i * step)] as string);
+  const sample = Array.from(
+    { length: Math.min(n, all.length) },
+    (_, i) => all[Math.floor(i * step)] as string,
+  );
   const r = await disagreements(sample, compareDeb);
   // gitward's own time for the same pairs (dpkg's includes a process per comparison, as the CLI peer must).
   const t0 = performance.now();
@@ -64,7 +67,9 @@ async function findings(): Promise<Record<string, unknown>> {
   const dir = await mkdtemp(path.join(tmpdir(), "gitward-bench-vulns-"));
   try {
     const db = await importFixture(dir);
-    const labels = JSON.parse(await readFile(path.join(FINDINGS_FIXTURE, "labels.json"), "utf8")) as (Label & {
+    const labels = JSON.parse(
+      await readFile(path.join(FINDINGS_FIXTURE, "labels.json"), "utf8"),
+    ) as (Label & {
       fixed?: string | null;
     })[];
     const inv = readFixtureInventory(FINDINGS_FIXTURE);
@@ -84,7 +89,8 @@ async function findings(): Promise<Record<string, unknown>> {
         advisory: l.id,
         ecosystem: l.ecosystem,
         package: l.name,
-        installed: l.version ?? ([...new Set(hits.map((h) => h.package.version))].join(" ") || "(see dpkg-status)"),
+        installed:
+          l.version ?? ([...new Set(hits.map((h) => h.package.version))].join(" ") || "(see dpkg-status)"),
         fixed: hits[0]?.fixedVersion ?? l.fixed ?? "",
         expected: l.affected ? "affected" : "not affected",
         gitward: hits.length > 0 ? `affected (${hits.length} pkg)` : "not affected",
@@ -95,7 +101,7 @@ async function findings(): Promise<Record<string, unknown>> {
       rows
         .map(
           (r) =>
-            `${r.ok ? "ok  " : "MISS"} ${r.advisory.padEnd(24)} ${r.ecosystem.padEnd(4)} ${r.package.padEnd(16)} ${String(r.installed).slice(0, 28).padEnd(28)} fixed ${String(r.fixed).padEnd(22)} ${r.expected.padEnd(12)} gitward: ${r.gitward}`,
+            `${r.ok ? "ok  " : "MISS"} ${r.advisory.padEnd(24)} ${r.ecosystem.padEnd(4)} ${r.package.padEnd(16)} ${r.installed.slice(0, 28).padEnd(28)} fixed ${r.fixed.padEnd(22)} ${r.expected.padEnd(12)} gitward: ${r.gitward}`,
         )
         .join("\n") + "\n",
     );

@@ -34,7 +34,7 @@ export function levelOf(score: number): Level {
   return "critical";
 }
 
-function pick<T extends Record<string, number>>(table: T, value: string | undefined): number | undefined {
+function pick(table: Readonly<Record<string, number>>, value: string | undefined): number | undefined {
   return value !== undefined && Object.hasOwn(table, value) ? table[value] : undefined;
 }
 

@@ -162,15 +162,24 @@ class Builder {
 
   add(bytes: Buffer, limits: ImportLimits): void {
     this.files++;
-    if (bytes.length === 0 || bytes.length > limits.maxRecordBytes) return this.skip("too large or empty");
+    if (bytes.length === 0 || bytes.length > limits.maxRecordBytes) {
+      this.skip("too large or empty");
+      return;
+    }
     let value: unknown;
     try {
       value = JSON.parse(bytes.toString("utf8"));
     } catch {
-      return this.skip("not JSON");
+      {
+        this.skip("not JSON");
+        return;
+      }
     }
     const parsed = parseRecord(value);
-    if (!parsed.ok) return this.skip(parsed.reason);
+    if (!parsed.ok) {
+      this.skip(parsed.reason);
+      return;
+    }
     const r = parsed.record;
     // A withdrawn advisory no longer applies; it is counted, not indexed.
     if (r.withdrawn) {
@@ -298,7 +307,11 @@ export async function loadDb(file: string): Promise<VulnDb> {
   if (!isRecord(body) || body["format"] !== DB_FORMAT) throw invalid(file, "not a gitward database");
   if (body["version"] !== DB_VERSION)
     throw invalid(file, `format version ${String(body["version"])}, this gitward reads ${DB_VERSION}`);
-  if (!Array.isArray(body["advisories"]) || !isRecord(body["index"]) || typeof body["importedAt"] !== "string")
+  if (
+    !Array.isArray(body["advisories"]) ||
+    !isRecord(body["index"]) ||
+    typeof body["importedAt"] !== "string"
+  )
     throw invalid(file, "incomplete database");
   const { advisories, index, ...meta } = body as unknown as DbMeta & {
     advisories: Advisory[];

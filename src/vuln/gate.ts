@@ -81,7 +81,8 @@ export function evaluateGate(
   for (const ig of policy?.ignore ?? []) {
     if (ig.expires !== undefined && hasExpired(ig.expires, opts.now))
       expired.push({ id: ig.id, reason: ig.reason, expires: ig.expires });
-    else active.set(ig.id, { reason: ig.reason, ...(ig.expires === undefined ? {} : { expires: ig.expires }) });
+    else
+      active.set(ig.id, { reason: ig.reason, ...(ig.expires === undefined ? {} : { expires: ig.expires }) });
   }
   const gated: GatedFinding[] = findings.map((f) => {
     const counted = f.severity.level === "unknown" ? unknownSeverity : f.severity.level;

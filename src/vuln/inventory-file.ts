@@ -12,7 +12,12 @@ const ECOSYSTEMS: readonly Ecosystem[] = ["deb", "apk", "rpm", "npm", "pypi", "g
 function prop(c: Record<string, unknown>, ...names: string[]): string | undefined {
   const props = Array.isArray(c["properties"]) ? c["properties"] : [];
   for (const p of props)
-    if (isRecord(p) && typeof p["name"] === "string" && names.includes(p["name"]) && typeof p["value"] === "string")
+    if (
+      isRecord(p) &&
+      typeof p["name"] === "string" &&
+      names.includes(p["name"]) &&
+      typeof p["value"] === "string"
+    )
       return p["value"];
   return undefined;
 }
@@ -115,9 +120,10 @@ export async function readInventoryFile(file: string): Promise<ImageInventory> {
     return p === undefined ? [] : [p];
   });
   const os = osOf(all);
-  const digest = typeof subject["bom-ref"] === "string" && subject["bom-ref"].includes("sha256:")
-    ? `sha256:${subject["bom-ref"].split("sha256:")[1]?.slice(0, 64) ?? ""}`
-    : "";
+  const digest =
+    typeof subject["bom-ref"] === "string" && subject["bom-ref"].includes("sha256:")
+      ? `sha256:${subject["bom-ref"].split("sha256:")[1]?.slice(0, 64) ?? ""}`
+      : "";
   return {
     reference: typeof subject["name"] === "string" ? subject["name"] : file,
     digest,

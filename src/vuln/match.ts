@@ -58,8 +58,7 @@ function schemeOf(ecosystem: string, rangeType: OsvRange["type"]): VersionScheme
 
 type Verdict = { affected: false } | { affected: true; fixed?: string } | { undecided: string };
 
-const eventVersion = (e: OsvEvent): string =>
-  e.introduced ?? e.fixed ?? e.last_affected ?? e.limit ?? "";
+const eventVersion = (e: OsvEvent): string => e.introduced ?? e.fixed ?? e.last_affected ?? e.limit ?? "";
 
 /** OSV's range evaluation: the last event at or below the version decides. */
 function inRange(
@@ -81,7 +80,7 @@ function inRange(
   const events = [...range.events].sort(order);
   let affected = false;
   let at = -1;
-  events.forEach((e, i) => {
+  for (const [i, e] of events.entries()) {
     const c = e.introduced === "0" ? 1 : (cmp(version, eventVersion(e)) ?? 0);
     if (e.introduced !== undefined && c >= 0) {
       affected = true;
@@ -89,7 +88,7 @@ function inRange(
     } else if (e.fixed !== undefined && c >= 0) affected = false;
     else if (e.last_affected !== undefined && c > 0) affected = false;
     else if (e.limit !== undefined && c >= 0) affected = false;
-  });
+  }
   if (!affected) return { affected: false };
   const fixed = events.slice(at + 1).find((e) => e.fixed !== undefined)?.fixed;
   return fixed === undefined ? { affected: true } : { affected: true, fixed };

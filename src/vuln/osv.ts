@@ -124,7 +124,9 @@ function severityOf(rec: Record<string, unknown>, affectedLabel: Level | undefin
 }
 
 /** One OSV record, or the reason it cannot be used. */
-export function parseRecord(value: unknown): { ok: true; record: ParsedRecord } | { ok: false; reason: string } {
+export function parseRecord(
+  value: unknown,
+): { ok: true; record: ParsedRecord } | { ok: false; reason: string } {
   if (!isRecord(value)) return { ok: false, reason: "not a JSON object" };
   const id = str(value["id"], 256);
   if (id === undefined) return { ok: false, reason: "no id" };

@@ -107,12 +107,16 @@ export async function vulnerabilityRefusal(opts: {
       details.push(`${s.reference}: ${f.counted} ${describe(f)}`);
     }
   }
-  const first = scan.scans.flatMap((s) => s.verdict.findings.filter((f) => f.blocking).map((f) => ({ s, f })))[0];
+  const first = scan.scans.flatMap((s) =>
+    s.verdict.findings.filter((f) => f.blocking).map((f) => ({ s, f })),
+  )[0];
   return {
     reason: "VULNERABLE_IMAGE",
     message:
       `revision ${opts.revision} uses an image with ${blocking} known vulnerability(ies) at or above ${scan.scans[0]?.verdict.failOn ?? "high"}` +
-      (first === undefined ? "" : `: ${first.s.reference}: ${first.f.package.name} ${first.f.package.version} ${first.f.id}`),
+      (first === undefined
+        ? ""
+        : `: ${first.s.reference}: ${first.f.package.name} ${first.f.package.version} ${first.f.id}`),
     details,
     codes: [...codes],
     blocking,

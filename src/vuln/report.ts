@@ -28,9 +28,11 @@ export function describe(f: GatedFinding): string {
   const where = f.locations.map((l) => `${l.path}${l.layer === "" ? "" : ` in ${l.layer.slice(0, 19)}`}`);
   return (
     `${f.package.name} ${f.package.version}: ${f.id}${aliases}, ${sev}` +
-    `${f.fixedVersion === undefined ? ", no fix known" : `, fixed in ${f.fixedVersion}`}` +
-    `${where.length === 0 ? "" : `; found at ${where.join(", ")}`}` +
-    `${f.ignored === undefined ? "" : `; IGNORED: ${f.ignored.reason}${f.ignored.expires === undefined ? "" : ` (until ${f.ignored.expires})`}`}`
+    (f.fixedVersion === undefined ? ", no fix known" : `, fixed in ${f.fixedVersion}`) +
+    (where.length === 0 ? "" : `; found at ${where.join(", ")}`) +
+    (f.ignored === undefined
+      ? ""
+      : `; IGNORED: ${f.ignored.reason}${f.ignored.expires === undefined ? "" : ` (until ${f.ignored.expires})`}`)
   );
 }
 
@@ -41,7 +43,11 @@ export function remediation(f: GatedFinding): string {
 }
 
 /** The findings of one scan as policy findings, not exempted ones only (ignored findings are listed apart). */
-export function asPolicyFindings(scan: ImageScan, origin?: Finding["origin"], object?: Finding["object"]): Finding[] {
+export function asPolicyFindings(
+  scan: ImageScan,
+  origin?: Finding["origin"],
+  object?: Finding["object"],
+): Finding[] {
   return scan.verdict.findings
     .filter((f) => f.ignored === undefined)
     .map((f) => ({

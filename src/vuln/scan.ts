@@ -21,15 +21,25 @@ export interface ImageScan {
 
 /** Match results by digest + database version; the gate is evaluated afresh (policy and time change). */
 export class ScanCache {
-  private readonly entries = new Map<string, { inv: Pick<ImageInventory, "os" | "digest">; n: number; m: MatchResult }>();
+  private readonly entries = new Map<
+    string,
+    { inv: Pick<ImageInventory, "os" | "digest">; n: number; m: MatchResult }
+  >();
   private readonly max: number;
   constructor(max = 1000) {
     this.max = max;
   }
-  get(digest: string, db: string): { inv: Pick<ImageInventory, "os" | "digest">; n: number; m: MatchResult } | undefined {
+  get(
+    digest: string,
+    db: string,
+  ): { inv: Pick<ImageInventory, "os" | "digest">; n: number; m: MatchResult } | undefined {
     return this.entries.get(`${digest} ${db}`);
   }
-  set(digest: string, db: string, v: { inv: Pick<ImageInventory, "os" | "digest">; n: number; m: MatchResult }): void {
+  set(
+    digest: string,
+    db: string,
+    v: { inv: Pick<ImageInventory, "os" | "digest">; n: number; m: MatchResult },
+  ): void {
     if (this.entries.size >= this.max) {
       const oldest = this.entries.keys().next().value;
       if (oldest !== undefined) this.entries.delete(oldest);
@@ -74,7 +84,11 @@ export function scanInventory(
 export async function scanImage(reference: string, opts: ScanOptions): Promise<ImageScan> {
   const hit = opts.digest === undefined ? undefined : opts.cache?.get(opts.digest, opts.db.digest);
   if (hit !== undefined) {
-    const inv = { reference, digest: hit.inv.digest, ...(hit.inv.os === undefined ? {} : { os: hit.inv.os }) };
+    const inv = {
+      reference,
+      digest: hit.inv.digest,
+      ...(hit.inv.os === undefined ? {} : { os: hit.inv.os }),
+    };
     return { ...scanInventory({ ...inv, packages: [] }, opts, true, hit.m), packages: hit.n };
   }
   const inv = await opts.inventoryOf(reference);

@@ -49,7 +49,11 @@ export async function disagreements(
   versions: readonly string[],
   ours: (a: string, b: string) => number,
   parallel = 2,
-): Promise<{ pairs: number; disagree: { a: string; b: string; ours: number; dpkg: number }[]; dpkgMs: number }> {
+): Promise<{
+  pairs: number;
+  disagree: { a: string; b: string; ours: number; dpkg: number }[];
+  dpkgMs: number;
+}> {
   const pairs: [string, string][] = [];
   for (let i = 0; i < versions.length; i++)
     for (let j = i + 1; j < versions.length; j++) pairs.push([versions[i] as string, versions[j] as string]);

@@ -36,7 +36,8 @@ export function dpkgPackages(text: string, file: string, distro = "debian-12"): 
     }
     const name = f.get("Package");
     const version = f.get("Version");
-    if (name === undefined || version === undefined || f.get("Status")?.endsWith(" installed") !== true) continue;
+    if (name === undefined || version === undefined || f.get("Status")?.endsWith(" installed") !== true)
+      continue;
     const src = /^(\S+)(?:\s+\((.+)\))?$/u.exec(f.get("Source") ?? "");
     const arch = f.get("Architecture") ?? "all";
     out.push({
@@ -114,10 +115,14 @@ export interface Label {
 
 /** Recall and false positives of findings against the labels (deb by source, others by name+version). */
 export function score(
-  findings: readonly { id: string; package: { ecosystem: string; name: string; version: string; source?: string } }[],
+  findings: readonly {
+    id: string;
+    package: { ecosystem: string; name: string; version: string; source?: string };
+  }[],
   labels: readonly Label[],
 ): { expected: number; found: number; missed: string[]; falsePositives: string[]; trueNegatives: number } {
-  const norm = (e: string, n: string): string => (e === "pypi" ? n.toLowerCase().replace(/[-_.]+/gu, "-") : n);
+  const norm = (e: string, n: string): string =>
+    e === "pypi" ? n.toLowerCase().replace(/[-_.]+/gu, "-") : n;
   const keyOf = (e: string, n: string, v: string | undefined): string => `${e}|${norm(e, n)}|${v ?? ""}`;
   const got = new Set(
     findings.map(
@@ -130,7 +135,9 @@ export function score(
   const missed = expected
     .map((l) => `${l.id} ${keyOf(l.ecosystem, l.name, l.version)}`)
     .filter((k) => !got.has(k));
-  const negatives = labels.filter((l) => !l.affected).map((l) => `${l.id} ${keyOf(l.ecosystem, l.name, l.version)}`);
+  const negatives = labels
+    .filter((l) => !l.affected)
+    .map((l) => `${l.id} ${keyOf(l.ecosystem, l.name, l.version)}`);
   // A false positive: a finding labelled "not affected", or any finding the labels do not know.
   const falsePositives = [...got].filter((k) => negatives.includes(k) || !labelled.has(k));
   return {

@@ -2,7 +2,7 @@
 // (0 nothing at or above --fail-on, 1 findings, 2 usage/config), text, JSON and SARIF reports that carry
 // the database age, and `check --trust` failing closed when images cannot be scanned.
 import { execFileSync } from "node:child_process";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -18,8 +18,9 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), "gitward-vulncli-"));
   const osv = path.join(dir, "osv");
   await mkdir(osv);
-  const records = (await import(path.join(FINDINGS_FIXTURE, "osv-records.json"), { with: { type: "json" } }))
-    .default as { id: string }[];
+  const records = JSON.parse(await readFile(path.join(FINDINGS_FIXTURE, "osv-records.json"), "utf8")) as {
+    id: string;
+  }[];
   for (const r of records) await writeFile(path.join(osv, `${r.id}.json`), JSON.stringify(r));
   db = path.join(dir, "vuln.db");
   inv = path.join(dir, "inventory.json");
@@ -47,7 +48,9 @@ describe("gitward images scan --sbom", () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/database sha256:[0-9a-f]{12}.* imported .* h old/u);
     expect(r.stdout).toMatch(/warning: \d+ advisory\(ies\) give no severity: counted as high/u);
-    expect(r.stdout).toMatch(/FAIL {4}CRITICAL minimist 1\.2\.5: GHSA-xvch-5gv4-984h \(CVE-2021-44906\), critical 9\.8, fixed in 1\.2\.6/u);
+    expect(r.stdout).toMatch(
+      /FAIL {4}CRITICAL minimist 1\.2\.5: GHSA-xvch-5gv4-984h \(CVE-2021-44906\), critical 9\.8, fixed in 1\.2\.6/u,
+    );
     expect(r.stdout).toMatch(/FAILED at --fail-on high/u);
   });
 
@@ -73,7 +76,10 @@ describe("gitward images scan --sbom", () => {
 
   it("prints JSON and SARIF with the same findings", async () => {
     const j = await runCli(["images", "scan", "--sbom", inv, "--db", db, "-o", "json"]);
-    const json = JSON.parse(j.stdout) as { passed: boolean; images: { verdict: { findings: { id: string }[]; db: object } }[] };
+    const json = JSON.parse(j.stdout) as {
+      passed: boolean;
+      images: { verdict: { findings: { id: string }[]; db: object } }[];
+    };
     expect(json.passed).toBe(false);
     const ids = json.images[0]?.verdict.findings.map((f) => f.id) ?? [];
     expect(ids.length).toBeGreaterThan(30);
@@ -82,7 +88,9 @@ describe("gitward images scan --sbom", () => {
     expect(s.code).toBe(1);
     const sarif = JSON.parse(s.stdout) as { version: string; runs: { results: { ruleId: string }[] }[] };
     expect(sarif.version).toBe("2.1.0");
-    expect(new Set(sarif.runs[0]?.results.map((r) => r.ruleId))).toEqual(new Set(ids.map((id) => `vuln/${id}`)));
+    expect(new Set(sarif.runs[0]?.results.map((r) => r.ruleId))).toEqual(
+      new Set(ids.map((id) => `vuln/${id}`)),
+    );
   });
 
   it("reads a CycloneDX SBOM with trivy's source-package properties", async () => {
@@ -129,7 +137,11 @@ describe("gitward check --trust with spec.images.vulnerabilities", () => {
     const trust = path.join(dir, "check-trust.yaml");
     await writeFile(
       trust,
-      trustPolicyYaml(["  images:", "    registries: ['127.0.0.1:1/']", `    vulnerabilities: { dbPath: ${db} }`]),
+      trustPolicyYaml([
+        "  images:",
+        "    registries: ['127.0.0.1:1/']",
+        `    vulnerabilities: { dbPath: ${db} }`,
+      ]),
     );
     await writeFile(
       path.join(repo, "app", "cm.yaml"),

@@ -38,8 +38,14 @@ describe("vulndb import", () => {
     await writeFile(path.join(osv, "npm", "A-1.json"), record("A-1", "left-pad"));
     await writeFile(path.join(osv, "B-2.json"), record("B-2", "left-pad", "2.0.0"));
     await writeFile(path.join(osv, "bad.json"), "{not json");
-    await writeFile(path.join(osv, "W-3.json"), JSON.stringify({ id: "W-3", withdrawn: "2026-01-01", affected: [] }));
-    await writeFile(path.join(osv, "other.json"), JSON.stringify({ id: "O-4", affected: [{ package: { ecosystem: "Hex", name: "x" } }] }));
+    await writeFile(
+      path.join(osv, "W-3.json"),
+      JSON.stringify({ id: "W-3", withdrawn: "2026-01-01", affected: [] }),
+    );
+    await writeFile(
+      path.join(osv, "other.json"),
+      JSON.stringify({ id: "O-4", affected: [{ package: { ecosystem: "Hex", name: "x" } }] }),
+    );
     const now = new Date("2026-12-01T10:00:00Z");
     const meta = await importOsv({ input: osv, db: path.join(dir, "v.db"), now });
     expect(meta).toMatchObject({
@@ -66,7 +72,13 @@ describe("vulndb import", () => {
 
   it("imports a zip (OSV.dev's all.zip layout)", async () => {
     const zip = path.join(dir, "all.zip");
-    await writeFile(zip, makeZip([{ name: "A-1.json", data: record("A-1", "lodash") }, { name: "README", data: "x" }]));
+    await writeFile(
+      zip,
+      makeZip([
+        { name: "A-1.json", data: record("A-1", "lodash") },
+        { name: "README", data: "x" },
+      ]),
+    );
     const meta = await importOsv({ input: zip, db: path.join(dir, "v.db") });
     expect(meta.counts).toMatchObject({ files: 1, records: 1 });
     expect(meta.source).toBe("all.zip");
@@ -87,7 +99,13 @@ describe("vulndb import", () => {
 
   it("refuses an archive that unpacks past the size bound, by its declared sizes", async () => {
     const zip = path.join(dir, "big.zip");
-    await writeFile(zip, makeZip([{ name: "a.json", data: Buffer.alloc(4096, 32) }, { name: "b.json", data: Buffer.alloc(4096, 32) }]));
+    await writeFile(
+      zip,
+      makeZip([
+        { name: "a.json", data: Buffer.alloc(4096, 32) },
+        { name: "b.json", data: Buffer.alloc(4096, 32) },
+      ]),
+    );
     await expect(
       importOsv({ input: zip, db: path.join(dir, "v.db"), limits: { maxTotalBytes: 6000 } }),
     ).rejects.toMatchObject({ code: VulnErrorCode.TOO_LARGE });
@@ -97,16 +115,25 @@ describe("vulndb import", () => {
     const osv = path.join(dir, "osv");
     await mkdir(osv);
     await writeFile(path.join(osv, "big.json"), record("BIG-1", "x") + " ".repeat(5000));
-    const meta = await importOsv({ input: osv, db: path.join(dir, "v.db"), limits: { maxRecordBytes: 4096 } });
+    const meta = await importOsv({
+      input: osv,
+      db: path.join(dir, "v.db"),
+      limits: { maxRecordBytes: 4096 },
+    });
     expect(meta.counts.skipped).toEqual({ "too large or empty": 1 });
   });
 
   it("refuses a missing input, a database of another format or version, and a corrupt file", async () => {
-    await expect(importOsv({ input: path.join(dir, "nope"), db: path.join(dir, "v.db") })).rejects.toMatchObject({
+    await expect(
+      importOsv({ input: path.join(dir, "nope"), db: path.join(dir, "v.db") }),
+    ).rejects.toMatchObject({
       code: VulnErrorCode.INPUT_INVALID,
     });
     await writeFile(path.join(dir, "foreign.db"), gzipSync(JSON.stringify({ format: "other" })));
-    await writeFile(path.join(dir, "future.db"), gzipSync(JSON.stringify({ format: "gitward-vulndb", version: 99 })));
+    await writeFile(
+      path.join(dir, "future.db"),
+      gzipSync(JSON.stringify({ format: "gitward-vulndb", version: 99 })),
+    );
     await writeFile(path.join(dir, "corrupt.db"), "plain text");
     for (const f of ["foreign.db", "future.db", "corrupt.db", "missing.db"])
       await expect(loadDb(path.join(dir, f))).rejects.toMatchObject({ code: VulnErrorCode.DB_INVALID });

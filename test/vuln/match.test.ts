@@ -27,24 +27,37 @@ beforeAll(async () => {
   const osv = path.join(dir, "osv");
   await mkdir(osv);
   const records = [
-    rec("T-FIXED", "npm", "pkg-a", [{ introduced: "1.0.0" }, { fixed: "1.4.0" }], { ...CRIT, aliases: ["CVE-2099-0001"] }),
+    rec("T-FIXED", "npm", "pkg-a", [{ introduced: "1.0.0" }, { fixed: "1.4.0" }], {
+      ...CRIT,
+      aliases: ["CVE-2099-0001"],
+    }),
     rec("T-LAST", "npm", "pkg-b", [{ introduced: "0" }, { last_affected: "2.0.0" }], MED),
     rec("T-LIMIT", "npm", "pkg-c", [{ introduced: "0" }, { limit: "3.0.0" }]),
     { id: "T-LIST", affected: [{ package: { ecosystem: "npm", name: "pkg-d" }, versions: ["0.9.1"] }] },
     {
       id: "T-GIT",
       affected: [
-        { package: { ecosystem: "npm", name: "pkg-e" }, ranges: [{ type: "GIT", events: [{ introduced: "0" }] }] },
+        {
+          package: { ecosystem: "npm", name: "pkg-e" },
+          ranges: [{ type: "GIT", events: [{ introduced: "0" }] }],
+        },
       ],
     },
     rec("T-DEB12", "Debian:12", "openssl", [{ introduced: "0" }, { fixed: "3.0.20-1~deb12u1" }], CRIT),
     rec("T-DEB11", "Debian:11", "openssl", [{ introduced: "0" }, { fixed: "9.9.9" }]),
     rec("T-ALPINE", "Alpine:v3.20", "openssl", [{ introduced: "0" }, { fixed: "3.3.2-r0" }]),
     rec("T-PYPI", "PyPI", "Py_JWT.x", [{ introduced: "0" }, { fixed: "2.0" }]),
-    rec("T-MAVEN", "Maven", "org.apache.logging.log4j:log4j-core", [{ introduced: "2.0-beta9" }, { fixed: "2.15.0" }], CRIT),
+    rec(
+      "T-MAVEN",
+      "Maven",
+      "org.apache.logging.log4j:log4j-core",
+      [{ introduced: "2.0-beta9" }, { fixed: "2.15.0" }],
+      CRIT,
+    ),
     rec("T-GO", "Go", "golang.org/x/net", [{ introduced: "0" }, { fixed: "0.17.0" }]),
   ];
-  for (const r of records) await writeFile(path.join(osv, `${(r as { id: string }).id}.json`), JSON.stringify(r));
+  for (const r of records)
+    await writeFile(path.join(osv, `${(r as { id: string }).id}.json`), JSON.stringify(r));
   await importOsv({ input: osv, db: path.join(dir, "v.db"), now: new Date("2026-12-01T12:00:00Z") });
   db = await loadDb(path.join(dir, "v.db"));
 });
@@ -52,7 +65,12 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const pkg = (ecosystem: Package["ecosystem"], name: string, version: string, more: Partial<Package> = {}): Package => ({
+const pkg = (
+  ecosystem: Package["ecosystem"],
+  name: string,
+  version: string,
+  more: Partial<Package> = {},
+): Package => ({
   ecosystem,
   name,
   version,
@@ -67,7 +85,8 @@ const inv = (packages: Package[], os?: ImageInventory["os"]): ImageInventory => 
   layers: [],
   packages,
 });
-const ids = (i: ImageInventory): string[] => matchInventory(i, db).findings.map((f) => `${f.id}@${f.package.version}`);
+const ids = (i: ImageInventory): string[] =>
+  matchInventory(i, db).findings.map((f) => `${f.id}@${f.package.version}`);
 
 describe("matching", () => {
   it("applies introduced/fixed, last_affected (inclusive) and limit as OSV defines them", () => {
@@ -86,7 +105,13 @@ describe("matching", () => {
         pkg("npm", "pkg-e", "1.0.0"),
       ]),
     );
-    expect(found.sort()).toEqual(["T-FIXED@1.0.0", "T-FIXED@1.3.9", "T-LAST@2.0.0", "T-LIMIT@2.9.9", "T-LIST@0.9.1"]);
+    expect(found.sort()).toEqual([
+      "T-FIXED@1.0.0",
+      "T-FIXED@1.3.9",
+      "T-LAST@2.0.0",
+      "T-LIMIT@2.9.9",
+      "T-LIST@0.9.1",
+    ]);
     const f = matchInventory(inv([pkg("npm", "pkg-a", "1.3.9")]), db).findings[0];
     expect(f).toMatchObject({ fixedVersion: "1.4.0", aliases: ["CVE-2099-0001"], matchedAs: "npm/pkg-a" });
   });
@@ -104,7 +129,9 @@ describe("matching", () => {
   it("matches Alpine packages by origin and release (3.20.3 → Alpine:v3.20)", () => {
     const libcrypto = pkg("apk", "libcrypto3", "3.3.1-r3", { source: { name: "openssl" } });
     expect(ids(inv([libcrypto], { id: "alpine", versionId: "3.20.3" }))).toEqual(["T-ALPINE@3.3.1-r3"]);
-    expect(ids(inv([{ ...libcrypto, version: "3.3.2-r0" }], { id: "alpine", versionId: "3.20.3" }))).toEqual([]);
+    expect(ids(inv([{ ...libcrypto, version: "3.3.2-r0" }], { id: "alpine", versionId: "3.20.3" }))).toEqual(
+      [],
+    );
     expect(ids(inv([libcrypto], { id: "alpine", versionId: "3.19.1" }))).toEqual([]);
   });
 
@@ -112,13 +139,21 @@ describe("matching", () => {
     const found = ids(
       inv([
         pkg("pypi", "py-jwt-X", "1.7.1"),
-        pkg("maven", "log4j-core", "2.14.1", { purl: "pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1" }),
-        pkg("maven", "log4j-core", "2.15.0", { purl: "pkg:maven/org.apache.logging.log4j/log4j-core@2.15.0" }),
+        pkg("maven", "log4j-core", "2.14.1", {
+          purl: "pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1",
+        }),
+        pkg("maven", "log4j-core", "2.15.0", {
+          purl: "pkg:maven/org.apache.logging.log4j/log4j-core@2.15.0",
+        }),
         pkg("golang", "golang.org/x/net", "v0.0.0-20220722155237-a158d28d115b"),
         pkg("golang", "golang.org/x/net", "v0.17.0"),
       ]),
     );
-    expect(found.sort()).toEqual(["T-GO@v0.0.0-20220722155237-a158d28d115b", "T-MAVEN@2.14.1", "T-PYPI@1.7.1"]);
+    expect(found.sort()).toEqual([
+      "T-GO@v0.0.0-20220722155237-a158d28d115b",
+      "T-MAVEN@2.14.1",
+      "T-PYPI@1.7.1",
+    ]);
   });
 
   it("does not guess when a version cannot be compared: no match, and a warning", () => {
@@ -152,7 +187,9 @@ describe("the gate", () => {
 
   it("honours an ignore by id or alias until it expires, then names the expired one", () => {
     const ig = (expires?: string) => ({
-      ignore: [{ id: "CVE-2099-0001", reason: "not reachable", ...(expires === undefined ? {} : { expires }) }],
+      ignore: [
+        { id: "CVE-2099-0001", reason: "not reachable", ...(expires === undefined ? {} : { expires }) },
+      ],
     });
     const ok = evaluateGate(critical(), ig("2026-12-03"), db, { now: NOW });
     expect(ok.passed).toBe(true);
@@ -160,7 +197,9 @@ describe("the gate", () => {
     expect(evaluateGate(critical(), ig(), db, { now: NOW }).passed).toBe(true);
     const expired = evaluateGate(critical(), ig("2026-12-02"), db, { now: NOW });
     expect(expired.passed).toBe(false);
-    expect(expired.expired).toEqual([{ id: "CVE-2099-0001", reason: "not reachable", expires: "2026-12-02" }]);
+    expect(expired.expired).toEqual([
+      { id: "CVE-2099-0001", reason: "not reachable", expires: "2026-12-02" },
+    ]);
     expect(expired.warnings.join()).toMatch(/CVE-2099-0001 expired on 2026-12-02 and no longer applies/u);
   });
 

@@ -80,7 +80,9 @@ describe("the vulnerability gate in the reconcile", () => {
     expect(r.result).toBe("refused");
     expect(r.reason).toBe("VULNERABLE_IMAGE");
     expect(r.message).toMatch(/at or above critical/u);
-    expect(r.details.join("\n")).toMatch(/minimist 1\.2\.5: GHSA-xvch-5gv4-984h \(CVE-2021-44906\), critical 9\.8, fixed in 1\.2\.6/u);
+    expect(r.details.join("\n")).toMatch(
+      /minimist 1\.2\.5: GHSA-xvch-5gv4-984h \(CVE-2021-44906\), critical 9\.8, fixed in 1\.2\.6/u,
+    );
     expect(r.details.join("\n")).toMatch(/database sha256:/u);
     expect(await w.snapshot()).toBe(before);
     // Scanned by digest, never by the tag that could move after verification.

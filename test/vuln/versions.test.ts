@@ -68,7 +68,8 @@ describe("apk (apk-tools src/version.c)", () => {
     for (const raw of lines) {
       const line = (raw.split("#")[0] ?? "").trim();
       const [a, op, b] = line.split(/\s+/u);
-      if (a !== undefined && b !== undefined && (op === "<" || op === "=" || op === ">")) table.push([a, op, b]);
+      if (a !== undefined && b !== undefined && (op === "<" || op === "=" || op === ">"))
+        table.push([a, op, b]);
     }
     expect(table.length).toBeGreaterThan(700);
     expectOrder(compareApk, table);
@@ -124,40 +125,49 @@ describe("rpm (rpmvercmp)", () => {
 
 describe("semver (npm, Go) and PEP 440 (PyPI)", () => {
   it("orders npm versions by semver 2.0.0, pre-releases first", () => {
-    expectOrder((a, b) => compareVersions("semver", a, b), [
-      ["1.0.0-alpha", "<", "1.0.0-alpha.1"],
-      ["1.0.0-alpha.1", "<", "1.0.0-alpha.beta"],
-      ["1.0.0-alpha.beta", "<", "1.0.0-beta"],
-      ["1.0.0-beta.2", "<", "1.0.0-beta.11"],
-      ["1.0.0-rc.1", "<", "1.0.0"],
-      ["1.0.0+build.1", "=", "1.0.0"],
-      ["4.17.20", "<", "4.17.21"],
-    ]);
+    expectOrder(
+      (a, b) => compareVersions("semver", a, b),
+      [
+        ["1.0.0-alpha", "<", "1.0.0-alpha.1"],
+        ["1.0.0-alpha.1", "<", "1.0.0-alpha.beta"],
+        ["1.0.0-alpha.beta", "<", "1.0.0-beta"],
+        ["1.0.0-beta.2", "<", "1.0.0-beta.11"],
+        ["1.0.0-rc.1", "<", "1.0.0"],
+        ["1.0.0+build.1", "=", "1.0.0"],
+        ["4.17.20", "<", "4.17.21"],
+      ],
+    );
     expect(compareVersions("semver", "1.0", "1.0.0")).toBeUndefined();
   });
 
   it("orders Go module versions with the v prefix, pseudo-versions and +incompatible", () => {
-    expectOrder((a, b) => compareVersions("go", a, b), [
-      ["v0.0.0-20220722155237-a158d28d115b", "<", "v0.1.0"],
-      ["v1.2.3", "=", "1.2.3"],
-      ["v2.0.0+incompatible", ">", "v1.9.9"],
-      ["v2.0.0+incompatible", "=", "v2.0.0"],
-      ["v0.17.0", ">", "v0.0.0-20220722155237-a158d28d115b"],
-    ]);
+    expectOrder(
+      (a, b) => compareVersions("go", a, b),
+      [
+        ["v0.0.0-20220722155237-a158d28d115b", "<", "v0.1.0"],
+        ["v1.2.3", "=", "1.2.3"],
+        ["v2.0.0+incompatible", ">", "v1.9.9"],
+        ["v2.0.0+incompatible", "=", "v2.0.0"],
+        ["v0.17.0", ">", "v0.0.0-20220722155237-a158d28d115b"],
+      ],
+    );
   });
 
   it("orders PyPI versions by PEP 440", () => {
-    expectOrder((a, b) => compareVersions("pep440", a, b), [
-      ["1.0.dev0", "<", "1.0a1"],
-      ["1.0a1", "<", "1.0b1"],
-      ["1.0b1", "<", "1.0rc1"],
-      ["1.0rc1", "<", "1.0"],
-      ["1.0", "<", "1.0.post1"],
-      ["1.0", "=", "1.0.0"],
-      ["1!0.1", ">", "2.0"],
-      ["2.31.0", "<", "2.32.0"],
-      ["1.0+local.1", ">", "1.0"],
-    ]);
+    expectOrder(
+      (a, b) => compareVersions("pep440", a, b),
+      [
+        ["1.0.dev0", "<", "1.0a1"],
+        ["1.0a1", "<", "1.0b1"],
+        ["1.0b1", "<", "1.0rc1"],
+        ["1.0rc1", "<", "1.0"],
+        ["1.0", "<", "1.0.post1"],
+        ["1.0", "=", "1.0.0"],
+        ["1!0.1", ">", "2.0"],
+        ["2.31.0", "<", "2.32.0"],
+        ["1.0+local.1", ">", "1.0"],
+      ],
+    );
     expect(compareVersions("pep440", "not a version", "1.0")).toBeUndefined();
   });
 });

@@ -271,7 +271,10 @@ async function runCheck(target: string, flags: CheckFlags): Promise<number> {
       : withVulnerabilities(report, containerFindings(manifests, scans), scans.values());
   const vulnPassed = scans === undefined || [...scans.values()].every((s) => s.verdict.passed);
   for (const s of scans?.values() ?? [])
-    for (const w of [`database ${s.verdict.db.version.slice(0, 19)} imported ${s.verdict.db.importedAt} (${s.verdict.db.ageHours} h old)`, ...s.verdict.warnings])
+    for (const w of [
+      `database ${s.verdict.db.version.slice(0, 19)} imported ${s.verdict.db.importedAt} (${s.verdict.db.ageHours} h old)`,
+      ...s.verdict.warnings,
+    ])
       process.stderr.write(`${s.reference}: ${w}\n`);
   const gate: GateResult = {
     schemaVersion: 1,
@@ -334,7 +337,10 @@ async function scanVulnerabilities(
   if (policy === undefined || vuln === undefined) return undefined;
   const dbPath = flags.db ?? vuln.dbPath;
   if (dbPath === undefined)
-    throw new ConfigError("spec.images.vulnerabilities needs a database: give --db FILE or set dbPath", flags.trust);
+    throw new ConfigError(
+      "spec.images.vulnerabilities needs a database: give --db FILE or set dbPath",
+      flags.trust,
+    );
   const client = await registryClient(policy, flags);
   const refs = revisionImages(manifests);
   const digests = new Map((verdicts ?? []).map((v) => [v.ref, v.digest]));

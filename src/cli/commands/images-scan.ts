@@ -81,14 +81,15 @@ export function registerImagesScan(images: Command): void {
       .argument("[image...]", "image references (registry/repository:tag or @sha256:...)")
       .option("--db <file>", "vulnerability database file (default: the TrustPolicy's dbPath)")
       .option("--sbom <file>", "scan a CycloneDX JSON SBOM or a gitward inventory JSON instead of an image")
-      .option("--trust <file>", "TrustPolicy whose spec.images.vulnerabilities applies (failOn, ignore, maxDbAge)")
+      .option(
+        "--trust <file>",
+        "TrustPolicy whose spec.images.vulnerabilities applies (failOn, ignore, maxDbAge)",
+      )
       .addOption(
-        new Option("--fail-on <severity>", "lowest severity that fails (default: the policy's, else high)").choices([
-          "low",
-          "medium",
-          "high",
-          "critical",
-        ]),
+        new Option(
+          "--fail-on <severity>",
+          "lowest severity that fails (default: the policy's, else high)",
+        ).choices(["low", "medium", "high", "critical"]),
       )
       .option("--max-db-age <duration>", 'warn when the database is older than this (e.g. "72h")'),
   )

@@ -76,35 +76,56 @@ class Tokenizer {
       return;
     }
     if (isLower(c)) {
-      if (prev > T.Digit) return this.invalid();
+      if (prev > T.Digit) {
+        this.invalid();
+        return;
+      }
       this.t.kind = T.Letter;
       this.t.text = c;
       this.t.num = BigInt(c.charCodeAt(0));
       this.pos++;
     } else if (c === "." || isDigit(c)) {
-      if (c === "." && prev > T.Digit) return this.invalid();
+      if (c === "." && prev > T.Digit) {
+        this.invalid();
+        return;
+      }
       if (c === ".") this.pos++;
       if (prev === T.InitialDigit || prev === T.Digit) this.digits(T.Digit);
       else if (prev === T.Suffix) this.digits(T.SuffixNo);
       else this.invalid();
     } else if (c === "_") {
-      if (prev > T.SuffixNo) return this.invalid();
+      if (prev > T.SuffixNo) {
+        this.invalid();
+        return;
+      }
       this.pos++;
       const name = this.span(isLower);
       const rank = SUFFIX_RANK[name];
-      if (rank === undefined) return this.invalid();
+      if (rank === undefined) {
+        this.invalid();
+        return;
+      }
       this.t.kind = T.Suffix;
       this.t.text = name;
       this.t.num = BigInt(rank);
     } else if (c === "~") {
-      if (prev >= T.CommitHash) return this.invalid();
+      if (prev >= T.CommitHash) {
+        this.invalid();
+        return;
+      }
       this.pos++;
       const hash = this.span(isHex);
-      if (hash === "") return this.invalid();
+      if (hash === "") {
+        this.invalid();
+        return;
+      }
       this.t.kind = T.CommitHash;
       this.t.text = hash;
     } else if (c === "-") {
-      if (prev >= T.RevisionNo || this.s[this.pos + 1] !== "r") return this.invalid();
+      if (prev >= T.RevisionNo || this.s[this.pos + 1] !== "r") {
+        this.invalid();
+        return;
+      }
       this.pos += 2;
       this.digits(T.RevisionNo);
     } else this.invalid();
