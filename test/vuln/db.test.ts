@@ -8,6 +8,7 @@ import { gzipSync } from "node:zlib";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { DB_VERSION, importOsv, loadDb } from "../../src/vuln/db.js";
 import { VulnErrorCode } from "../../src/vuln/errors.js";
+import { readInventoryFile } from "../../src/vuln/inventory-file.js";
 import { makeZip } from "../support/zip.js";
 
 let dir: string;
@@ -139,5 +140,14 @@ describe("vulndb import", () => {
       await expect(loadDb(path.join(dir, f))).rejects.toMatchObject({ code: VulnErrorCode.DB_INVALID });
     const text = await readFile(path.join(dir, "future.db"));
     expect(text.length).toBeGreaterThan(0);
+  });
+
+  it("refuses an SBOM file that is not JSON, not CycloneDX and not an inventory", async () => {
+    await writeFile(path.join(dir, "a.json"), "{");
+    await writeFile(path.join(dir, "b.json"), JSON.stringify({ bomFormat: "SPDX" }));
+    for (const f of ["a.json", "b.json", "missing.json"])
+      await expect(readInventoryFile(path.join(dir, f))).rejects.toMatchObject({
+        code: VulnErrorCode.SBOM_INVALID,
+      });
   });
 });
