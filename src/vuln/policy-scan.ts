@@ -1,7 +1,9 @@
 // The vulnerability gate as `gitward check --trust` and the reconcile's check step run it: every image
 // of a revision scanned against the database the policy names (or the one given), with one verdict per
 // image. Reused by both so the CLI and the operator refuse exactly the same images.
+import { stat } from "node:fs/promises";
 import type { Severity, VulnerabilityPolicy } from "../config/types.js";
+import { VulnError, VulnErrorCode } from "./errors.js";
 import { loadDb, type VulnDb } from "./db.js";
 import { scanImage, type ImageScan, type InventoryOf, type ScanCache } from "./scan.js";
 
@@ -27,7 +29,6 @@ export interface RevisionScan {
 const loaded = new Map<string, { mtimeMs: number; db: VulnDb }>();
 
 export async function dbFor(path: string): Promise<VulnDb> {
-  const { stat } = await import("node:fs/promises");
   const st = await stat(path).catch(() => undefined);
   const hit = loaded.get(path);
   if (st !== undefined && hit?.mtimeMs === st.mtimeMs) return hit.db;
@@ -40,7 +41,10 @@ export async function dbFor(path: string): Promise<VulnDb> {
 export async function scanRevisionImages(opts: RevisionScanOptions): Promise<RevisionScan> {
   const path = opts.dbPath ?? opts.policy.dbPath;
   if (opts.db === undefined && path === undefined)
-    throw new Error("spec.images.vulnerabilities needs a database: set dbPath (or --db)");
+    throw new VulnError(
+      VulnErrorCode.DB_INVALID,
+      "spec.images.vulnerabilities needs a database: set dbPath (or --db)",
+    );
   const db = opts.db ?? (await dbFor(path as string));
   const scans: ImageScan[] = [];
   for (const image of opts.images) {
