@@ -24,6 +24,7 @@ import { registerSandbox } from "./commands/sandbox.js";
 import { registerSecrets } from "./commands/secrets.js";
 import { registerStatus } from "./commands/status.js";
 import { registerVerify } from "./commands/verify.js";
+import { registerVulndb } from "./commands/vulndb.js";
 
 export function buildProgram(): Command {
   const program = new Command("gitward")
@@ -51,6 +52,7 @@ export function buildProgram(): Command {
     registerAudit,
     registerDemo,
     registerDashboard,
+    registerVulndb,
   ]) {
     register(program);
   }

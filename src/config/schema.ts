@@ -146,6 +146,54 @@ export const RegistryOptionsSchema = strictObject({
   ca: Type.Optional({ ...KeyText, description: "PEM CA bundle for TLS." }),
 });
 
+const VulnSeverity = Type.Union([
+  Type.Literal("low"),
+  Type.Literal("medium"),
+  Type.Literal("high"),
+  Type.Literal("critical"),
+]);
+
+/** spec.images.vulnerabilities: the vulnerability gate of every image (src/vuln/gate.ts). */
+export const VulnerabilityPolicySchema = strictObject(
+  {
+    failOn: Type.Optional({
+      ...VulnSeverity,
+      description: "Lowest severity of a finding that refuses the image (default high).",
+    }),
+    unknownSeverity: Type.Optional({
+      ...VulnSeverity,
+      description: "How an advisory without a severity counts (default high).",
+    }),
+    ignore: Type.Optional(
+      Type.Array(
+        strictObject({
+          id: { ...NonEmpty, description: "Advisory id or alias (CVE-..., GHSA-..., DSA-...)." },
+          reason: { ...NonEmpty, description: "Why the finding is accepted; shown in every report." },
+          expires: Type.Optional(
+            Type.String({
+              pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9:.]+(Z|[+-][0-9]{2}:[0-9]{2}))?$",
+              description: "Date (or date-time) after which the exemption stops applying.",
+              ...expected("a date YYYY-MM-DD or an RFC 3339 date-time"),
+            }),
+          ),
+        }),
+      ),
+    ),
+    maxDbAge: Type.Optional(
+      Type.String({
+        pattern: DURATION_PATTERN,
+        description: 'Warn when the database was imported longer ago than this (e.g. "72h").',
+        ...expected('a duration such as "72h"'),
+      }),
+    ),
+    dbPath: Type.Optional({
+      ...NonEmpty,
+      description: "The database file (`gitward vulndb import`), as mounted in the operator.",
+    }),
+  },
+  "Refuse images with known vulnerabilities, matched offline against a local OSV database.",
+);
+
 export const ImagePolicySchema = strictObject({
   registries: Type.Array(NonEmpty, { description: "Allowed registry/repository prefixes." }),
   requireDigest: Type.Optional(Type.Boolean({ default: DEFAULTS.requireDigest })),
@@ -172,6 +220,7 @@ export const ImagePolicySchema = strictObject({
     description: "Sigstore trusted_root.json contents, for keyless verification.",
   }),
   registryOptions: Type.Optional(Type.Array(RegistryOptionsSchema)),
+  vulnerabilities: Type.Optional(VulnerabilityPolicySchema),
 });
 
 export const SeveritySchema = Type.Union([
@@ -473,6 +522,7 @@ export type ImageSigner = Static<typeof ImageSignerSchema>;
 export type AttestationRequirement = Static<typeof AttestationRequirementSchema>;
 export type RegistryOptions = Static<typeof RegistryOptionsSchema>;
 export type ImagePolicy = Static<typeof ImagePolicySchema>;
+export type VulnerabilityPolicy = Static<typeof VulnerabilityPolicySchema>;
 export type Severity = Static<typeof SeveritySchema>;
 export type PolicyConfig = Static<typeof PolicyConfigSchema>;
 export type TrustPolicySpec = Static<typeof TrustPolicySpecSchema>;

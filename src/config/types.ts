@@ -29,4 +29,5 @@ export type {
   TrustPolicy,
   TrustPolicySpec,
   TrustPolicyStatus,
+  VulnerabilityPolicy,
 } from "./schema.js";

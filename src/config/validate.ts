@@ -286,6 +286,19 @@ function checkTrustPolicy(tp: TrustPolicy, locate: Locator): ConfigProblem[] {
         `threshold ${threshold} is more than the ${signers.length} image signer(s) listed: it could never be met`,
       );
     }
+    (images.vulnerabilities?.ignore ?? []).forEach((ig, i) => {
+      // Date.parse rolls 2027-02-30 over to March: the day must come back unchanged to be real.
+      const day = ig.expires?.slice(0, 10);
+      const parsed = day === undefined ? Number.NaN : Date.parse(`${day}T00:00:00Z`);
+      const real = !Number.isNaN(parsed) && new Date(parsed).toISOString().slice(0, 10) === day;
+      if (ig.expires !== undefined && (!real || Number.isNaN(Date.parse(ig.expires)))) {
+        add(
+          ConfigErrorCode.Invalid,
+          ["spec", "images", "vulnerabilities", "ignore", i, "expires"],
+          `expires ${JSON.stringify(ig.expires)} is not a real date`,
+        );
+      }
+    });
     (images.registryOptions ?? []).forEach((opt, i) => {
       if (opt.plainHTTP === true && !isLoopbackHost(opt.host)) {
         add(

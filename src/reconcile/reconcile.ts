@@ -33,6 +33,7 @@ import { verifyCommitRange } from "../trust/commit/range.js";
 import type { RangeVerdict } from "../trust/commit/verdict.js";
 import { imagesOf, pinVerified } from "../trust/image/pin.js";
 import { verifyImages } from "../trust/image/verify.js";
+import { vulnerabilityRefusal, type VulnGateEnv } from "../vuln/reconcile-gate.js";
 import {
   accessReview,
   applyAll,
@@ -131,6 +132,8 @@ export interface ReconcileEnv {
    */
   readonly dryRun?: boolean;
   readonly onPlan?: (app: AppId, preview: PlanPreview) => void;
+  /** The vulnerability gate's inventory function, cache or database (default: catalogImage, dbPath). */
+  readonly vulnerabilities?: VulnGateEnv;
 }
 
 /** What a dry run found the reconcile would do. Kept in memory only: opened Secrets are among `desired`. */
@@ -478,6 +481,22 @@ const check: Step<Run> = {
           );
         }
         run.resolvedImages = result.resolved;
+        const vuln = await vulnerabilityRefusal({
+          policy: imagePolicy,
+          verified: result.results,
+          client: run.env.registry ?? new RegistryClient({ hosts: imagePolicy.registryOptions ?? [] }),
+          env: run.env.vulnerabilities,
+          revision: head,
+          now: run.env.now?.(),
+        });
+        if (vuln !== undefined) {
+          run.findings = {
+            total: run.findings.total + vuln.blocking,
+            bySeverity: run.findings.bySeverity,
+            codes: [...run.findings.codes, ...vuln.codes.filter((c) => CODE_PATTERN.test(c))].slice(0, 100),
+          };
+          return refuse(ConditionType.PolicyPassed, vuln.reason, vuln.message, vuln.details);
+        }
         manifests = pinVerified(manifests, result.results, imagePolicy.requireDigest);
       }
     }

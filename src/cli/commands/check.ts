@@ -23,6 +23,11 @@ import type { PrepareProblem } from "../../reconcile/desired.js";
 import { precheckRevision, renderRevision } from "../../reconcile/pipeline.js";
 import { parseCertificate } from "../../secrets/keys.js";
 import { verifyImages, type ImageResult } from "../../trust/image/verify.js";
+import { catalogImage } from "../../sbom/image.js";
+import { containerFindings, withVulnerabilities } from "../../vuln/check-findings.js";
+import { scanRevisionImages } from "../../vuln/policy-scan.js";
+import type { ImageScan } from "../../vuln/scan.js";
+import { asConfigError } from "./vulndb.js";
 import { ExitCode } from "../exit.js";
 import { credentials } from "./images.js";
 import { addToolOptions } from "../tool-options.js";
@@ -53,6 +58,7 @@ interface CheckFlags {
   dockerConfig?: string;
   ca?: string;
   cert: string[];
+  db?: string;
   output: OutputFormat;
 }
 
@@ -136,6 +142,10 @@ export function registerCheck(program: Command): void {
       "sealing certificate (PEM, `gitward secrets cert`) SealedSecrets must be sealed to (repeatable)",
       collect,
       [],
+    )
+    .option(
+      "--db <file>",
+      "vulnerability database for spec.images.vulnerabilities (default its dbPath; `gitward vulndb import`)",
     )
     .addOption(outputOption(["text", "json", "sarif"]))
     .action(async (target: string, flags: CheckFlags) => {
@@ -252,17 +262,32 @@ async function runCheck(target: string, flags: CheckFlags): Promise<number> {
   if (report.errors.length > 0) {
     throw new ConfigError(report.errors.map((e) => `[${e.code}] ${e.message}`).join("\n  "), "policy");
   }
+  // The reconcile's vulnerability gate, on the same images (by verified digest where verified).
+  const scans = await scanVulnerabilities(manifests, imagePolicy, imageVerdicts, flags);
+  const checked = report;
+  const full =
+    scans === undefined
+      ? report
+      : withVulnerabilities(report, containerFindings(manifests, scans), scans.values());
+  const vulnPassed = scans === undefined || [...scans.values()].every((s) => s.verdict.passed);
+  for (const s of scans?.values() ?? [])
+    for (const w of [
+      `database ${s.verdict.db.version.slice(0, 19)} imported ${s.verdict.db.importedAt} (${s.verdict.db.ageHours} h old)`,
+      ...s.verdict.warnings,
+    ])
+      process.stderr.write(`${s.reference}: ${w}\n`);
   const gate: GateResult = {
     schemaVersion: 1,
     tool: { name: "gitward", version: VERSION },
     target: { path: rel === "" ? "." : rel.split(path.sep).join("/"), render: flags.render },
     failOn,
-    passed: gatePassed(report, renderErrors, failOn, precheckErrors),
+    passed: gatePassed(checked, renderErrors, failOn, precheckErrors) && vulnPassed,
     renderErrors,
     precheckErrors,
-    report,
+    report: full,
   };
-  if (flags.output === "json") printJson(gate);
+  if (flags.output === "json")
+    printJson(scans === undefined ? gate : { ...gate, vulnerabilities: [...scans.values()] });
   else if (flags.output === "sarif") printJson(toSarif(gate));
   else process.stdout.write(formatText(gate));
   return gate.passed ? ExitCode.Ok : ExitCode.Findings;
@@ -292,21 +317,65 @@ export async function verifyRevisionImages(
   policy: ImagePolicy,
   flags: Pick<CheckFlags, "ca" | "dockerConfig" | "plainHttp" | "trust">,
 ): Promise<ImageResult[]> {
+  const client = await registryClient(policy, flags);
+  const out = await verifyImages({ images: revisionImages(manifests), policy, client });
+  if (out.policyErrors !== undefined) throw new ConfigError(out.policyErrors.join("; "), flags.trust);
+  return out.results;
+}
+
+/**
+ * Scans every image of the revision when the TrustPolicy has spec.images.vulnerabilities, keyed by the
+ * reference as written in the manifests. The check's --fail-on, when given, is the gate's failOn too.
+ */
+async function scanVulnerabilities(
+  manifests: readonly Manifest[],
+  policy: ImagePolicy | undefined,
+  verdicts: readonly ImageResult[] | undefined,
+  flags: CheckFlags,
+): Promise<Map<string, ImageScan> | undefined> {
+  const vuln = policy?.vulnerabilities;
+  if (policy === undefined || vuln === undefined) return undefined;
+  const dbPath = flags.db ?? vuln.dbPath;
+  if (dbPath === undefined)
+    throw new ConfigError(
+      "spec.images.vulnerabilities needs a database: give --db FILE or set dbPath",
+      flags.trust,
+    );
+  const client = await registryClient(policy, flags);
+  const refs = revisionImages(manifests);
+  const digests = new Map((verdicts ?? []).map((v) => [v.ref, v.digest]));
+  const out = await asConfigError(() =>
+    scanRevisionImages({
+      policy: vuln,
+      dbPath,
+      images: refs.map((ref) => ({ ref, digest: digests.get(ref) })),
+      inventoryOf: (ref) => catalogImage(ref, { client }),
+      ...(flags.failOn === undefined ? {} : { failOn: flags.failOn }),
+    }),
+  ).catch((err: unknown) => {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(`images could not be scanned: ${err instanceof Error ? err.message : String(err)}`);
+  });
+  return new Map(out.scans.map((s, i) => [refs[i] ?? s.reference, s]));
+}
+
+/** The registry client of check's registry flags and the policy's registryOptions. */
+async function registryClient(
+  policy: ImagePolicy,
+  flags: Pick<CheckFlags, "ca" | "dockerConfig" | "plainHttp">,
+): Promise<RegistryClient> {
   const ca =
     flags.ca === undefined
       ? undefined
       : await readFile(flags.ca, "utf8").catch(() => {
           throw new ConfigError("cannot read CA file", flags.ca);
         });
-  const client = new RegistryClient({
+  return new RegistryClient({
     credentials: await credentials(flags.dockerConfig),
     plainHTTP: flags.plainHttp === true,
     hosts: policy.registryOptions ?? [],
     ...(ca === undefined ? {} : { defaultCa: ca }),
   });
-  const out = await verifyImages({ images: revisionImages(manifests), policy, client });
-  if (out.policyErrors !== undefined) throw new ConfigError(out.policyErrors.join("; "), flags.trust);
-  return out.results;
 }
 
 /** The nearest folder at or above `dir` that holds `.git`; `dir` itself when there is none. */

@@ -14,6 +14,7 @@ import { readCosignPrivateKey } from "../../trust/image/cosign-key.js";
 import { attestImage, signImage, type SignFormat, type SignResult } from "../../trust/image/sign.js";
 import { verifyImages, type ImageResult } from "../../trust/image/verify.js";
 import { ExitCode } from "../exit.js";
+import { registerImagesScan } from "./images-scan.js";
 import { outputOption, printJson, type OutputFormat } from "../output.js";
 
 export interface RegistryFlags {
@@ -216,4 +217,6 @@ export function registerImages(program: Command): void {
       );
     },
   );
+
+  registerImagesScan(images);
 }
