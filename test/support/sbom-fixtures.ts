@@ -26,12 +26,13 @@ export const ALPINE_OS_RELEASE = [
   "",
 ].join("\n");
 
-/** Debian base: os-release as Debian ships it (etc/os-release → ../usr/lib/os-release) and dpkg status. */
+/** Debian base: os-release as Debian ships it (etc/os-release → ../usr/lib/os-release), debian_version, dpkg status. */
 export function debianBase(): LayerSpec {
   return {
     entries: [
       { path: "usr/lib/os-release", hostFile: HOST.osRelease },
       { path: "etc/os-release", type: "symlink", linkname: "../usr/lib/os-release" },
+      { path: "etc/debian_version", hostFile: "/etc/debian_version" },
       { path: "var/lib/dpkg/status", hostFile: HOST.dpkgStatus },
     ],
   };
