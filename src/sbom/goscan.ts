@@ -43,18 +43,28 @@ export class GoBuildInfoScanner {
       this.offset += chunk.length;
       return;
     }
-    const buf = this.carry.length === 0 ? chunk : Buffer.concat([this.carry, chunk]);
-    const base = this.offset - this.carry.length;
-    let at = buf.indexOf(MAGIC);
-    while (at >= 0 && (base + at) % 16 !== 0) at = buf.indexOf(MAGIC, at + 1);
-    if (at >= 0) {
-      this.tail = [buf.subarray(at)];
-      this.tailBytes = buf.length - at;
+    // Only the seam (the last bytes of the previous chunk and the first of this one) is copied; the magic
+    // is searched in the chunk itself, so a 100 MB binary is not copied chunk by chunk.
+    const seam = this.carry.length === 0 ? undefined : Buffer.concat([this.carry, chunk.subarray(0, MAGIC.length - 1)]);
+    const seamAt = seam === undefined ? -1 : this.aligned(seam, this.offset - this.carry.length);
+    const at = seamAt >= 0 ? -1 : this.aligned(chunk, this.offset);
+    if (seam !== undefined && seamAt >= 0) {
+      this.tail = [seam.subarray(seamAt), chunk.subarray(MAGIC.length - 1)];
+      this.tailBytes = seam.length - seamAt + chunk.length - (MAGIC.length - 1);
+    } else if (at >= 0) {
+      this.tail = [chunk.subarray(at)];
+      this.tailBytes = chunk.length - at;
     } else {
-      this.carry = buf.subarray(Math.max(0, buf.length - (MAGIC.length - 1)));
-      if (this.carry.length > 0) this.carry = Buffer.from(this.carry);
+      this.carry = Buffer.from(chunk.subarray(Math.max(0, chunk.length - (MAGIC.length - 1))));
     }
     this.offset += chunk.length;
+  }
+
+  /** Index of the magic at a 16-byte aligned file offset in `buf` (which starts at file offset `base`). */
+  private aligned(buf: Buffer, base: number): number {
+    let at = buf.indexOf(MAGIC);
+    while (at >= 0 && (base + at) % 16 !== 0) at = buf.indexOf(MAGIC, at + 1);
+    return at;
   }
 
   result(): GoBuildInfo | undefined {

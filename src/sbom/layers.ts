@@ -34,8 +34,8 @@ interface ImageTotals {
 
 function decompressor(layer: LayerSource): Transform | undefined {
   const t = layer.mediaType;
-  if (/\.tar\+gzip$|\.tar\.gzip$|diff\.tar\.gzip$/.test(t)) return createGunzip();
-  if (/\.tar\+zstd$|diff\.tar\.zstd$/.test(t)) return createZstdDecompress();
+  if (/\.tar\+gzip$|\.tar\.gzip$|diff\.tar\.gzip$/.test(t)) return createGunzip({ chunkSize: 256 * 1024 });
+  if (/\.tar\+zstd$|diff\.tar\.zstd$/.test(t)) return createZstdDecompress({ chunkSize: 256 * 1024 });
   if (/\.tar$|rootfs\.diff\.tar$/.test(t)) return undefined;
   throw new SbomError(
     SbomErrorCode.UNSUPPORTED_MEDIA_TYPE,
