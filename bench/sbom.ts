@@ -121,8 +121,7 @@ async function trivyKeys(file: string): Promise<Set<string>> {
 
 const round = (ms: number): number => Math.round(ms * 100) / 100;
 
-export async function run(args: readonly string[]): Promise<unknown> {
-  void args;
+export async function run(): Promise<unknown> {
   if (!existsSync(TRIVY)) await runTool("bash", [path.join(repoRoot, "test", "peers", "setup-trivy.sh")]);
   const registry = await startRegistry();
   const work = await makeTempDir("bench-sbom");

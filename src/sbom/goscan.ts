@@ -45,7 +45,8 @@ export class GoBuildInfoScanner {
     }
     // Only the seam (the last bytes of the previous chunk and the first of this one) is copied; the magic
     // is searched in the chunk itself, so a 100 MB binary is not copied chunk by chunk.
-    const seam = this.carry.length === 0 ? undefined : Buffer.concat([this.carry, chunk.subarray(0, MAGIC.length - 1)]);
+    const seam =
+      this.carry.length === 0 ? undefined : Buffer.concat([this.carry, chunk.subarray(0, MAGIC.length - 1)]);
     const seamAt = seam === undefined ? -1 : this.aligned(seam, this.offset - this.carry.length);
     const at = seamAt >= 0 ? -1 : this.aligned(chunk, this.offset);
     if (seam !== undefined && seamAt >= 0) {

@@ -151,17 +151,17 @@ async function readEntry(
     changes.whiteouts.push(dir === "" ? base.slice(4) : `${dir}/${base.slice(4)}`);
     return drain(stream);
   }
-  const type = header.type ?? "file";
+  const type = header.type;
   if (type === "symlink") {
     if (wantsBytes(path))
-      changes.writes.set(path, { kind: "symlink", layer: layer.digest, target: header.linkname ?? "" });
+      changes.writes.set(path, { kind: "symlink", layer: layer.digest, target: header.linkname });
     else overwritten();
     return drain(stream);
   }
   if (type === "link") {
-    const target = cleanPath(header.linkname ?? "", layer.digest);
+    const target = cleanPath(header.linkname, layer.digest);
     const source = changes.writes.get(target) ?? view.get(target);
-    if (source != null && wantFile(path, header.mode ?? 0, header.size ?? 0) !== undefined) {
+    if (source != null && wantFile(path, header.mode, header.size) !== undefined) {
       changes.writes.set(path, { ...source, layer: layer.digest });
     } else overwritten();
     return drain(stream);
@@ -170,7 +170,7 @@ async function readEntry(
     overwritten();
     return drain(stream);
   }
-  const want = wantFile(path, header.mode ?? 0, header.size ?? 0);
+  const want = wantFile(path, header.mode, header.size);
   const where = `layer ${layer.digest}: ${path}`;
   if (want === "bytes") {
     const data = await collect(

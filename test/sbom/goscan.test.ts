@@ -32,18 +32,30 @@ describe("GoBuildInfoScanner", () => {
     const magic = Buffer.from("\xff Go buildinf:\x08\x02", "latin1");
     const notElf = Buffer.concat([Buffer.from("#!/bin/sh\n"), Buffer.alloc(6), magic, Buffer.alloc(64)]);
     expect(scan(notElf, 1024)).toBeUndefined();
-    const unaligned = Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46]), Buffer.alloc(5), magic, Buffer.alloc(64)]);
+    const unaligned = Buffer.concat([
+      Buffer.from([0x7f, 0x45, 0x4c, 0x46]),
+      Buffer.alloc(5),
+      magic,
+      Buffer.alloc(64),
+    ]);
     expect(scan(unaligned, 1024)).toBeUndefined();
   });
 
   it("parses module lines and replacements inside the 16-byte sentinels", () => {
-    const body = "path\texample.com/cmd\nmod\texample.com\t(devel)\t\ndep\tgolang.org/x/net\tv0.1.0\th1:x\n=>\tgolang.org/x/net\tv0.2.0\th1:y\n";
+    const body =
+      "path\texample.com/cmd\nmod\texample.com\t(devel)\t\ndep\tgolang.org/x/net\tv0.1.0\th1:x\n=>\tgolang.org/x/net\tv0.2.0\th1:y\n";
     const info = parseModInfo("go1.22.5", `${"0".repeat(16)}${body}${"1".repeat(16)}`);
     expect(info).toEqual({
       goVersion: "go1.22.5",
       path: "example.com/cmd",
       main: { path: "example.com", version: "(devel)" },
-      deps: [{ path: "golang.org/x/net", version: "v0.1.0", replacedBy: { path: "golang.org/x/net", version: "v0.2.0" } }],
+      deps: [
+        {
+          path: "golang.org/x/net",
+          version: "v0.1.0",
+          replacedBy: { path: "golang.org/x/net", version: "v0.2.0" },
+        },
+      ],
     });
   });
 });

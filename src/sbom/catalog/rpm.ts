@@ -57,7 +57,11 @@ export function catalogRpm(file: Bytes, path: string, os: OsRelease | undefined)
   const db = new DatabaseSync(":memory:");
   let rows: { blob: Uint8Array }[];
   try {
-    db.deserialize(file.data);
+    // rpm keeps its database in WAL mode (header bytes 18-19 = 2), which an in-memory copy cannot open;
+    // the layer holds no -wal file worth reading (rpm checkpoints on close), so read it as a rollback db.
+    const bytes = Buffer.from(file.data);
+    if (bytes.length > 19 && bytes[18] === 2 && bytes[19] === 2) bytes.fill(1, 18, 20);
+    db.deserialize(bytes);
     db.enableDefensive(true);
     rows = db.prepare("SELECT blob FROM Packages").all() as unknown as { blob: Uint8Array }[];
   } catch (err) {
