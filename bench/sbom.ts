@@ -178,6 +178,7 @@ export async function run(): Promise<unknown> {
           coldMs: round(coldMs),
           warmMedianMs: round(warm[10] ?? 0),
           warmMaxMs: round(warm[warm.length - 1] ?? 0),
+          warmByTagMedianMs: round(warmTag[10] ?? 0),
         },
         trivy: { coldMs: round(trivyColdMs), warmMs: round(trivyWarmMs) },
         coldSpeedup: round(trivyColdMs / coldMs),
