@@ -16,6 +16,7 @@ have umoci || need+=(umoci)
 have skopeo || need+=(skopeo)
 have unzip || need+=(unzip)
 have htpasswd || need+=(apache2-utils)
+have rpmbuild || need+=(rpm)
 have openssl || need+=(openssl)
 # The dashboard's browser tests drive Debian's chromium (Playwright's own browser download is not reachable).
 have chromium || need+=(chromium)

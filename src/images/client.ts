@@ -2,11 +2,12 @@
 // with its fallback tag, and uploads for signing. Every fetched byte is bounded and checked against its
 // digest; plain HTTP only for loopback hosts that asked for it; auth answers 401 challenges (Basic/Bearer).
 import { createHash } from "node:crypto";
+import { Transform, type Readable } from "node:stream";
 import { basicHeader, parseChallenge, type Credentials, type CredentialStore } from "./auth.js";
 import { RegistryError, RegistryErrorCode } from "./errors.js";
 import { MANIFEST_ACCEPT, MediaType, parseManifest, type Descriptor, type Manifest } from "./manifest.js";
 import { apiHost, isLoopbackHost } from "./reference.js";
-import { send, type HttpRequest, type HttpResponse } from "./transport.js";
+import { openStream, send, type HttpRequest, type HttpResponse, type StreamResponse } from "./transport.js";
 
 export interface RegistryHostOptions {
   /** Registry host with port, as in image references. */
@@ -309,31 +310,114 @@ export class RegistryClient {
    */
   private async followRedirects(repo: RepoRef, first: HttpResponse, maxBytes: number): Promise<HttpResponse> {
     let res = first;
-    const { origin, ca } = this.base(repo.registry);
-    let current = new URL(origin);
-    for (let hop = 0; hop < 3 && [301, 302, 303, 307, 308].includes(res.status); hop++) {
-      const location = res.headers.location;
-      if (typeof location !== "string") break;
-      const next = new URL(location, current);
-      const plainOk =
-        next.protocol === "http:" &&
-        (this.plainHTTP || this.hosts.get(repo.registry)?.plainHTTP === true) &&
-        isLoopbackHost(next.host);
-      if (next.protocol !== "https:" && !plainOk) {
-        throw new RegistryError(
-          RegistryErrorCode.INSECURE_REFUSED,
-          `${repo.registry}: blob redirect to ${next.origin} is not HTTPS`,
-        );
-      }
-      current = next;
-      res = await this.request({
-        method: "GET",
-        url: next,
-        maxBytes,
-        ...(next.origin === origin && ca !== undefined ? { ca } : {}),
-      });
+    let current = new URL(this.base(repo.registry).origin);
+    for (let hop = 0; hop < 3; hop++) {
+      const next = this.redirectTarget(repo, res, current);
+      if (next === undefined) break;
+      current = next.url;
+      res = await this.request({ method: "GET", url: next.url, maxBytes, ...next.tls });
     }
     return res;
+  }
+
+  /** Where a blob redirect points, checked (HTTPS, or loopback HTTP when plain HTTP was allowed); undefined when `res` is no redirect. */
+  private redirectTarget(
+    repo: RepoRef,
+    res: { status: number; headers: HttpResponse["headers"] },
+    current: URL,
+  ): { url: URL; tls: { ca?: string } } | undefined {
+    if (![301, 302, 303, 307, 308].includes(res.status)) return undefined;
+    const location = res.headers.location;
+    if (typeof location !== "string") return undefined;
+    const { origin, ca } = this.base(repo.registry);
+    const next = new URL(location, current);
+    const plainOk =
+      next.protocol === "http:" &&
+      (this.plainHTTP || this.hosts.get(repo.registry)?.plainHTTP === true) &&
+      isLoopbackHost(next.host);
+    if (next.protocol !== "https:" && !plainOk) {
+      throw new RegistryError(
+        RegistryErrorCode.INSECURE_REFUSED,
+        `${repo.registry}: blob redirect to ${next.origin} is not HTTPS`,
+      );
+    }
+    return { url: next, tls: next.origin === origin && ca !== undefined ? { ca } : {} };
+  }
+
+  /**
+   * Streams the blob a descriptor names (image layers), never buffering it: refused before any request when
+   * the descriptor declares more than `maxBytes`; the stream errors with TOO_LARGE past the declared size and
+   * with DIGEST_MISMATCH at its end when the bytes do not hash to the digest or are short. Consumers must
+   * treat what they read as provisional until the stream ends without error.
+   */
+  async openBlob(repo: RepoRef, d: Descriptor, maxBytes: number): Promise<Readable> {
+    const where = `${repo.registry}/${repo.repository}`;
+    if (d.size > maxBytes) {
+      throw new RegistryError(
+        RegistryErrorCode.TOO_LARGE,
+        `${where}: blob ${d.digest} declares ${d.size} bytes, over the bound of ${maxBytes}`,
+      );
+    }
+    const { origin, ca } = this.base(repo.registry);
+    const tls = ca === undefined ? {} : { ca };
+    const cacheKey = `${repo.registry} repository:${repo.repository}:pull`;
+    const open = (url: URL, auth: string | undefined, extra: { ca?: string }): Promise<StreamResponse> =>
+      openStream({
+        url,
+        headers: auth === undefined ? {} : { authorization: auth },
+        maxBytes: d.size,
+        deadlineMs: this.deadlines.requestMs,
+        ...(this.scope === undefined ? {} : { deadline: this.scope.deadline }),
+        ...extra,
+      });
+    let url = new URL(`/v2/${repo.repository}/blobs/${d.digest}`, origin);
+    let res = await open(url, this.authCache.get(cacheKey), tls);
+    if (res.status === 401) {
+      res.body.destroy();
+      const empty = { status: 401, headers: res.headers, body: Buffer.alloc(0) };
+      const header = await this.answerChallenge(repo.registry, `repository:${repo.repository}:pull`, empty);
+      this.authCache.set(cacheKey, header);
+      res = await open(url, header, tls);
+    }
+    for (let hop = 0; hop < 3; hop++) {
+      const next = this.redirectTarget(repo, res, url);
+      if (next === undefined) break;
+      res.body.destroy();
+      url = next.url;
+      res = await open(url, undefined, next.tls);
+    }
+    if (res.status !== 200) {
+      res.body.destroy();
+      throw RegistryClient.fail(repo, `blob ${d.digest}`, {
+        status: res.status,
+        headers: res.headers,
+        body: Buffer.alloc(0),
+      });
+    }
+    const hash = createHash("sha256");
+    let size = 0;
+    const check = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        size += chunk.length;
+        hash.update(chunk);
+        done(null, chunk);
+      },
+      flush(done) {
+        const actual = `sha256:${hash.digest("hex")}`;
+        if (size !== d.size || actual !== d.digest) {
+          done(
+            new RegistryError(
+              RegistryErrorCode.DIGEST_MISMATCH,
+              `${where}: blob ${d.digest} is ${size} bytes hashing to ${actual}; its descriptor says ${d.size} bytes`,
+            ),
+          );
+          return;
+        }
+        done();
+      },
+    });
+    res.body.on("error", (err) => check.destroy(err));
+    return res.body.pipe(check);
   }
 
   /** Fetches the blob a descriptor names; refuses descriptors over the bound before any request. */

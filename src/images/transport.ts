@@ -4,6 +4,7 @@
 // second hold a request forever. node:https rather than fetch: fetch has no per-request CA without undici.
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import { Transform, type Readable } from "node:stream";
 import { RegistryError, RegistryErrorCode } from "./errors.js";
 
 export interface HttpResponse {
@@ -132,5 +133,105 @@ export function send(req: HttpRequest): Promise<HttpResponse> {
       fail(new RegistryError(RegistryErrorCode.UNREACHABLE, `${req.url.origin}: ${err.message}`));
     });
     r.end(req.body);
+  });
+}
+
+export interface StreamResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  /** The body as it arrives; errors with TOO_LARGE one byte past maxBytes, or when a deadline passes. */
+  body: Readable;
+}
+
+/**
+ * A GET whose body is streamed, not buffered (layer blobs): the same bound, inactivity timeout and deadlines
+ * as send(), enforced on the stream. The caller must consume or destroy `body`.
+ */
+export function openStream(req: Omit<HttpRequest, "method" | "body">): Promise<StreamResponse> {
+  const secure = req.url.protocol === "https:";
+  const where = `${req.url.origin}${req.url.pathname}`;
+  const deadlineMs = req.deadlineMs ?? TRANSPORT_DEFAULTS.deadlineMs;
+  return new Promise((resolve, reject) => {
+    const outer = req.deadline;
+    if (outer?.signal.aborted === true) {
+      reject(outer.error(where));
+      return;
+    }
+    let body: Transform | undefined;
+    const stop = (err: RegistryError): void => {
+      clearTimeout(timer);
+      outer?.signal.removeEventListener("abort", onAbort);
+      r.destroy();
+      if (body === undefined) reject(err);
+      else body.destroy(err);
+    };
+    const timer = setTimeout(() => {
+      stop(
+        new RegistryError(
+          RegistryErrorCode.DEADLINE_EXCEEDED,
+          `${where}: no complete answer within ${deadlineMs} ms; the registry is too slow or stalls`,
+        ),
+      );
+    }, deadlineMs);
+    const onAbort = (): void => {
+      if (outer !== undefined) stop(outer.error(where));
+    };
+    outer?.signal.addEventListener("abort", onAbort, { once: true });
+    const options = {
+      method: "GET",
+      headers: { "user-agent": "gitward", ...req.headers },
+      timeout: req.timeoutMs ?? TRANSPORT_DEFAULTS.timeoutMs,
+      agent: secure ? httpsAgent(req.ca) : httpAgent,
+    };
+    const onResponse = (res: import("node:http").IncomingMessage): void => {
+      const declared = Number(res.headers["content-length"] ?? "0");
+      if (declared > req.maxBytes) {
+        stop(
+          new RegistryError(
+            RegistryErrorCode.TOO_LARGE,
+            `${where}: answer of ${declared} bytes exceeds ${req.maxBytes}`,
+          ),
+        );
+        return;
+      }
+      let size = 0;
+      body = new Transform({
+        transform(chunk: Buffer, _enc, done) {
+          size += chunk.length;
+          if (size > req.maxBytes) {
+            done(
+              new RegistryError(
+                RegistryErrorCode.TOO_LARGE,
+                `${where}: answer exceeds ${req.maxBytes} bytes`,
+              ),
+            );
+            return;
+          }
+          done(null, chunk);
+        },
+      });
+      const finish = (): void => {
+        clearTimeout(timer);
+        outer?.signal.removeEventListener("abort", onAbort);
+      };
+      body.once("close", finish);
+      body.once("error", () => {
+        finish();
+        res.destroy();
+      });
+      res.on("error", (err) => {
+        body?.destroy(new RegistryError(RegistryErrorCode.UNREACHABLE, `${where}: ${err.message}`));
+      });
+      res.pipe(body);
+      resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
+    };
+    const r = secure ? httpsRequest(req.url, options, onResponse) : httpRequest(req.url, options, onResponse);
+    r.on("timeout", () => {
+      r.destroy(new Error("timed out"));
+    });
+    r.on("error", (err) => {
+      stop(new RegistryError(RegistryErrorCode.UNREACHABLE, `${req.url.origin}: ${err.message}`));
+    });
+    r.end();
   });
 }

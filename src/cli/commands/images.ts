@@ -10,6 +10,11 @@ import { loadTrustPolicy } from "../../config/load.js";
 import { parseDockerConfig, type CredentialStore } from "../../images/auth.js";
 import { RegistryClient, type RegistryHostOptions } from "../../images/client.js";
 import { RegistryError } from "../../images/errors.js";
+import { SbomCache } from "../../sbom/cache.js";
+import { toCycloneDx } from "../../sbom/cyclonedx.js";
+import { SbomError } from "../../sbom/errors.js";
+import { catalogImage } from "../../sbom/image.js";
+import type { ImageInventory } from "../../sbom/types.js";
 import { readCosignPrivateKey } from "../../trust/image/cosign-key.js";
 import { attestImage, signImage, type SignFormat, type SignResult } from "../../trust/image/sign.js";
 import { verifyImages, type ImageResult } from "../../trust/image/verify.js";
@@ -147,10 +152,64 @@ async function signing(run: () => Promise<SignResult>, output: OutputFormat): Pr
   }
 }
 
+/** One line per package: ecosystem, name, version, source package, where it was found. */
+function printTable(inv: ImageInventory): void {
+  const os =
+    inv.os === undefined ? "unknown OS" : (inv.os.prettyName ?? `${inv.os.id} ${inv.os.versionId ?? ""}`);
+  process.stdout.write(`${inv.reference} ${inv.digest} (${os}, ${inv.packages.length} packages)\n`);
+  const rows = inv.packages.map((p) => [
+    p.ecosystem,
+    p.name,
+    p.version,
+    p.source === undefined || p.source.name === p.name ? "" : p.source.name,
+    p.locations[0]?.path ?? "",
+  ]);
+  const head = ["TYPE", "NAME", "VERSION", "SOURCE", "PATH"];
+  const widths = head.map((h, i) =>
+    Math.min(48, Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length))),
+  );
+  for (const r of [head, ...rows])
+    process.stdout.write(
+      `${r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join("  ")}\n`,
+    );
+}
+
+function parsePlatform(value: string): { os: string; architecture: string } {
+  const m = /^([a-z0-9]+)\/([a-z0-9]+)$/.exec(value);
+  if (m?.[1] === undefined || m[2] === undefined)
+    throw new ConfigError(`--platform must be os/arch (linux/amd64), not ${value}`);
+  return { os: m[1], architecture: m[2] };
+}
+
+async function runSbom(
+  image: string,
+  opts: Omit<RegistryFlags, "output"> & { output: string; platform: string; cache?: string },
+): Promise<void> {
+  const client = await clientFor(opts);
+  const cache = opts.cache === undefined ? undefined : new SbomCache({ dir: opts.cache });
+  let inv: ImageInventory;
+  try {
+    inv = await catalogImage(image, {
+      client,
+      platform: parsePlatform(opts.platform),
+      ...(cache === undefined ? {} : { cache }),
+    });
+  } catch (err) {
+    // The image itself is refused (a bomb, an unsafe path, a loop): exit 1 with the code, as a finding.
+    if (!(err instanceof SbomError)) throw err;
+    process.stderr.write(`gitward: ${image}: ${err.code}: ${err.message}\n`);
+    process.exitCode = ExitCode.Findings;
+    return;
+  }
+  if (opts.output === "json") process.stdout.write(`${toCycloneDx(inv)}\n`);
+  else printTable(inv);
+  process.exitCode = ExitCode.Ok;
+}
+
 export function registerImages(program: Command): void {
   const images = program
     .command("images")
-    .description("verify, sign and attest container images (cosign formats)");
+    .description("verify, sign and attest container images (cosign formats), and list their packages");
 
   addRegistryOptions(
     images
@@ -168,6 +227,28 @@ export function registerImages(program: Command): void {
   ).action(async (list: string[], opts: RegistryFlags & { trust: string; recorded?: string }) => {
     await runVerify(list, opts);
   });
+
+  addRegistryFlags(
+    images
+      .command("sbom")
+      .description(
+        "list the packages inside an image (OS packages, npm, Python, Go, Java) read from its layers in the " +
+          "registry; -o json prints CycloneDX 1.6. Exit 1 when the image is refused (bombs, unsafe paths).",
+      )
+      .argument("<image>", "image reference (registry/repository:tag or @sha256:...)")
+      .addOption(
+        new Option("-o, --output <format>", "output format").choices(["table", "json"]).default("table"),
+      )
+      .option("--platform <os/arch>", "platform to pick from an index", "linux/amd64")
+      .option("--cache <dir>", "folder caching inventories by manifest digest"),
+  ).action(
+    async (
+      image: string,
+      opts: Omit<RegistryFlags, "output"> & { output: string; platform: string; cache?: string },
+    ) => {
+      await runSbom(image, opts);
+    },
+  );
 
   addRegistryOptions(
     images
