@@ -23,6 +23,7 @@ import { registerSandbox } from "./commands/sandbox.js";
 import { registerSecrets } from "./commands/secrets.js";
 import { registerStatus } from "./commands/status.js";
 import { registerVerify } from "./commands/verify.js";
+import { registerWebhook } from "./commands/webhook.js";
 
 export function buildProgram(): Command {
   const program = new Command("gitward")
@@ -49,6 +50,7 @@ export function buildProgram(): Command {
     registerStatus,
     registerAudit,
     registerDemo,
+    registerWebhook,
   ]) {
     register(program);
   }
