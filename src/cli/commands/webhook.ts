@@ -41,7 +41,7 @@ interface RegistryFlags {
 }
 
 interface ServeFlags extends RegistryFlags {
-  trust: string;
+  trust?: string;
   port: string;
   host: string;
   tlsCert?: string;
@@ -136,7 +136,7 @@ export function registerWebhook(program: Command): void {
         "packs and CEL rules for every pod-bearing object, and only gitward changes what gitward manages " +
         "(break-glass groups excepted, each use an audit record and an Event).",
     )
-    .requiredOption("--trust <file>", "TrustPolicy file")
+    .option("--trust <file>", "TrustPolicy file (required)")
     .option("--port <n>", "port to listen on", "8443")
     .option("--host <addr>", "address to listen on", "0.0.0.0")
     .option("--tls-cert <file>", "serving certificate (PEM); re-read when it changes")
@@ -151,6 +151,7 @@ export function registerWebhook(program: Command): void {
   addRegistryOptions(webhook).action(async (flags: ServeFlags) => {
     const port = Number(flags.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError("give a port number", "--port");
+    if (flags.trust === undefined) throw new ConfigError("give --trust FILE", "gitward webhook");
     const trust = await loadTrustPolicy(flags.trust);
     const cluster = flags.kubeconfig === undefined && process.env["KUBERNETES_SERVICE_HOST"] === undefined
       ? undefined
