@@ -57,6 +57,16 @@ async function startWebhookProcess(args: string[]): Promise<{ child: ChildProces
   return { child, url };
 }
 
+/** p50/p99 upper bounds from the webhook's own histogram (arrival to answer, inside the webhook). */
+function serverQuantiles(metrics: string, result: string): { p50MsAtMost: number; p99MsAtMost: number } {
+  const buckets: [number, number][] = [];
+  const re = new RegExp(`gitward_admission_review_seconds_bucket\\{le="([^"]+)",result="${result}"\\} (\\d+)`, "g");
+  for (const m of metrics.matchAll(re)) buckets.push([m[1] === "+Inf" ? Infinity : Number(m[1]) * 1000, Number(m[2])]);
+  const total = buckets.at(-1)?.[1] ?? 0;
+  const at = (q: number): number => buckets.find(([, n]) => n >= q * total)?.[0] ?? Number.NaN;
+  return { p50MsAtMost: at(0.5), p99MsAtMost: at(0.99) };
+}
+
 async function rssMiB(pid: number | undefined): Promise<number> {
   const status = await readFile(`/proc/${String(pid)}/status`, "utf8");
   const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
@@ -139,6 +149,7 @@ export async function run(args: readonly string[]): Promise<unknown> {
     let errors = 0;
     let lateStarts = 0;
     const total = Math.round(seconds * rate);
+    const loadBefore = os.loadavg()[0];
     const t0 = performance.now();
     const inflight: Promise<void>[] = [];
     for (let i = 0; i < total; i++) {
@@ -158,6 +169,8 @@ export async function run(args: readonly string[]): Promise<unknown> {
     await Promise.all(inflight);
     const elapsed = (performance.now() - t0) / 1000;
     const webhookRss = await rssMiB(webhook.pid);
+    const metrics = (await post(started.url.replace(/\/validate$/, "/metrics"), ca.certPem, "", { method: "GET", agent })).body;
+    const loadAfter = os.loadavg()[0];
 
     const coldMs: number[] = [];
     for (const image of cold) coldMs.push(await send(review({ object: pod("web", image) }), true));
@@ -186,8 +199,13 @@ export async function run(args: readonly string[]): Promise<unknown> {
       achievedRate: Math.round(((allowed.length + denied.length) / elapsed) * 10) / 10,
       errors,
       lateStarts,
+      loadAverage1m: { before: loadBefore, after: loadAfter },
       gitward: {
-        warm: { allowed: a, denied: d },
+        warm: {
+          allowed: a,
+          denied: d,
+          insideWebhook: { allowed: serverQuantiles(metrics, "allowed"), denied: serverQuantiles(metrics, "denied") },
+        },
         cold: { firstSightOfDigest: c, registry: "docker-registry 2.8 on 127.0.0.1, cosign v3 bundles (referrers fallback tag)" },
         memory: { webhookRssMiBAfterRun: webhookRss, heapMiBFor10000CachedVerdicts: heap10k },
       },
@@ -209,6 +227,7 @@ export async function run(args: readonly string[]): Promise<unknown> {
       notes: [
         "Kyverno figures: the published table 'Scale Testing > Admission Controller' of Kyverno's docs, https://kyverno.io/docs/installation/scaling/ (kyverno/website content/en/docs/installation/scaling.md), row 1 replica / 17 policies / 100 VUs / 1,000 iterations: latency avg 42.67 ms, max 141.24 ms, memory max 114Mi. Kyverno publishes avg and max only, no p50/p99; its figures are measured through the API server of a KinD cluster (k6 creating Pods), so they include the API server's own work and are not a like-for-like run: gitward's are the webhook's round trip alone. Kyverno was not run here (no cluster is installable on this machine).",
         "Default webhook timeout: admissionregistration.k8s.io/v1 timeoutSeconds defaults to 10 s (Kubernetes docs, Dynamic Admission Control > Timeouts, https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/#timeouts). gitward's generated configuration sets 5 s, and the webhook answers a denial itself after 4 s.",
+        "insideWebhook: upper bounds of p50/p99 read from the webhook's own histogram (gitward_admission_review_seconds, buckets 1, 2.5, 5, 10... ms), from a review's arrival to its answer; the client figures add TLS, the client's own event loop and scheduling on a shared machine (loadAverage1m: other work on the same 2 cores).",
         "Latency is measured by the client (TLS, keep-alive, 64 connections) around each POST, webhook in its own process; load generator and webhook share the machine's 2 cores.",
         "The 10,000-verdict heap is measured in the bench process on the webhook's ImageVerdicts cache, filled with copies of one real verdict under distinct digests.",
       ],
