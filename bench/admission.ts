@@ -42,17 +42,23 @@ function summary(ms: number[]): { n: number; p50Ms: number; p99Ms: number; maxMs
 }
 
 async function startWebhookProcess(args: string[]): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [path.join(root, "dist", "src", "cli", "main.js"), "webhook", ...args], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    [path.join(root, "dist", "src", "cli", "main.js"), "webhook", ...args],
+    {
+      stdio: ["ignore", "ignore", "pipe"],
+    },
+  );
   let err = "";
   const url = await new Promise<string>((resolve, reject) => {
-    child.stderr?.on("data", (c: Buffer) => {
+    child.stderr.on("data", (c: Buffer) => {
       err += c.toString("utf8");
       const m = /listening on (\S+)/.exec(err);
       if (m?.[1] !== undefined) resolve(m[1]);
     });
-    child.on("exit", (code) => reject(new Error(`gitward webhook exited with ${String(code)}: ${err}`)));
+    child.on("exit", (code) => {
+      reject(new Error(`gitward webhook exited with ${String(code)}: ${err}`));
+    });
   });
   return { child, url };
 }
@@ -60,8 +66,12 @@ async function startWebhookProcess(args: string[]): Promise<{ child: ChildProces
 /** p50/p99 upper bounds from the webhook's own histogram (arrival to answer, inside the webhook). */
 function serverQuantiles(metrics: string, result: string): { p50MsAtMost: number; p99MsAtMost: number } {
   const buckets: [number, number][] = [];
-  const re = new RegExp(`gitward_admission_review_seconds_bucket\\{le="([^"]+)",result="${result}"\\} (\\d+)`, "g");
-  for (const m of metrics.matchAll(re)) buckets.push([m[1] === "+Inf" ? Infinity : Number(m[1]) * 1000, Number(m[2])]);
+  const re = new RegExp(
+    `gitward_admission_review_seconds_bucket\\{le="([^"]+)",result="${result}"\\} (\\d+)`,
+    "g",
+  );
+  for (const m of metrics.matchAll(re))
+    buckets.push([m[1] === "+Inf" ? Infinity : Number(m[1]) * 1000, Number(m[2])]);
   const total = buckets.at(-1)?.[1] ?? 0;
   const at = (q: number): number => buckets.find(([, n]) => n >= q * total)?.[0] ?? Number.NaN;
   return { p50MsAtMost: at(0.5), p99MsAtMost: at(0.99) };
@@ -74,7 +84,7 @@ async function rssMiB(pid: number | undefined): Promise<number> {
 }
 
 /** Heap taken by 10,000 verdicts in the webhook's cache (copies of one real verdict under distinct refs). */
-async function cacheHeapMiB(sample: Parameters<ImageVerdicts["remember"]>[0], verdicts: ImageVerdicts): Promise<number> {
+function cacheHeapMiB(sample: Parameters<ImageVerdicts["remember"]>[0], verdicts: ImageVerdicts): number {
   setFlagsFromString("--expose-gc");
   const gc = runInNewContext("gc") as () => void;
   gc();
@@ -102,7 +112,12 @@ export async function run(args: readonly string[]): Promise<unknown> {
     const images: string[] = [];
     for (let i = 0; i <= coldCount; i++) {
       const digest = await pushTestImage(registry, `shop/app-${i}`, "v1", `app ${i}`);
-      await signImage({ client, image: `${registry.host}/shop/app-${i}:v1`, key: privateKey, format: "bundle" });
+      await signImage({
+        client,
+        image: `${registry.host}/shop/app-${i}:v1`,
+        key: privateKey,
+        format: "bundle",
+      });
       images.push(`${registry.host}/shop/app-${i}:v1@${digest}`);
     }
     const [warm, ...cold] = images as [string, ...string[]];
@@ -126,8 +141,17 @@ export async function run(args: readonly string[]): Promise<unknown> {
     await writeFile(path.join(dir, "tls.crt"), serving.certPem);
     await writeFile(path.join(dir, "tls.key"), serving.keyPem);
     const started = await startWebhookProcess([
-      "--trust", trustFile, "--port", "0", "--host", "127.0.0.1", "--plain-http",
-      "--tls-cert", path.join(dir, "tls.crt"), "--tls-key", path.join(dir, "tls.key"),
+      "--trust",
+      trustFile,
+      "--port",
+      "0",
+      "--host",
+      "127.0.0.1",
+      "--plain-http",
+      "--tls-cert",
+      path.join(dir, "tls.crt"),
+      "--tls-key",
+      path.join(dir, "tls.key"),
     ]);
     webhook = started.child;
     const agent = new Agent({ keepAlive: true, maxSockets: 64, ca: ca.certPem });
@@ -161,7 +185,9 @@ export async function run(args: readonly string[]): Promise<unknown> {
       inflight.push(
         send(isAllowed ? allowedBody : deniedBody, isAllowed).then(
           (ms) => void (isAllowed ? allowed : denied).push(ms),
-          () => void errors++,
+          () => {
+            errors++;
+          },
         ),
       );
       if (inflight.length > 1000) await Promise.all(inflight.splice(0, 500));
@@ -169,7 +195,9 @@ export async function run(args: readonly string[]): Promise<unknown> {
     await Promise.all(inflight);
     const elapsed = (performance.now() - t0) / 1000;
     const webhookRss = await rssMiB(webhook.pid);
-    const metrics = (await post(started.url.replace(/\/validate$/, "/metrics"), ca.certPem, "", { method: "GET", agent })).body;
+    const metrics = (
+      await post(started.url.replace(/\/validate$/, "/metrics"), ca.certPem, "", { method: "GET", agent })
+    ).body;
     const loadAfter = os.loadavg()[0];
 
     const coldMs: number[] = [];
@@ -184,7 +212,7 @@ export async function run(args: readonly string[]): Promise<unknown> {
     if (!policy.ok) throw new Error(policy.errors.join("; "));
     const sample = (await verifyImages({ images: [warm], policy: policy.policy, client })).results[0];
     if (sample?.ok !== true) throw new Error("the warm image does not verify");
-    const heap10k = await cacheHeapMiB(sample, new ImageVerdicts({ policy: policy.policy, client }));
+    const heap10k = cacheHeapMiB(sample, new ImageVerdicts({ policy: policy.policy, client }));
 
     const a = summary(allowed);
     const d = summary(denied);
@@ -204,9 +232,15 @@ export async function run(args: readonly string[]): Promise<unknown> {
         warm: {
           allowed: a,
           denied: d,
-          insideWebhook: { allowed: serverQuantiles(metrics, "allowed"), denied: serverQuantiles(metrics, "denied") },
+          insideWebhook: {
+            allowed: serverQuantiles(metrics, "allowed"),
+            denied: serverQuantiles(metrics, "denied"),
+          },
         },
-        cold: { firstSightOfDigest: c, registry: "docker-registry 2.8 on 127.0.0.1, cosign v3 bundles (referrers fallback tag)" },
+        cold: {
+          firstSightOfDigest: c,
+          registry: "docker-registry 2.8 on 127.0.0.1, cosign v3 bundles (referrers fallback tag)",
+        },
         memory: { webhookRssMiBAfterRun: webhookRss, heapMiBFor10000CachedVerdicts: heap10k },
       },
       peer: {
@@ -214,7 +248,8 @@ export async function run(args: readonly string[]): Promise<unknown> {
           avgMs: KYVERNO_AVG_MS,
           maxMs: KYVERNO_MAX_MS,
           memoryMaxMi: 114,
-          setup: "Kyverno 1 replica, 17 pod-security policies (validate, enforce), k6 100 virtual users / 1,000 iterations, KinD",
+          setup:
+            "Kyverno 1 replica, 17 pod-security policies (validate, enforce), k6 100 virtual users / 1,000 iterations, KinD",
         },
         kubernetesDefaultWebhookTimeoutMs: DEFAULT_TIMEOUT_MS,
       },

@@ -60,7 +60,7 @@ function requestFor(o: KubeObject, resource: string): AdmissionRequest {
     namespace: raw.namespace,
     operation: "CREATE",
     userInfo: { username: "gitward:audit", groups: [] },
-    object: o as unknown as Record<string, unknown>,
+    object: o,
     oldObject: null,
     dryRun: true,
     raw,
@@ -79,7 +79,11 @@ export async function auditCluster(opts: ClusterAuditOptions): Promise<GateResul
       // Annotation exemptions count for objects gitward applied (reviewed in signed commits): those in an
       // Application's inventory, not whoever carries the ownership label.
       const req = requestFor(o, k.resource);
-      const found = await opts.decider.policyFindings(req, req.object ?? {}, await opts.decider.isManaged(req));
+      const found = await opts.decider.policyFindings(
+        req,
+        req.object ?? {},
+        await opts.decider.isManaged(req),
+      );
       findings.push(...found.findings);
     }
   }

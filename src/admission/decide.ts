@@ -59,7 +59,11 @@ export interface DecisionOptions {
   readonly events?: ClusterClient;
   readonly metrics?: AdmissionMetrics;
   readonly now?: () => Date;
-  readonly log?: (level: "info" | "warn" | "error", message: string, fields?: Record<string, unknown>) => void;
+  readonly log?: (
+    level: "info" | "warn" | "error",
+    message: string,
+    fields?: Record<string, unknown>,
+  ) => void;
 }
 
 export interface Decision extends Verdict {
@@ -189,7 +193,10 @@ export class AdmissionDecider {
       );
     }
     const code = hits[0]?.code;
-    return { ...this.allow(req, warnings, findings, code), ...(breakGlass === undefined ? {} : { breakGlass: true }) };
+    return {
+      ...this.allow(req, warnings, findings, code),
+      ...(breakGlass === undefined ? {} : { breakGlass: true }),
+    };
   }
 
   private allow(req: AdmissionRequest, warnings: string[], findings: Finding[], code?: string): Decision {
@@ -206,14 +213,21 @@ export class AdmissionDecider {
   /** The operator, an Application's deployer, or a user the TrustPolicy names in admission.operators. */
   private async isGitward(user: string): Promise<boolean> {
     if (this.operators.has(user)) return true;
-    return this.opts.inventory === undefined ? false : await this.opts.inventory.isDeployer(user).catch(() => false);
+    return this.opts.inventory === undefined
+      ? false
+      : await this.opts.inventory.isDeployer(user).catch(() => false);
   }
 
   /** True when an Application's inventory lists the object (false without an inventory, or on error). */
   async isManaged(req: AdmissionRequest): Promise<boolean> {
     if (this.opts.inventory === undefined) return false;
     const m = await this.opts.inventory
-      .lookup({ group: req.resource.group, resource: req.resource.resource, namespace: req.namespace, name: req.name })
+      .lookup({
+        group: req.resource.group,
+        resource: req.resource.resource,
+        namespace: req.namespace,
+        name: req.name,
+      })
       .catch(() => undefined);
     return m !== undefined;
   }
@@ -335,9 +349,10 @@ export class AdmissionDecider {
     try {
       await this.opts.audit.append({
         application: { namespace: managed.app.namespace, name: managed.app.name },
-        revision: managed.revision !== undefined && /^([0-9a-f]{40}|[0-9a-f]{64})$/.test(managed.revision)
-          ? managed.revision
-          : "0".repeat(40),
+        revision:
+          managed.revision !== undefined && /^([0-9a-f]{40}|[0-9a-f]{64})$/.test(managed.revision)
+            ? managed.revision
+            : "0".repeat(40),
         signers: [],
         findings: {
           total: findings.length,
@@ -383,8 +398,12 @@ export class AdmissionDecider {
 export function manifestOf(req: AdmissionRequest, object: Record<string, unknown>): Manifest {
   const meta = object["metadata"];
   const m = typeof meta === "object" && meta !== null ? (meta as Record<string, unknown>) : {};
-  const name = typeof m["name"] === "string" && m["name"] !== "" ? m["name"] : req.name || String(m["generateName"] ?? "");
-  const namespace = typeof m["namespace"] === "string" && m["namespace"] !== "" ? m["namespace"] : req.namespace;
+  const name =
+    typeof m["name"] === "string" && m["name"] !== ""
+      ? m["name"]
+      : req.name || (typeof m["generateName"] === "string" ? m["generateName"] : "");
+  const namespace =
+    typeof m["namespace"] === "string" && m["namespace"] !== "" ? m["namespace"] : req.namespace;
   const apiVersion =
     typeof object["apiVersion"] === "string"
       ? object["apiVersion"]

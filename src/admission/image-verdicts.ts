@@ -53,8 +53,7 @@ export class ImageVerdicts {
   /** Puts a verdict in the cache as a verification would (the bench fills the cache with it). */
   remember(result: ImageResult): void {
     const pinned = result.ref.includes("@sha256:");
-    const ttl =
-      result.ok && pinned ? (this.opts.pinnedTtlMs ?? 3_600_000) : (this.opts.shortTtlMs ?? 30_000);
+    const ttl = result.ok && pinned ? (this.opts.pinnedTtlMs ?? 3_600_000) : (this.opts.shortTtlMs ?? 30_000);
     this.entries.delete(result.ref);
     this.entries.set(result.ref, { result, expires: this.now() + ttl });
     while (this.entries.size > this.maxEntries) {

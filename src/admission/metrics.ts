@@ -38,7 +38,9 @@ export class AdmissionMetrics {
       name: "gitward_admission_review_seconds",
       help: "Time from a review's arrival to its answer.",
       labelNames: ["result"] as const,
-      buckets: [0.0005, 0.001, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      buckets: [
+        0.0005, 0.001, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+      ],
       registers,
     });
   }

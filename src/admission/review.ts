@@ -96,7 +96,8 @@ export function parseReview(body: unknown): ParsedReview {
   const groups = Array.isArray(ui["groups"]) ? ui["groups"].filter((g) => typeof g === "string") : [];
   const object = objectOrNull(r["object"]);
   const oldObject = objectOrNull(r["oldObject"]);
-  if (object === "bad" || oldObject === "bad") return bad("request.object or request.oldObject is not an object");
+  if (object === "bad" || oldObject === "bad")
+    return bad("request.object or request.oldObject is not an object");
   if (operation !== "DELETE" && operation !== "CONNECT" && object === null)
     return bad(`request.object is missing for ${operation}`);
   const uiUid = str(ui["uid"]);

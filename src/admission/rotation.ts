@@ -152,7 +152,10 @@ export class ManagedTls implements ServingTls {
   }
 
   private async addCa(): Promise<void> {
-    const ca = await issueCa(this.settings.caValidityMs ?? ROTATION_DEFAULTS.caValidityMs, new Date(this.now()));
+    const ca = await issueCa(
+      this.settings.caValidityMs ?? ROTATION_DEFAULTS.caValidityMs,
+      new Date(this.now()),
+    );
     // Bundle first: clients trust old and new CA before any certificate of the new one is served.
     this.state = { ...this.state, cas: [...this.state.cas, ca] };
     await this.settings.store?.save(this.state);
@@ -233,7 +236,9 @@ export class FileTls implements ServingTls {
       this.pair = pair;
       for (const l of this.listeners) l(pair);
     } catch (err) {
-      this.log(`serving certificate not reloaded, the old one stays: ${err instanceof Error ? err.message : String(err)}`);
+      this.log(
+        `serving certificate not reloaded, the old one stays: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
   }
 

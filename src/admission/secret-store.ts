@@ -23,7 +23,12 @@ export class SecretTlsStore implements TlsStore {
 
   /** undefined when the Secret is missing or does not hold a usable state (then a new CA is made). */
   async load(): Promise<TlsState | undefined> {
-    const s = await this.cluster.get({ apiVersion: "v1", kind: "Secret", namespace: this.namespace, name: this.name });
+    const s = await this.cluster.get({
+      apiVersion: "v1",
+      kind: "Secret",
+      namespace: this.namespace,
+      name: this.name,
+    });
     const data = isRecord(s?.["data"]) ? s["data"] : undefined;
     if (data === undefined) return undefined;
     const certPem = unb64(data["tls.crt"]);
@@ -47,7 +52,11 @@ export class SecretTlsStore implements TlsStore {
     await this.cluster.apply({
       apiVersion: "v1",
       kind: "Secret",
-      metadata: { name: this.name, namespace: this.namespace, labels: { "app.kubernetes.io/managed-by": "gitward" } },
+      metadata: {
+        name: this.name,
+        namespace: this.namespace,
+        labels: { "app.kubernetes.io/managed-by": "gitward" },
+      },
       type: "kubernetes.io/tls",
       data: {
         "tls.crt": b64(state.serving.certPem),

@@ -21,7 +21,11 @@ export interface WebhookServerOptions {
   /** Default 127.0.0.1; 0.0.0.0 in a Pod. */
   readonly host?: string;
   readonly limits?: Partial<WebhookLimits>;
-  readonly log?: (level: "info" | "warn" | "error", message: string, fields?: Record<string, unknown>) => void;
+  readonly log?: (
+    level: "info" | "warn" | "error",
+    message: string,
+    fields?: Record<string, unknown>,
+  ) => void;
 }
 
 export interface WebhookLimits {
@@ -66,12 +70,19 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
       }
       chunks.push(c);
     });
-    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("end", () => {
+      resolve(Buffer.concat(chunks));
+    });
     req.on("error", reject);
   });
 }
 
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = typeof body === "string" ? body : JSON.stringify(body);
   res.writeHead(status, {
     "content-type": typeof body === "string" ? "text/plain; charset=utf-8" : "application/json",
@@ -107,12 +118,22 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? "/").split("?")[0];
-    if (path === "/healthz") return send(res, 200, "ok\n");
-    if (path === "/metrics" && opts.metrics !== undefined) {
-      return send(res, 200, await opts.metrics.registry.metrics());
+    if (path === "/healthz") {
+      send(res, 200, "ok\n");
+      return;
     }
-    if (path !== WEBHOOK_PATH) return send(res, 404, "not found\n");
-    if (req.method !== "POST") return send(res, 405, "only POST\n", { allow: "POST" });
+    if (path === "/metrics" && opts.metrics !== undefined) {
+      send(res, 200, await opts.metrics.registry.metrics());
+      return;
+    }
+    if (path !== WEBHOOK_PATH) {
+      send(res, 404, "not found\n");
+      return;
+    }
+    if (req.method !== "POST") {
+      send(res, 405, "only POST\n", { allow: "POST" });
+      return;
+    }
     const started = performance.now();
     let body: Buffer;
     try {
@@ -130,10 +151,14 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
     try {
       value = JSON.parse(body.toString("utf8"));
     } catch {
-      return send(res, 400, "the body is not JSON\n");
+      send(res, 400, "the body is not JSON\n");
+      return;
     }
     const parsed = parseReview(value);
-    if (!parsed.ok) return send(res, 400, `not an AdmissionReview: ${parsed.message}\n`);
+    if (!parsed.ok) {
+      send(res, 400, `not an AdmissionReview: ${parsed.message}\n`);
+      return;
+    }
     const verdict = await withDeadline(opts.decider.decide(parsed.request), limits.decisionTimeoutMs);
     opts.metrics?.latency.observe(
       { result: verdict.allowed ? "allowed" : "denied" },
@@ -144,7 +169,9 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(opts.port ?? 0, opts.host ?? "127.0.0.1", () => resolve());
+    server.listen(opts.port ?? 0, opts.host ?? "127.0.0.1", () => {
+      resolve();
+    });
   });
   const port = (server.address() as AddressInfo).port;
   const host = opts.host ?? "127.0.0.1";
@@ -155,7 +182,9 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
     server,
     stop: () =>
       new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        server.close(() => {
+          resolve();
+        });
         server.closeAllConnections();
       }),
   };
@@ -165,16 +194,16 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
 function withDeadline(decision: Promise<Verdict>, ms: number): Promise<Verdict> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<Verdict>((resolve) => {
-    timer = setTimeout(
-      () =>
-        resolve({
-          allowed: false,
-          code: AdmissionCode.Timeout,
-          message: `gitward: denied [${AdmissionCode.Timeout}]: the decision took longer than ${ms} ms (a slow registry?); gitward fails closed`,
-          warnings: [],
-        }),
-      ms,
-    );
+    timer = setTimeout(() => {
+      resolve({
+        allowed: false,
+        code: AdmissionCode.Timeout,
+        message: `gitward: denied [${AdmissionCode.Timeout}]: the decision took longer than ${ms} ms (a slow registry?); gitward fails closed`,
+        warnings: [],
+      });
+    }, ms);
   });
-  return Promise.race([decision, late]).finally(() => clearTimeout(timer));
+  return Promise.race([decision, late]).finally(() => {
+    clearTimeout(timer);
+  });
 }

@@ -38,7 +38,11 @@ export interface StartWebhookOptions {
   readonly maxCachedImages?: number;
   /** How long the inventory index may be reused (default 5 s). */
   readonly inventoryTtlMs?: number;
-  readonly log?: (level: "info" | "warn" | "error", message: string, fields?: Record<string, unknown>) => void;
+  readonly log?: (
+    level: "info" | "warn" | "error",
+    message: string,
+    fields?: Record<string, unknown>,
+  ) => void;
 }
 
 export interface RunningWebhook {

@@ -92,7 +92,10 @@ export function webhookConfiguration(opts: WebhookConfigOptions): KubeObject {
   return {
     apiVersion: "admissionregistration.k8s.io/v1",
     kind: "ValidatingWebhookConfiguration",
-    metadata: { name: opts.name ?? DEFAULT_CONFIG_NAME, labels: { "app.kubernetes.io/managed-by": "gitward" } },
+    metadata: {
+      name: opts.name ?? DEFAULT_CONFIG_NAME,
+      labels: { "app.kubernetes.io/managed-by": "gitward" },
+    },
     webhooks: [
       {
         name: "objects.gitward.dev",
@@ -132,7 +135,9 @@ export async function patchCaBundle(cluster: ClusterClient, name: string, bundle
   const caBundle = Buffer.from(bundle, "utf8").toString("base64");
   const webhooks = Array.isArray(live["webhooks"]) ? live["webhooks"] : [];
   const next = webhooks.map((w: unknown) =>
-    isRecord(w) && isRecord(w["clientConfig"]) ? { ...w, clientConfig: { ...w["clientConfig"], caBundle } } : w,
+    isRecord(w) && isRecord(w["clientConfig"])
+      ? { ...w, clientConfig: { ...w["clientConfig"], caBundle } }
+      : w,
   );
   await cluster.replace({ ...live, webhooks: next });
 }

@@ -200,7 +200,11 @@ export const AdmissionExemptionSchema = strictObject(
     rule: { ...NonEmpty, description: 'The rule or verdict id exempted, e.g. "pod-security/privileged".' },
     namespace: Type.Optional(Namespace),
     name: Type.Optional(Name),
-    reason: Type.String({ minLength: 3, pattern: NOT_BLANK, ...expected("a reason of 3 or more characters") }),
+    reason: Type.String({
+      minLength: 3,
+      pattern: NOT_BLANK,
+      ...expected("a reason of 3 or more characters"),
+    }),
     expires: Type.String({
       pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?Z)?$",
       description: "When the exemption ends (RFC 3339 UTC time or a date); an expired one exempts nothing.",

@@ -243,7 +243,9 @@ function ruleOf(p: CompiledPolicy): Rule {
         if (!p.resourceRules.some((r) => matchesRule(m, r)) || p.excludeRules.some((r) => matchesRule(m, r)))
           continue;
         const ns =
-          rev.admission?.namespaceObject === undefined ? namespaceObject(rev, m) : rev.admission.namespaceObject;
+          rev.admission?.namespaceObject === undefined
+            ? namespaceObject(rev, m)
+            : rev.admission.namespaceObject;
         yield* evaluate(p, m, ns, rev.admission);
       }
     },

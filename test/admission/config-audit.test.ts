@@ -44,12 +44,19 @@ type Webhook = {
   namespaceSelector: { matchExpressions: { key: string; operator: string; values: string[] }[] };
   matchConditions: { name: string; expression: string }[];
   rules: { resources: string[]; operations: string[] }[];
-  clientConfig: { caBundle: string; url?: string; service?: { namespace: string; name: string; path: string } };
+  clientConfig: {
+    caBundle: string;
+    url?: string;
+    service?: { namespace: string; name: string; path: string };
+  };
 };
 
 describe("ValidatingWebhookConfiguration", () => {
   it("fails closed, has no side effects on dry runs and spares the namespaces that must recover", () => {
-    const vwc = webhookConfiguration({ service: { namespace: "gitward-system", name: "gitward-webhook" }, caBundle: caPem });
+    const vwc = webhookConfiguration({
+      service: { namespace: "gitward-system", name: "gitward-webhook" },
+      caBundle: caPem,
+    });
     const hooks = vwc["webhooks"] as Webhook[];
     expect(hooks.map((h) => h.name)).toEqual(["objects.gitward.dev", "inventory.gitward.dev"]);
     for (const h of hooks) {
@@ -69,14 +76,22 @@ describe("ValidatingWebhookConfiguration", () => {
   });
 
   it("has matchConditions that compile and skip leases, events and status", () => {
-    const hooks = webhookConfiguration({ url: "https://127.0.0.1:8443/validate", caBundle: caPem })["webhooks"] as Webhook[];
+    const hooks = webhookConfiguration({ url: "https://127.0.0.1:8443/validate", caBundle: caPem })[
+      "webhooks"
+    ] as Webhook[];
     const conds = hooks[1]?.matchConditions ?? [];
     const req = (group: string, resource: string, subResource = "", username = "alice") =>
       new Map<string, unknown>([
         [
           "request",
           new Map<string, unknown>([
-            ["resource", new Map([["group", group], ["resource", resource]])],
+            [
+              "resource",
+              new Map([
+                ["group", group],
+                ["resource", resource],
+              ]),
+            ],
             ["subResource", subResource],
             ["userInfo", new Map([["username", username]])],
           ]),
@@ -88,11 +103,15 @@ describe("ValidatingWebhookConfiguration", () => {
     expect(all(req("coordination.k8s.io", "leases"))).toBe(false);
     expect(all(req("", "events"))).toBe(false);
     expect(all(req("apps", "deployments", "status"))).toBe(false);
-    expect(all(req("gitward.dev", "applications", "", "system:serviceaccount:gitward-system:gitward"))).toBe(false);
+    expect(all(req("gitward.dev", "applications", "", "system:serviceaccount:gitward-system:gitward"))).toBe(
+      false,
+    );
   });
 
   it("refuses a timeout outside 1–30 and a URL with a query", () => {
-    expect(() => webhookConfiguration({ url: "https://h/validate", caBundle: caPem, timeoutSeconds: 31 })).toThrow(/1 to 30/);
+    expect(() =>
+      webhookConfiguration({ url: "https://h/validate", caBundle: caPem, timeoutSeconds: 31 }),
+    ).toThrow(/1 to 30/);
     expect(() => webhookConfiguration({ url: "https://h/validate?x=1", caBundle: caPem })).toThrow(/query/);
     expect(() => webhookConfiguration({ caBundle: caPem })).toThrow(/exactly one/);
   });
@@ -100,17 +119,39 @@ describe("ValidatingWebhookConfiguration", () => {
   it("is printed by `gitward webhook config`, and a rotated bundle is patched into it", async () => {
     const caFile = path.join(dir, "ca.pem");
     await writeFile(caFile, caPem);
-    const out = await runCli(["webhook", "config", "--service", "gitward-system/gitward-webhook", "--ca-bundle", caFile, "--timeout", "7"]);
+    const out = await runCli([
+      "webhook",
+      "config",
+      "--service",
+      "gitward-system/gitward-webhook",
+      "--ca-bundle",
+      caFile,
+      "--timeout",
+      "7",
+    ]);
     expect(out.code).toBe(0);
     const vwc = parseYaml(out.stdout) as Record<string, unknown>;
     expect((vwc["webhooks"] as Webhook[])[0]?.timeoutSeconds).toBe(7);
-    const bad = await runCli(["webhook", "config", "--url", "https://x/validate", "--ca-bundle", caFile, "--timeout", "0"]);
+    const bad = await runCli([
+      "webhook",
+      "config",
+      "--url",
+      "https://x/validate",
+      "--ca-bundle",
+      caFile,
+      "--timeout",
+      "0",
+    ]);
     expect(bad.code).toBe(2);
 
     await admin.apply(vwc as never);
     const next = (await issueCa(86_400_000)).certPem;
     await patchCaBundle(admin, "gitward", caPem + next);
-    const live = await admin.get({ apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingWebhookConfiguration", name: "gitward" });
+    const live = await admin.get({
+      apiVersion: "admissionregistration.k8s.io/v1",
+      kind: "ValidatingWebhookConfiguration",
+      name: "gitward",
+    });
     for (const h of live?.["webhooks"] as Webhook[])
       expect(Buffer.from(h.clientConfig.caBundle, "base64").toString()).toBe(caPem + next);
   });
@@ -125,18 +166,26 @@ describe("gitward audit cluster", () => {
     const trust = path.join(dir, "trust.yaml");
     await writeFile(
       trust,
-      trustPolicyYaml(["  images: { registries: ['registry.example.com/'] }", "  policy: { packs: [pod-security-restricted, supply-chain] }"]),
+      trustPolicyYaml([
+        "  images: { registries: ['registry.example.com/'] }",
+        "  policy: { packs: [pod-security-restricted, supply-chain] }",
+      ]),
     );
-    const json = await runCli(["audit", "cluster", "--trust", trust, "--kubeconfig", kubeconfig, "-o", "json"]);
+    const auditCluster = (...extra: string[]) =>
+      runCli(["audit", "cluster", "--trust", trust, "--kubeconfig", kubeconfig, ...extra]);
+    const json = await auditCluster("-o", "json");
     expect(json.code).toBe(1);
-    const gate = JSON.parse(json.stdout) as { passed: boolean; report: { findings: { ruleId: string; object: { name: string } }[] } };
+    const gate = JSON.parse(json.stdout) as {
+      passed: boolean;
+      report: { findings: { ruleId: string; object: { name: string } }[] };
+    };
     expect(gate.passed).toBe(false);
     const denied = gate.report.findings.filter((f) => f.ruleId === "pod-security/privileged");
     expect(denied.map((f) => f.object.name)).toEqual(["bad"]);
     expect(gate.report.findings.some((f) => f.object.name === "good")).toBe(false);
-    const text = await runCli(["audit", "cluster", "--trust", trust, "--kubeconfig", kubeconfig]);
+    const text = await auditCluster();
     expect(text.stdout).toContain("pod-security/privileged");
-    const sarif = await runCli(["audit", "cluster", "--trust", trust, "--kubeconfig", kubeconfig, "-o", "sarif"]);
+    const sarif = await auditCluster("-o", "sarif");
     expect((JSON.parse(sarif.stdout) as { version: string }).version).toBe("2.1.0");
   });
 });

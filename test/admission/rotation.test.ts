@@ -19,7 +19,10 @@ import { until } from "../support/until.js";
 import { pod, post, review } from "./support.js";
 
 const trust = parseTrustPolicy(
-  trustPolicyYaml(["  images: { registries: ['registry.example.com/'] }", "  policy: { packs: [pod-security-restricted, supply-chain] }"]),
+  trustPolicyYaml([
+    "  images: { registries: ['registry.example.com/'] }",
+    "  policy: { packs: [pod-security-restricted, supply-chain] }",
+  ]),
   "trust.yaml",
 );
 const IMAGE = `registry.example.com/shop/web@sha256:${"a".repeat(64)}`;
@@ -139,7 +142,11 @@ describe("certificate files", () => {
       await tls.reload();
       expect(await servedFingerprint(hook.url, ca.certPem)).toBe(fpA);
       await writeFile(key, b.keyPem);
-      await until("the renewed pair", async () => (await servedFingerprint(hook.url, ca.certPem)) === fpB, 5_000);
+      await until(
+        "the renewed pair",
+        async () => (await servedFingerprint(hook.url, ca.certPem)) === fpB,
+        5_000,
+      );
       const r = await post(hook.url, ca.certPem, review({ object: pod("web", IMAGE) }));
       expect(r.json?.response?.allowed).toBe(true);
     } finally {

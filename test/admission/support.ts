@@ -95,7 +95,11 @@ export function review(input: ReviewInput): string {
 }
 
 /** A Pod that passes pod-security-restricted with `image`; `extra` is merged into its first container. */
-export function pod(name: string, image: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function pod(
+  name: string,
+  image: string,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
   return {
     apiVersion: "v1",
     kind: "Pod",

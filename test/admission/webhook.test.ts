@@ -173,7 +173,12 @@ describe("policy packs and CEL rules", () => {
       { name: "debug", image: unsignedTag, securityContext: { privileged: true } },
     ];
     const r = await send(
-      review({ object, oldObject: pod("web", signed), operation: "UPDATE", subResource: "ephemeralcontainers" }),
+      review({
+        object,
+        oldObject: pod("web", signed),
+        operation: "UPDATE",
+        subResource: "ephemeralcontainers",
+      }),
     );
     expect(r.json?.response?.allowed).toBe(false);
     expect(r.json?.response?.status?.message).toContain('ephemeralContainer "debug"');
@@ -207,7 +212,10 @@ describe("only gitward changes what gitward manages", () => {
     spec: {
       replicas,
       selector: { matchLabels: { app: "web" } },
-      template: { metadata: { labels: { app: "web", team: "shop" } }, spec: (pod("x", signed)["spec"] as object) },
+      template: {
+        metadata: { labels: { app: "web", team: "shop" } },
+        spec: pod("x", signed)["spec"] as object,
+      },
     },
   });
   const update = (user: string, groups: string[] = [], dryRun = false) =>
@@ -263,9 +271,15 @@ describe("only gitward changes what gitward manages", () => {
     expect(r.json?.response?.warnings?.join("\n")).toContain("break-glass");
     const records = await auditRecords();
     expect(records).toHaveLength(before + 1);
-    expect(records.at(-1)).toMatchObject({ result: "break-glass", actor: { name: "bob" }, reason: "BREAK_GLASS_UPDATE" });
+    expect(records.at(-1)).toMatchObject({
+      result: "break-glass",
+      actor: { name: "bob" },
+      reason: "BREAK_GLASS_UPDATE",
+    });
     const events = await admin.list("v1", "Event", { namespace: "shop" });
-    expect(events.some((e) => e["reason"] === "BreakGlass" && String(e["message"]).includes("bob"))).toBe(true);
+    expect(events.some((e) => e["reason"] === "BreakGlass" && String(e["message"]).includes("bob"))).toBe(
+      true,
+    );
   });
 });
 
@@ -273,14 +287,27 @@ describe("hostile requests", () => {
   it("answers malformed reviews with 400 and other methods with 405, and keeps serving", async () => {
     expect((await send("{not json")).status).toBe(400);
     expect((await send(JSON.stringify({ apiVersion: "v1", kind: "Pod" }))).status).toBe(400);
-    expect((await send(JSON.stringify({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: { uid: "x" } }))).status).toBe(400);
+    expect(
+      (
+        await send(
+          JSON.stringify({
+            apiVersion: "admission.k8s.io/v1",
+            kind: "AdmissionReview",
+            request: { uid: "x" },
+          }),
+        )
+      ).status,
+    ).toBe(400);
     expect((await post(hook.url, hook.caBundle, "", { method: "GET" })).status).toBe(405);
     expect((await send(review({ object: pod("web", signed) }))).json?.response?.allowed).toBe(true);
   });
 
   it("refuses a body over the limit without reading it", async () => {
     const big = Buffer.alloc(9 * 1024 * 1024, 0x20);
-    const r = await post(hook.url, hook.caBundle, big).catch((err: unknown) => ({ status: -1, body: String(err) }));
+    const r = await post(hook.url, hook.caBundle, big).catch((err: unknown) => ({
+      status: -1,
+      body: String(err),
+    }));
     // The server answers 413 and closes; a client still writing may see the reset instead.
     expect([413, -1]).toContain(r.status);
     expect((await send(review({ object: pod("web", signed) }))).json?.response?.allowed).toBe(true);
@@ -295,16 +322,26 @@ describe("one verdict code", () => {
     await writeFile(path.join(repo, "pod.json"), JSON.stringify(object));
     const cli = await runCli(["check", repo, "--trust", trustFile, "--plain-http", "-o", "json"]);
     expect(cli.code).toBe(1);
-    const checked = JSON.parse(cli.stdout) as { report: { findings: { ruleId: string; severity: string }[] } };
+    const checked = JSON.parse(cli.stdout) as {
+      report: { findings: { ruleId: string; severity: string }[] };
+    };
     const failing = (f: { severity: string }) => f.severity === "high" || f.severity === "critical";
     const codes = (text: string) => [...text.matchAll(/\[([a-z0-9./-]+)\]/g)].map((m) => m[1]).sort();
     const r = await send(review({ object }));
     const denied = codes(r.json?.response?.status?.message ?? "");
     expect(denied.length).toBeGreaterThan(1);
     // At or above failOn (high): the denial; below it: warnings, as `check` passes them.
-    expect(denied).toEqual(checked.report.findings.filter(failing).map((f) => f.ruleId).sort());
+    expect(denied).toEqual(
+      checked.report.findings
+        .filter(failing)
+        .map((f) => f.ruleId)
+        .sort(),
+    );
     expect(codes((r.json?.response?.warnings ?? []).join("\n"))).toEqual(
-      checked.report.findings.filter((f) => !failing(f)).map((f) => f.ruleId).sort(),
+      checked.report.findings
+        .filter((f) => !failing(f))
+        .map((f) => f.ruleId)
+        .sort(),
     );
   });
 });

@@ -107,15 +107,21 @@ async function servingTls(flags: ServeFlags, cluster: ClusterClient | undefined)
   if (flags.tlsSecret !== undefined) {
     if (flags.tlsCert !== undefined || flags.tlsKey !== undefined)
       throw new ConfigError("give --tls-secret or --tls-cert/--tls-key, not both", "gitward webhook");
-    if (cluster === undefined) throw new ConfigError("--tls-secret needs a cluster (--kubeconfig)", "gitward webhook");
+    if (cluster === undefined)
+      throw new ConfigError("--tls-secret needs a cluster (--kubeconfig)", "gitward webhook");
     const secret = nsName(flags.tlsSecret, "--tls-secret");
-    const hosts = (flags.tlsHosts ?? "").split(",").map((h) => h.trim()).filter(Boolean);
+    const hosts = (flags.tlsHosts ?? "")
+      .split(",")
+      .map((h) => h.trim())
+      .filter(Boolean);
     const managed = await ManagedTls.start({
       hosts: hosts.length > 0 ? hosts : [`gitward-webhook.${secret.namespace}.svc`],
       store: new SecretTlsStore(cluster, secret.namespace, secret.name),
       publishBundle: (bundle) => patchCaBundle(cluster, flags.webhookConfig, bundle),
     });
-    managed.every(60_000, (err) => log(`certificate rotation failed: ${err instanceof Error ? err.message : String(err)}`));
+    managed.every(60_000, (err) => {
+      log(`certificate rotation failed: ${err instanceof Error ? err.message : String(err)}`);
+    });
     return managed;
   }
   if (flags.tlsCert === undefined || flags.tlsKey === undefined)
@@ -144,24 +150,32 @@ export function registerWebhook(program: Command): void {
     .option("--tls-ca <file>", "the CA bundle that signs --tls-cert (printed by `webhook config`)")
     .option("--tls-secret <ns/name>", "keep gitward's own CA and serving certificate in this Secret, rotated")
     .option("--tls-hosts <names>", "comma-separated DNS names/IPs of the serving certificate (--tls-secret)")
-    .option("--webhook-config <name>", "ValidatingWebhookConfiguration whose caBundle is kept current", DEFAULT_CONFIG_NAME)
+    .option(
+      "--webhook-config <name>",
+      "ValidatingWebhookConfiguration whose caBundle is kept current",
+      DEFAULT_CONFIG_NAME,
+    )
     .option("--kubeconfig <file>", "cluster for inventories, Events and --tls-secret (default in-cluster)")
     .option("--audit-log <file>", "audit log for break-glass records (without it, break-glass is refused)")
     .option("--audit-key <file>", "ed25519 private key (PEM) signing the audit records");
   addRegistryOptions(webhook).action(async (flags: ServeFlags) => {
     const port = Number(flags.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError("give a port number", "--port");
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      throw new ConfigError("give a port number", "--port");
     if (flags.trust === undefined) throw new ConfigError("give --trust FILE", "gitward webhook");
     const trust = await loadTrustPolicy(flags.trust);
-    const cluster = flags.kubeconfig === undefined && process.env["KUBERNETES_SERVICE_HOST"] === undefined
-      ? undefined
-      : clusterFrom(flags.kubeconfig);
+    const cluster =
+      flags.kubeconfig === undefined && process.env["KUBERNETES_SERVICE_HOST"] === undefined
+        ? undefined
+        : clusterFrom(flags.kubeconfig);
     const audit =
       flags.auditLog === undefined
         ? undefined
         : await AuditLog.open({
             path: flags.auditLog,
-            ...(flags.auditKey === undefined ? {} : { signingKey: await readAuditKeyFile(flags.auditKey, "private") }),
+            ...(flags.auditKey === undefined
+              ? {}
+              : { signingKey: await readAuditKeyFile(flags.auditKey, "private") }),
           });
     const tls = await servingTls(flags, cluster);
     const running = await startWebhook({
@@ -198,7 +212,9 @@ export function registerWebhook(program: Command): void {
 
   webhook
     .command("config")
-    .description("Print the ValidatingWebhookConfiguration for the webhook (failurePolicy Fail, NoneOnDryRun).")
+    .description(
+      "Print the ValidatingWebhookConfiguration for the webhook (failurePolicy Fail, NoneOnDryRun).",
+    )
     .option("--service <ns/name[:port]>", "the webhook's Service (port default 443)")
     .option("--url <url>", "the webhook's https:// URL (outside the cluster)")
     .option("--ca-bundle <file>", "PEM CA bundle of the serving certificate")
@@ -219,7 +235,11 @@ export function registerWebhook(program: Command): void {
         const cluster = clusterFrom(flags.kubeconfig);
         try {
           const state = await new SecretTlsStore(cluster, s.namespace, s.name).load();
-          if (state === undefined) throw new ConfigError("holds no webhook certificate yet: start the webhook first", flags.tlsSecret);
+          if (state === undefined)
+            throw new ConfigError(
+              "holds no webhook certificate yet: start the webhook first",
+              flags.tlsSecret,
+            );
           caBundle = state.cas.map((c) => c.certPem).join("");
         } finally {
           cluster.close();
