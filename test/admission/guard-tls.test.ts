@@ -55,7 +55,7 @@ describe("certificates in a Secret", () => {
       propagationMs: 0,
     });
     await admin.apply(
-      webhookConfiguration({ url: "https://127.0.0.1:8443/validate", caBundle: first.caBundle() }) as never,
+      webhookConfiguration({ url: "https://127.0.0.1:8443/validate", caBundle: first.caBundle() }),
     );
     const again = await ManagedTls.start({
       hosts: ["gitward-webhook.gitward-system.svc"],
