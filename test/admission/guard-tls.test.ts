@@ -2,7 +2,11 @@
 // the same CA; a CA rotation patches the ValidatingWebhookConfiguration's bundle), the inventory guard
 // failing closed when inventories cannot be read, a scale of a managed Deployment, and the TrustPolicy's
 // exemptions with their expiry.
+import { generateKeyPairSync } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startWebhook } from "../../src/admission/start.js";
+import { RegistryClient } from "../../src/images/client.js";
+import { startDribblingRegistry } from "../support/oci-hostile.js";
 import { AdmissionDecider } from "../../src/admission/decide.js";
 import { InventoryIndex } from "../../src/admission/inventory-index.js";
 import { parseReview } from "../../src/admission/review.js";
@@ -14,7 +18,7 @@ import { parseTrustPolicy } from "../../src/config/load.js";
 import { packInventory, PACKED_INVENTORY_KEY } from "../../src/reconcile/inventory.js";
 import { startSandbox, type Sandbox } from "../../src/sandbox/server.js";
 import { trustPolicyYaml } from "../support/trust-yaml.js";
-import { pod, review, type ReviewInput } from "./support.js";
+import { pod, post, review, type ReviewInput } from "./support.js";
 
 let sb: Sandbox;
 let admin: ClusterClient;
@@ -176,5 +180,44 @@ describe("TrustPolicy exemptions", () => {
     // Another object with the same rule is not exempted.
     const other = request({ object: pod("other", IMAGE, { securityContext: { privileged: true } }) });
     expect((await at("2027-01-01T00:00:00Z").decide(other)).allowed).toBe(false);
+  });
+});
+
+describe("a registry that stalls", () => {
+  it("is answered with a denial within the webhook's deadline, not left to the API server's timeout", async () => {
+    const slow = await startDribblingRegistry(200);
+    const key = generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({
+      format: "pem",
+      type: "spki",
+    });
+    const hook = await startWebhook({
+      trust: parseTrustPolicy(
+        trustPolicyYaml([
+          "  images:",
+          `    registries: ["${slow.host}/"]`,
+          `    signers: [{ name: ci, cosign: ${JSON.stringify(key.toString())} }]`,
+          "  policy: { packs: [supply-chain] }",
+        ]),
+        "trust.yaml",
+      ),
+      registry: new RegistryClient({ plainHTTP: true }),
+      limits: { decisionTimeoutMs: 400 },
+    });
+    try {
+      const t = performance.now();
+      const r = await post(
+        hook.url,
+        hook.caBundle,
+        review({ object: pod("web", `${slow.host}/shop/web@sha256:${"d".repeat(64)}`) }),
+      );
+      expect(performance.now() - t).toBeLessThan(2_000);
+      expect(r.json?.response).toMatchObject({
+        allowed: false,
+        auditAnnotations: { verdict: "admission/timeout" },
+      });
+    } finally {
+      await hook.stop();
+      await slow.stop();
+    }
   });
 });
