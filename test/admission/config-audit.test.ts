@@ -8,13 +8,14 @@ import path from "node:path";
 import { celEnv, parse, plan } from "@bufbuild/cel";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
-import { issueCa } from "../../src/admission/certs.js";
+import { spawn } from "node:child_process";
+import { issueCa, issueServing } from "../../src/admission/certs.js";
 import { patchCaBundle, webhookConfiguration } from "../../src/admission/webhook-config.js";
 import { ClusterClient } from "../../src/cluster/client.js";
 import { startSandbox, type Sandbox } from "../../src/sandbox/server.js";
-import { runCli } from "../support/tools.js";
+import { cliEntry, runCli } from "../support/tools.js";
 import { trustPolicyYaml } from "../support/trust-yaml.js";
-import { pod } from "./support.js";
+import { pod, post, review } from "./support.js";
 
 let dir: string;
 let sb: Sandbox;
@@ -187,5 +188,66 @@ describe("gitward audit cluster", () => {
     expect(text.stdout).toContain("pod-security/privileged");
     const sarif = await auditCluster("-o", "sarif");
     expect((JSON.parse(sarif.stdout) as { version: string }).version).toBe("2.1.0");
+  });
+});
+
+describe("gitward webhook", () => {
+  it("serves /validate from certificate files and stops on SIGTERM", async () => {
+    const ca = await issueCa(86_400_000);
+    const serving = await issueServing(ca, ["127.0.0.1"], 3_600_000);
+    await writeFile(path.join(dir, "w.crt"), serving.certPem);
+    await writeFile(path.join(dir, "w.key"), serving.keyPem);
+    const trust = path.join(dir, "trust-serve.yaml");
+    await writeFile(
+      trust,
+      trustPolicyYaml([
+        "  images: { registries: ['registry.example.com/'] }",
+        "  policy: { packs: [pod-security-restricted, supply-chain] }",
+      ]),
+    );
+    const child = spawn(
+      process.execPath,
+      [
+        cliEntry,
+        "webhook",
+        "--trust",
+        trust,
+        "--port",
+        "0",
+        "--host",
+        "127.0.0.1",
+        "--tls-cert",
+        path.join(dir, "w.crt"),
+        "--tls-key",
+        path.join(dir, "w.key"),
+      ],
+      { stdio: ["ignore", "ignore", "pipe"] },
+    );
+    let err = "";
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stderr.on("data", (c: Buffer) => {
+        err += c.toString();
+        const m = /listening on (\S+)/.exec(err);
+        if (m?.[1] !== undefined) resolve(m[1]);
+      });
+      child.on("exit", () => {
+        reject(new Error(err));
+      });
+    });
+    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+    try {
+      const image = `registry.example.com/shop/web@sha256:${"e".repeat(64)}`;
+      const r = await post(
+        url,
+        ca.certPem,
+        review({ object: pod("p", image, { securityContext: { privileged: true } }) }),
+      );
+      expect(r.json?.response?.allowed).toBe(false);
+      expect(r.json?.response?.status?.message).toContain("[pod-security/privileged]");
+      expect(err).toContain("the inventory guard is off");
+    } finally {
+      child.kill("SIGTERM");
+    }
+    expect(await exited).toBe(0);
   });
 });
