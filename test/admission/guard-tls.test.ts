@@ -7,6 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWebhook } from "../../src/admission/start.js";
 import { RegistryClient } from "../../src/images/client.js";
 import { startDribblingRegistry } from "../support/oci-hostile.js";
+import { repoRoot } from "../support/tools.js";
+import { readYamlObjects } from "../reconcile/harness.js";
+import path from "node:path";
 import { AdmissionDecider } from "../../src/admission/decide.js";
 import { InventoryIndex } from "../../src/admission/inventory-index.js";
 import { parseReview } from "../../src/admission/review.js";
@@ -218,6 +221,49 @@ describe("a registry that stalls", () => {
     } finally {
       await hook.stop();
       await slow.stop();
+    }
+  });
+});
+
+describe("deploy/install/webhook.yaml", () => {
+  it("grants the webhook what it uses and no more: its Secret, the configuration, inventories, Events", async () => {
+    for (const o of await readYamlObjects(path.join(repoRoot, "deploy", "install", "webhook.yaml")))
+      if (o.kind !== "Deployment") await admin.apply(o);
+    await admin.apply(webhookConfiguration({ url: "https://127.0.0.1:1/validate", caBundle: "x" }));
+    const hook = ClusterClient.fromText(
+      sb.kubeconfigFor(sb.serviceAccountToken("gitward-system", "gitward-webhook")),
+    );
+    try {
+      const store = new SecretTlsStore(hook, "gitward-system", "gitward-webhook-tls");
+      const tls = await ManagedTls.start({
+        hosts: ["gitward-webhook.gitward-system.svc"],
+        store,
+        publishBundle: (b) => patchCaBundle(hook, "gitward", b),
+        propagationMs: 0,
+      });
+      const before = (await store.load())?.cas.length ?? 0;
+      await tls.rotateCa();
+      expect((await store.load())?.cas).toHaveLength(before + 1);
+      // The inventory of "guards deployments/scale" above lists shop/web.
+      const index = new InventoryIndex({ cluster: hook });
+      expect(
+        await index.lookup({ group: "apps", resource: "deployments", namespace: "shop", name: "web" }),
+      ).toBeDefined();
+      await hook.create({
+        apiVersion: "v1",
+        kind: "Event",
+        metadata: { name: "web.test", namespace: "shop" },
+        involvedObject: { kind: "Deployment", namespace: "shop", name: "web" },
+        reason: "BreakGlass",
+        message: "test",
+      });
+      // Not another Secret, and not reading Secrets at large.
+      await expect(
+        new SecretTlsStore(hook, "gitward-system", "another-secret").save((await store.load())!),
+      ).rejects.toThrow(/forbidden/i);
+      await expect(hook.list("v1", "Secret", { namespace: "gitward-system" })).rejects.toThrow(/forbidden/i);
+    } finally {
+      hook.close();
     }
   });
 });

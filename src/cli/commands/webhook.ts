@@ -163,11 +163,14 @@ export function registerWebhook(program: Command): void {
     if (!Number.isInteger(port) || port < 0 || port > 65535)
       throw new ConfigError("give a port number", "--port");
     if (flags.trust === undefined) throw new ConfigError("give --trust FILE", "gitward webhook");
-    const trust = await loadTrustPolicy(flags.trust);
+    // The cluster first: in a Pod (or with --tls-secret) a missing one is the first thing to report.
     const cluster =
-      flags.kubeconfig === undefined && process.env["KUBERNETES_SERVICE_HOST"] === undefined
+      flags.kubeconfig === undefined &&
+      flags.tlsSecret === undefined &&
+      process.env["KUBERNETES_SERVICE_HOST"] === undefined
         ? undefined
         : clusterFrom(flags.kubeconfig);
+    const trust = await loadTrustPolicy(flags.trust);
     const audit =
       flags.auditLog === undefined
         ? undefined
