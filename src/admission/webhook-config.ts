@@ -61,7 +61,14 @@ export function webhookConfiguration(opts: WebhookConfigOptions): KubeObject {
           caBundle,
         };
   const systemNamespace = opts.systemNamespace ?? "gitward-system";
+  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(systemNamespace))
+    throw new WebhookConfigError(
+      `the system namespace "${systemNamespace.slice(0, 64)}" is not a namespace name`,
+    );
   const operator = opts.operator ?? `system:serviceaccount:${systemNamespace}:gitward`;
+  // The user name goes into a CEL string literal: only the characters of user names, never a quote.
+  if (!/^[A-Za-z0-9:._@-]{1,253}$/.test(operator))
+    throw new WebhookConfigError("the operator's user name has characters a user name cannot have");
   const common = {
     admissionReviewVersions: ["v1"],
     clientConfig,

@@ -115,6 +115,17 @@ describe("ValidatingWebhookConfiguration", () => {
     ).toThrow(/1 to 30/);
     expect(() => webhookConfiguration({ url: "https://h/validate?x=1", caBundle: caPem })).toThrow(/query/);
     expect(() => webhookConfiguration({ caBundle: caPem })).toThrow(/exactly one/);
+    // Names end up inside CEL string literals: a quote is refused, not interpolated.
+    expect(() =>
+      webhookConfiguration({
+        url: "https://h/validate",
+        caBundle: caPem,
+        systemNamespace: "x' || true || '",
+      }),
+    ).toThrow(/not a namespace/);
+    expect(() =>
+      webhookConfiguration({ url: "https://h/validate", caBundle: caPem, operator: "a' || true || 'b" }),
+    ).toThrow(/user name/);
   });
 
   it("is printed by `gitward webhook config`, and a rotated bundle is patched into it", async () => {
