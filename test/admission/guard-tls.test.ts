@@ -11,6 +11,7 @@ import { repoRoot } from "../support/tools.js";
 import { readYamlObjects } from "../reconcile/harness.js";
 import path from "node:path";
 import { AdmissionDecider } from "../../src/admission/decide.js";
+import { loadPolicies } from "../../src/policy/vap.js";
 import { InventoryIndex } from "../../src/admission/inventory-index.js";
 import { parseReview } from "../../src/admission/review.js";
 import { ManagedTls } from "../../src/admission/rotation.js";
@@ -265,5 +266,47 @@ describe("deploy/install/webhook.yaml", () => {
     } finally {
       hook.close();
     }
+  });
+});
+
+describe("CEL rules see the real request", () => {
+  it("binds oldObject and request.userInfo of the review, not a CREATE by gitward", async () => {
+    const { rules, errors } = loadPolicies(
+      `apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: { name: no-scale-down }
+spec:
+  matchConstraints:
+    resourceRules:
+      - { apiGroups: [apps], apiVersions: [v1], resources: [deployments], operations: [CREATE, UPDATE] }
+  validations:
+    - expression: "oldObject == null || object.spec.replicas >= oldObject.spec.replicas || request.userInfo.username == 'sre'"
+      message: "only sre scales a Deployment down"
+`,
+      "no-scale-down.yaml",
+    );
+    expect(errors).toEqual([]);
+    const decider = new AdmissionDecider({ trust: trust(), customRules: rules });
+    const d = (replicas: number) => ({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "api", namespace: "shop" },
+      spec: { replicas, selector: {}, template: pod("x", IMAGE) },
+    });
+    const update = (from: number, to: number, user: string) =>
+      request({
+        object: d(to),
+        oldObject: d(from),
+        operation: "UPDATE",
+        user,
+        kind: { group: "apps", version: "v1", kind: "Deployment" },
+        resource: { group: "apps", version: "v1", resource: "deployments" },
+      });
+    expect(await decider.decide(update(3, 1, "alice"))).toMatchObject({
+      allowed: false,
+      code: "vap/no-scale-down",
+    });
+    expect((await decider.decide(update(1, 3, "alice"))).allowed).toBe(true);
+    expect((await decider.decide(update(3, 1, "sre"))).allowed).toBe(true);
   });
 });
