@@ -60,6 +60,8 @@ export const AuditResultSchema = Type.Union([
   Type.Literal("failed"),
   Type.Literal("drift-detected"),
   Type.Literal("drift-reverted"),
+  /** A managed object changed at admission by a member of a TrustPolicy admission.breakGlass group. */
+  Type.Literal("break-glass"),
 ]);
 
 export const AuditActorSchema = Type.Object(

@@ -25,6 +25,7 @@ import { registerSecrets } from "./commands/secrets.js";
 import { registerStatus } from "./commands/status.js";
 import { registerVerify } from "./commands/verify.js";
 import { registerVulndb } from "./commands/vulndb.js";
+import { registerWebhook } from "./commands/webhook.js";
 
 export function buildProgram(): Command {
   const program = new Command("gitward")
@@ -53,6 +54,7 @@ export function buildProgram(): Command {
     registerDemo,
     registerDashboard,
     registerVulndb,
+    registerWebhook,
   ]) {
     register(program);
   }

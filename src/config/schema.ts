@@ -240,10 +240,61 @@ export const PolicyConfigSchema = strictObject({
   failOn: Type.Optional(SeveritySchema),
 });
 
+const AdmissionModeSchema = Type.Union([Type.Literal("enforce"), Type.Literal("audit")], {
+  description: "enforce: deny; audit: allow with a warning, counted in a metric.",
+});
+
+export const AdmissionExemptionSchema = strictObject(
+  {
+    rule: { ...NonEmpty, description: 'The rule or verdict id exempted, e.g. "pod-security/privileged".' },
+    namespace: Type.Optional(Namespace),
+    name: Type.Optional(Name),
+    reason: Type.String({
+      minLength: 3,
+      pattern: NOT_BLANK,
+      ...expected("a reason of 3 or more characters"),
+    }),
+    expires: Type.String({
+      pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?Z)?$",
+      description: "When the exemption ends (RFC 3339 UTC time or a date); an expired one exempts nothing.",
+      ...expected("a UTC time such as 2027-01-31T00:00:00Z, or a date 2027-01-31"),
+    }),
+  },
+  "An admission exemption: a rule that does not apply to these objects, why, and until when.",
+);
+
+export const AdmissionPolicySchema = strictObject(
+  {
+    breakGlass: Type.Optional(
+      Type.Array(NonEmpty, {
+        description:
+          "Groups whose members may change objects gitward manages; every such change is an audit record and an Event.",
+      }),
+    ),
+    operators: Type.Optional(
+      Type.Array(NonEmpty, {
+        description:
+          "User names besides the Applications' deployer service accounts that apply for gitward (default the gitward service account).",
+      }),
+    ),
+    modes: Type.Optional(
+      strictObject({
+        images: Type.Optional(AdmissionModeSchema),
+        packs: Type.Optional(AdmissionModeSchema),
+        custom: Type.Optional(AdmissionModeSchema),
+        inventory: Type.Optional(AdmissionModeSchema),
+      }),
+    ),
+    exemptions: Type.Optional(Type.Array(AdmissionExemptionSchema)),
+  },
+  "What the validating admission webhook (`gitward webhook`) enforces beyond the policy and images.",
+);
+
 export const TrustPolicySpecSchema = strictObject({
   commits: CommitPolicySchema,
   images: Type.Optional(ImagePolicySchema),
   policy: Type.Optional(PolicyConfigSchema),
+  admission: Type.Optional(AdmissionPolicySchema),
 });
 
 export const TrustPolicySchema = strictObject(
@@ -526,6 +577,8 @@ export type VulnerabilityPolicy = Static<typeof VulnerabilityPolicySchema>;
 export type Severity = Static<typeof SeveritySchema>;
 export type PolicyConfig = Static<typeof PolicyConfigSchema>;
 export type TrustPolicySpec = Static<typeof TrustPolicySpecSchema>;
+export type AdmissionPolicy = Static<typeof AdmissionPolicySchema>;
+export type AdmissionExemption = Static<typeof AdmissionExemptionSchema>;
 export type TrustPolicy = Static<typeof TrustPolicySchema>;
 export type GitRef = Static<typeof GitRefSchema>;
 export type ApplicationSource = Static<typeof ApplicationSourceSchema>;

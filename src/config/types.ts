@@ -4,6 +4,8 @@
 
 export { ALERT_EVENT_KINDS, ALERT_SEVERITIES, API_VERSION, DEFAULTS } from "./schema.js";
 export type {
+  AdmissionExemption,
+  AdmissionPolicy,
   AlertSink,
   AlertSinkSpec,
   Application,

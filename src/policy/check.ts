@@ -17,6 +17,7 @@ import {
   SEVERITIES,
   type Exemption,
   type Finding,
+  type Revision,
   type Rule,
   type Severity,
 } from "./types.js";
@@ -37,6 +38,15 @@ export interface CheckOptions {
   /** Built-in pack ids; default DEFAULT_PACKS. */
   readonly packs?: readonly string[];
   readonly customPolicies?: readonly CustomPolicy[];
+  /** Custom rules compiled once (loadPolicies), for callers that check many revisions (admission). */
+  readonly customRules?: readonly Rule[];
+  /** Admission context for the CEL rules (Revision.admission). */
+  readonly admission?: Revision["admission"];
+  /**
+   * Honour `gitward.dev/exempt` annotations (default true). Admission turns this off for objects not
+   * applied by gitward: whoever writes the object would otherwise exempt it themselves.
+   */
+  readonly annotationExemptions?: boolean;
   readonly imagePolicy?: ImagePolicy;
   readonly destinationNamespace?: string;
   readonly secretsAllowlist?: SecretAllowlist;
@@ -98,9 +108,16 @@ export async function checkRevision(opts: CheckOptions): Promise<CheckReport> {
     }
   }
 
-  const revision = {
+  for (const r of opts.customRules ?? []) {
+    if (rules.has(r.id))
+      errors.push({ code: PolicyErrorCode.BadPolicy, message: `policy id ${r.id} is defined twice` });
+    rules.set(r.id, r);
+  }
+
+  const revision: Revision = {
     manifests: opts.manifests,
     ...(opts.destinationNamespace === undefined ? {} : { destinationNamespace: opts.destinationNamespace }),
+    ...(opts.admission === undefined ? {} : { admission: opts.admission }),
   };
   const raw: { finding: Finding; manifest?: Manifest }[] = [];
   for (const rule of rules.values()) {
@@ -132,7 +149,7 @@ export async function checkRevision(opts: CheckOptions): Promise<CheckReport> {
   // Exemptions: by object, honoured only for rules named with a reason.
   const exemptionsByObject = new Map<Manifest, Map<string, { reason: string; suppressed: number }>>();
   const invalid: Finding[] = [];
-  for (const m of opts.manifests) {
+  for (const m of opts.annotationExemptions === false ? [] : opts.manifests) {
     const parsed = parseExemptions(m);
     if (parsed.exemptions.length > 0) {
       exemptionsByObject.set(

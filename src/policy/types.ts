@@ -49,6 +49,15 @@ export interface Revision {
   readonly manifests: readonly Manifest[];
   /** The namespace the application deploys to, when it targets one. */
   readonly destinationNamespace?: string;
+  /**
+   * Set when the revision is one object under admission (src/admission): the real request and old object,
+   * which CEL rules see as `request` and `oldObject` instead of a CREATE by gitward.
+   */
+  readonly admission?: {
+    readonly request: Readonly<Record<string, unknown>>;
+    readonly oldObject: Readonly<Record<string, unknown>> | null;
+    readonly namespaceObject?: Readonly<Record<string, unknown>> | null;
+  };
 }
 
 /** A rule's raw report: the object (or a bare origin) and what is wrong with it. */

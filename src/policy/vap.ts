@@ -242,7 +242,11 @@ function ruleOf(p: CompiledPolicy): Rule {
       for (const m of rev.manifests) {
         if (!p.resourceRules.some((r) => matchesRule(m, r)) || p.excludeRules.some((r) => matchesRule(m, r)))
           continue;
-        yield* evaluate(p, m, namespaceObject(rev, m));
+        const ns =
+          rev.admission?.namespaceObject === undefined
+            ? namespaceObject(rev, m)
+            : rev.admission.namespaceObject;
+        yield* evaluate(p, m, ns, rev.admission);
       }
     },
   };
@@ -265,12 +269,17 @@ function namespaceObject(rev: Revision, m: Manifest): Record<string, unknown> | 
   );
 }
 
-function* evaluate(p: CompiledPolicy, m: Manifest, nsObject: Record<string, unknown> | null): Iterable<Hit> {
+function* evaluate(
+  p: CompiledPolicy,
+  m: Manifest,
+  nsObject: Readonly<Record<string, unknown>> | null,
+  admission: Revision["admission"],
+): Iterable<Hit> {
   const vars: Record<string, unknown> = {};
   const ctx: Record<string, unknown> = {
     object: m.object,
-    oldObject: null,
-    request: requestOf(m),
+    oldObject: admission?.oldObject ?? null,
+    request: admission?.request ?? requestOf(m),
     params: null,
     namespaceObject: nsObject,
     variables: vars,

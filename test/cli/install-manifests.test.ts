@@ -41,6 +41,7 @@ describe("the install manifests' gitward arguments", () => {
   it.each([
     ["deployment.yaml", "Deployment"],
     ["key-rotation.yaml", "CronJob"],
+    ["webhook.yaml", "Deployment"],
   ])("%s: every flag is known to the CLI", async (file, kind) => {
     const [container] = await containersOf(file, kind);
     const args = container?.args ?? [];

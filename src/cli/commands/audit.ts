@@ -12,6 +12,7 @@ import { verifyAuditLog, type AuditVerifyResult } from "../../audit/verify.js";
 import { ConfigError } from "../../config/errors.js";
 import { ExitCode } from "../exit.js";
 import { outputOption, printJson, type OutputFormat } from "../output.js";
+import { registerAuditCluster } from "./webhook.js";
 
 interface VerifyFlags {
   key: string[];
@@ -22,6 +23,7 @@ interface VerifyFlags {
 
 export function registerAudit(program: Command): void {
   const audit = program.command("audit").description("inspect gitward's signed, hash-chained audit log");
+  registerAuditCluster(audit);
   audit
     .command("verify")
     .description(
