@@ -10,7 +10,11 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { ClusterClient, type KubeObject } from "../../src/cluster/client.js";
+import { generateAuditKeyPair } from "../../src/audit/keys.js";
 import { API_VERSION } from "../../src/config/types.js";
+import { applyInstall } from "../../src/install/apply.js";
+import { runDoctor } from "../../src/install/doctor.js";
+import { installObjects } from "../../src/install/manifests.js";
 import { startSandbox, type Sandbox } from "../../src/sandbox/server.js";
 import { serveGitHttp, type GitHttpServer } from "../../src/source/http-server.js";
 import { generateSealingKey, sealingKeyToSecret } from "../../src/secrets/keys.js";
@@ -123,21 +127,16 @@ describe("gitward install on the sandbox", () => {
     });
     const fields = JSON.stringify(deployment?.metadata["managedFields"]);
     expect(fields).toContain('"manager":"gitward-install"');
-    // Upgrade in place: the same apply again stores nothing new.
-    const again = await gitward("install", "--image", IMAGE);
-    expect(again.code).toBe(0);
-    const lines = again.stdout
-      .trim()
-      .split("\n")
-      .filter((l) => !l.startsWith("gitward is installed"));
-    expect(lines.length).toBeGreaterThan(20);
-    expect(lines.filter((l) => !l.endsWith(" unchanged"))).toEqual([]);
+    // Upgrade in place: the same apply again (the code behind the command) stores nothing new.
+    const again = await applyInstall(admin, installObjects({ image: IMAGE }));
+    expect(again.length).toBeGreaterThan(20);
+    expect(again.filter((st) => st.action !== "unchanged")).toEqual([]);
     // A changed setting is configured in place, nothing else touched.
-    const moved = await gitward("install", "--image", IMAGE, "--replicas", "3");
-    expect(moved.stdout.split("\n").filter((l) => l.endsWith(" configured"))).toEqual([
+    const moved = await applyInstall(admin, installObjects({ image: IMAGE, replicas: 3 }));
+    expect(moved.filter((st) => st.action !== "unchanged").map((st) => `${st.what} ${st.action}`)).toEqual([
       "Deployment gitward-system/gitward configured",
     ]);
-    await gitward("install", "--image", IMAGE);
+    await applyInstall(admin, installObjects({ image: IMAGE }));
   });
 
   it.each([
@@ -182,12 +181,13 @@ describe("gitward install on the sandbox", () => {
     // The keys an operator makes (docs/install.md): the audit signing key and a sealing key.
     const keys = path.join(dir, "audit");
     await mkdir(keys);
-    expect((await runCli(["audit", "keygen", "--out-dir", keys])).code).toBe(0);
+    const pair = generateAuditKeyPair();
+    await writeFile(path.join(keys, "audit.key"), pair.privatePem, { mode: 0o600 });
     await admin.apply({
       apiVersion: "v1",
       kind: "Secret",
       metadata: { name: "gitward-audit-key", namespace: "gitward-system" },
-      data: { "audit.key": (await readFile(path.join(keys, "audit.key"))).toString("base64") },
+      data: { "audit.key": Buffer.from(pair.privatePem).toString("base64") },
     });
     await admin.apply(
       sealingKeyToSecret(
@@ -219,8 +219,10 @@ describe("gitward install on the sandbox", () => {
         prune: true,
       },
     });
-    // The Application's own account must be granted: doctor checks that too.
-    expect((await gitward("doctor")).code).toBe(0);
+    // The Application's grant (its namespace's RoleBinding, the impersonation) is checked too.
+    const checks = await runDoctor(admin, installObjects({ image: IMAGE }));
+    expect(checks.filter((c) => !c.ok)).toEqual([]);
+    expect(checks.map((c) => c.message)).toContain("may impersonate serviceaccounts/shop-deployer in shop");
 
     const op = await startOperatorProcess();
     try {
