@@ -145,11 +145,17 @@ export async function uninstall(
       ...(note === undefined ? {} : { note }),
     });
   };
-  const bindings = (
-    await cluster.list("rbac.authorization.k8s.io/v1", "RoleBinding", {
-      labelSelector: `${PART_OF_LABEL}=${PART_OF}`,
-    })
-  ).filter((b) => !objects.some((o) => o.kind === "RoleBinding" && sameRef(o, b)));
+  // The grants of --application-namespace, found by the install's label wherever they are.
+  const grants: KubeObject[] = [];
+  for (const kind of ["RoleBinding", "Role"])
+    grants.push(
+      ...(
+        await cluster.list("rbac.authorization.k8s.io/v1", kind, {
+          labelSelector: `${PART_OF_LABEL}=${PART_OF}`,
+        })
+      ).filter((b) => !objects.some((o) => o.kind === kind && sameRef(o, b))),
+    );
+  const bindings = grants;
   const rest = [...objects.filter((o) => !isFoundation(o)), ...bindings].sort((a, b) => rank(a) - rank(b));
   for (const o of rest) await remove(o);
   // Each Application by itself before the CRDs: its inventory ConfigMap names it as owner and goes with

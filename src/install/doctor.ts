@@ -134,7 +134,7 @@ async function applicationChecks(cluster: ClusterClient, apps: readonly KubeObje
     const dest = (app["spec"] as { destination?: { namespace?: string; serviceAccountName?: string } })
       .destination;
     if (ns !== SYSTEM_NAMESPACE) {
-      const fix = `bind ClusterRole ${APPLICATION_NAMESPACE_ROLE} in ${ns}: \`gitward install --application-namespace ${ns}\``;
+      const fix = `grant gitward its Role ${APPLICATION_NAMESPACE_ROLE} in ${ns}: \`gitward install --application-namespace ${ns}\` (or see deploy/examples/application-rbac.yaml)`;
       checks.push(
         await accessCheck(
           cluster,

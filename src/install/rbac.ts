@@ -8,7 +8,7 @@ import { KEY_NAMESPACE, OPERATOR_ACCOUNT, SYSTEM_NAMESPACE, type Placed } from "
 const RBAC = "rbac.authorization.k8s.io/v1";
 
 /**
- * The ClusterRole an Application's namespace binds to gitward (a RoleBinding, never a ClusterRoleBinding):
+ * The Role (and RoleBinding) that each namespace holding Applications gives gitward:
  * found by running an Application outside gitward-system with the RBAC of gitward-system alone, which the
  * API server refuses at the first read of the inventory ConfigMap (`cannot get resource "configmaps" ...
  * in the namespace "shop"`). The operator keeps each Application's inventory in a ConfigMap beside the
@@ -16,7 +16,7 @@ const RBAC = "rbac.authorization.k8s.io/v1";
  * (source.secretRef, webhook and alert-sink secrets) from the same namespace (get). No list or watch: the
  * operator reads them by name, and `list` on Secrets would hand it every Secret of the namespace.
  */
-export const APPLICATION_NAMESPACE_ROLE = "gitward-application-namespace";
+export const APPLICATION_NAMESPACE_ROLE = "gitward-application-state";
 
 const subjects = [{ kind: "ServiceAccount", name: OPERATOR_ACCOUNT, namespace: SYSTEM_NAMESPACE }];
 
@@ -40,9 +40,21 @@ function binding(
   };
 }
 
-/** The RoleBinding that lets gitward keep the state of Applications living in `namespace`. */
-export function applicationNamespaceBinding(namespace: string): KubeObject {
-  return binding("RoleBinding", "gitward-operator", "ClusterRole", APPLICATION_NAMESPACE_ROLE, namespace);
+/**
+ * The Role and RoleBinding that let gitward keep the state of Applications living in `namespace`. A Role
+ * in each namespace, not one ClusterRole bound per namespace: a ClusterRole that reads Secrets is one
+ * ClusterRoleBinding away from every Secret of the cluster (policy rule rbac/cluster-secrets-read).
+ */
+export function applicationNamespaceGrant(namespace: string): KubeObject[] {
+  return [
+    {
+      apiVersion: RBAC,
+      kind: "Role",
+      metadata: { name: APPLICATION_NAMESPACE_ROLE, namespace },
+      rules: [rule([""], ["configmaps"], ["get", "create", "patch"]), rule([""], ["secrets"], ["get"])],
+    },
+    binding("RoleBinding", APPLICATION_NAMESPACE_ROLE, "Role", APPLICATION_NAMESPACE_ROLE, namespace),
+  ];
 }
 
 /** The operator's account, its roles and bindings, in the order they are applied. */
@@ -112,25 +124,20 @@ export function operatorRbac(applicationNamespaces: readonly string[]): Placed[]
       file,
       object: binding("RoleBinding", "gitward-operator-keys", "Role", "gitward-operator-keys", KEY_NAMESPACE),
     },
-    {
-      file,
-      comment:
-        "Bound, never cluster-wide, by each namespace that holds Applications (outside gitward-system):\n" +
-        "the inventory ConfigMap beside each Application (read, then server-side apply), and the Secrets the\n" +
-        "Application names, read by name (no list: that would read every Secret of the namespace). Bind it\n" +
-        "with `gitward install --application-namespace NS` or a RoleBinding as in\n" +
-        "deploy/examples/application-rbac.yaml.",
-      object: {
-        apiVersion: RBAC,
-        kind: "ClusterRole",
-        metadata: { name: APPLICATION_NAMESPACE_ROLE },
-        rules: [rule([""], ["configmaps"], ["get", "create", "patch"]), rule([""], ["secrets"], ["get"])],
-      },
-    },
-    ...applicationNamespaces.map((ns) => ({
-      file: "application-namespaces.yaml",
-      object: applicationNamespaceBinding(ns),
-    })),
+    ...applicationNamespaces.flatMap((ns) =>
+      applicationNamespaceGrant(ns).map((object, i) => ({
+        file: "application-namespaces.yaml",
+        object,
+        ...(i === 0
+          ? {
+              comment:
+                "In each namespace that holds Applications (outside gitward-system): the inventory ConfigMap\n" +
+                "beside each Application (read, then server-side apply), and the Secrets the Application names,\n" +
+                "read by name (no list: that would read every Secret of the namespace).",
+            }
+          : {}),
+      })),
+    ),
   ];
 }
 
