@@ -44,7 +44,10 @@ function neededAccess(objects: readonly KubeObject[]): { namespace?: string; rul
   const roles = new Map<string, Rule[]>();
   for (const o of objects)
     if (o.kind === "Role" || o.kind === "ClusterRole")
-      roles.set(`${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`, (o["rules"] as Rule[]) ?? []);
+      roles.set(
+        `${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`,
+        (o["rules"] as Rule[] | undefined) ?? [],
+      );
   const out: { namespace?: string; rule: Rule }[] = [];
   for (const b of objects) {
     if (b.kind !== "RoleBinding" && b.kind !== "ClusterRoleBinding") continue;

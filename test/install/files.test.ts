@@ -127,10 +127,25 @@ describe("the install's objects", () => {
   });
 
   it("every pod is Pod Security restricted, with requests, limits and (the operator) probes", () => {
-    const pods = objects.flatMap((o) => {
-      const spec = o["spec"] as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- walking manifests
-      if (o.kind === "Deployment") return [spec["template"].spec];
-      if (o.kind === "CronJob") return [spec["jobTemplate"].spec.template.spec];
+    interface Container {
+      image: string;
+      securityContext: unknown;
+      resources: { requests?: { cpu?: string }; limits?: { memory?: string } };
+      livenessProbe?: { httpGet: { path: string } };
+      readinessProbe?: { httpGet: { path: string } };
+    }
+    interface Pod {
+      securityContext: unknown;
+      containers: Container[];
+    }
+    const pods: Pod[] = objects.flatMap((o) => {
+      const spec = o["spec"] as {
+        template?: { spec: Pod };
+        jobTemplate?: { spec: { template: { spec: Pod } } };
+      };
+      if (o.kind === "Deployment" && spec.template !== undefined) return [spec.template.spec];
+      if (o.kind === "CronJob" && spec.jobTemplate !== undefined)
+        return [spec.jobTemplate.spec.template.spec];
       return [];
     });
     expect(pods).toHaveLength(2);
@@ -145,14 +160,14 @@ describe("the install's objects", () => {
           readOnlyRootFilesystem: true,
           capabilities: { drop: ["ALL"] },
         });
-        expect(c.resources.requests.cpu).toBeDefined();
-        expect(c.resources.limits.memory).toBeDefined();
+        expect(c.resources.requests?.cpu).toBeDefined();
+        expect(c.resources.limits?.memory).toBeDefined();
         expect(c.image).toMatch(/@sha256:[0-9a-f]{64}$/);
       }
     }
-    const operator = pods[0].containers[0];
-    expect(operator.livenessProbe.httpGet.path).toBe("/healthz");
-    expect(operator.readinessProbe.httpGet.path).toBe("/readyz");
+    const operator = pods[0]?.containers[0];
+    expect(operator?.livenessProbe?.httpGet.path).toBe("/healthz");
+    expect(operator?.readinessProbe?.httpGet.path).toBe("/readyz");
   });
 
   it("RBAC: no wildcard, no cluster-admin, no escalation verbs; secrets never listed outside gitward's own namespaces", () => {
@@ -191,7 +206,7 @@ describe("the install's objects", () => {
     for (const ns of ["gitward-system", "gitward-keys"])
       expect(policies).toContainEqual(
         expect.objectContaining({
-          metadata: expect.objectContaining({ name: "default-deny", namespace: ns }),
+          metadata: expect.objectContaining({ name: "default-deny", namespace: ns }) as unknown,
           spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] },
         }),
       );

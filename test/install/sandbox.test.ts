@@ -348,8 +348,13 @@ async function startOperatorProcess(): Promise<{ lines: string[]; stop: () => Pr
     lines,
     stop: () =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.on("close", () => resolve());
+        if (child.exitCode !== null) {
+          resolve();
+          return;
+        }
+        child.on("close", () => {
+          resolve();
+        });
         child.kill("SIGTERM");
       }),
   };

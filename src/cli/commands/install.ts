@@ -92,7 +92,7 @@ function dryRunMode(v: string | boolean | undefined): "none" | "client" | "serve
   if (v === undefined || v === false) return "none";
   if (v === true || v === "client") return "client";
   if (v === "server") return "server";
-  throw new ConfigError(`${String(v)}: give client or server`, "--dry-run");
+  throw new ConfigError(`${v}: give client or server`, "--dry-run");
 }
 
 function registerInstallCommand(program: Command): void {
