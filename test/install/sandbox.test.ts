@@ -224,6 +224,30 @@ describe("gitward install on the sandbox", () => {
     expect(checks.filter((c) => !c.ok)).toEqual([]);
     expect(checks.map((c) => c.message)).toContain("may impersonate serviceaccounts/shop-deployer in shop");
 
+    // An Application in a namespace that granted gitward nothing: doctor names each missing grant.
+    const stray = {
+      apiVersion: API_VERSION,
+      kind: "Application",
+      metadata: { name: "stray", namespace: "default" },
+    };
+    await admin.apply({
+      ...stray,
+      spec: {
+        source: { url: git.url("config"), ref: { branch: "main" }, path: "apps/shop" },
+        render: { type: "directory" },
+        destination: { namespace: "default", serviceAccountName: "deployer" },
+        trustPolicy: "production",
+      },
+    });
+    const strayChecks = (await runDoctor(admin, installObjects({ image: IMAGE }))).filter((c) => !c.ok);
+    expect(strayChecks.map((c) => c.message)).toEqual([
+      "may not get, create, patch configmaps in default",
+      "may not get secrets in default",
+      "may not impersonate serviceaccounts/deployer in default",
+    ]);
+    expect(strayChecks[0]?.fix).toMatch(/gitward install --application-namespace default/);
+    await admin.delete({ ...stray, name: "stray", namespace: "default" });
+
     const op = await startOperatorProcess();
     try {
       const status = await until(
