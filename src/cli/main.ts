@@ -17,6 +17,7 @@ import { registerDemo } from "./commands/demo.js";
 import { registerDiff } from "./commands/diff.js";
 import { registerImages } from "./commands/images.js";
 import { registerImagesPin } from "./commands/images-pin.js";
+import { registerInstall } from "./commands/install.js";
 import { registerReconcile } from "./commands/reconcile.js";
 import { registerRender } from "./commands/render.js";
 import { registerRun } from "./commands/run.js";
@@ -55,6 +56,7 @@ export function buildProgram(): Command {
     registerDashboard,
     registerVulndb,
     registerWebhook,
+    registerInstall,
   ]) {
     register(program);
   }

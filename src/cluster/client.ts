@@ -90,6 +90,8 @@ interface Reply {
   status: number;
   body: unknown;
   retryAfterMs?: number;
+  /** The server's Date header, when it sent one (doctor compares clocks with it). */
+  date?: string;
   /** The credentials the request was made with (a 401 forgets exactly these). */
   creds: RequestCredentials;
 }
@@ -246,10 +248,13 @@ export class ClusterClient {
    * `securityContex`) is refused by the server instead of being dropped with a warning, so what policy
    * checked is what the cluster stores.
    */
-  async apply(obj: KubeObject, opts: CallOptions & { force?: boolean } = {}): Promise<KubeObject> {
+  async apply(
+    obj: KubeObject,
+    opts: CallOptions & { force?: boolean; fieldManager?: string } = {},
+  ): Promise<KubeObject> {
     const ref = refOf(obj);
     const query = new URLSearchParams({
-      fieldManager: FIELD_MANAGER,
+      fieldManager: opts.fieldManager ?? FIELD_MANAGER,
       force: String(opts.force ?? true),
       fieldValidation: "Strict",
     });
@@ -504,6 +509,18 @@ export class ClusterClient {
     });
   }
 
+  /** GET /version and the server's clock (its Date header) at the time of the answer. */
+  async serverVersion(): Promise<{ gitVersion: string; date: Date | undefined }> {
+    const reply = await this.send("GET", "/version", {});
+    this.ensureOk(reply, "read of the server version");
+    const gitVersion = (reply.body as { gitVersion?: unknown }).gitVersion;
+    const date = reply.date === undefined ? undefined : new Date(reply.date);
+    return {
+      gitVersion: typeof gitVersion === "string" ? gitVersion : "unknown",
+      date: date === undefined || Number.isNaN(date.getTime()) ? undefined : date,
+    };
+  }
+
   /** A token for a service account from the TokenRequest API (what the operator's own pods mount). */
   async requestToken(namespace: string, name: string, expirationSeconds = 3600): Promise<string> {
     const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/serviceaccounts/${encodeURIComponent(name)}/token`;
@@ -672,6 +689,7 @@ export class ClusterClient {
             status,
             body,
             creds,
+            ...(res.headers.date === undefined ? {} : { date: res.headers.date }),
             ...(Number.isFinite(ra) && ra > 0 ? { retryAfterMs: ra * 1000 } : {}),
           });
         });

@@ -639,7 +639,8 @@ export class CrdStateStore implements StateStore {
     return new ClusterError(
       err.code,
       `${err.message}; gitward's Role covers ConfigMaps in ${this.systemNamespace} only: keep Applications ` +
-        `there, or grant gitward ConfigMaps in ${app.namespace} too`,
+        `there, or grant gitward its state in ${app.namespace} (\`gitward install --application-namespace ` +
+        `${app.namespace}\`, deploy/examples/application-rbac.yaml)`,
       err.status,
     );
   }

@@ -864,10 +864,13 @@ export class Api {
         causes,
       );
     const storage = versions.find((v) => isObject(v) && v["storage"] === true);
+    // As the CRD controller: a condition's lastTransitionTime moves only when it transitions, so an apply
+    // that changes nothing stores nothing (same resourceVersion) once the names were accepted.
+    const oldStatus = old !== undefined && isObject(old["status"]) ? old["status"] : undefined;
+    const oldConditions = Array.isArray(oldStatus?.["conditions"]) ? oldStatus["conditions"] : [];
+    const since = isObject(oldConditions[0]) ? oldConditions[0]["lastTransitionTime"] : undefined;
     const t =
-      (old !== undefined && isObject(old["status"]) ? old["status"]["conditions"] : undefined) === undefined
-        ? now()
-        : now();
+      typeof since === "string" && jsonEqual(oldStatus?.["acceptedNames"] ?? null, names) ? since : now();
     crd["status"] = {
       acceptedNames: names,
       conditions: [
