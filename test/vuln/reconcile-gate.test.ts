@@ -16,6 +16,7 @@ import { ScanCache } from "../../src/vuln/scan.js";
 import { deployment, startWorld, type World } from "../reconcile/harness.js";
 import { importFixture, readFixtureInventory, FINDINGS_FIXTURE } from "../support/real-inventory.js";
 import { pushTestImage, startRegistry, type TestRegistry } from "../support/registry.js";
+import { buildImage, pushImage } from "../support/oci-image.js";
 
 let w: World;
 let registry: TestRegistry;
@@ -131,5 +132,39 @@ describe("the vulnerability gate in the reconcile", () => {
     expect(r.result).toBe("refused");
     expect(r.reason).toBe("VULNERABILITY_DB_UNAVAILABLE");
     expect(r.message).toMatch(/missing\.db/u);
+  });
+
+  it("end to end with the real cataloger: the image's own layers are read from the registry and refused", async () => {
+    // An image whose layer holds minimist 1.2.5's real package.json (GHSA-xvch-5gv4-984h, critical).
+    const image = await buildImage([
+      {
+        entries: [
+          {
+            path: "app/node_modules/minimist/package.json",
+            hostFile: path.join(FINDINGS_FIXTURE, "npm", "old", "minimist", "package.json"),
+          },
+        ],
+      },
+    ]);
+    await pushImage(registry, "shop/web", "real", image);
+    await signImage({ client, image: `${registry.host}/shop/web:real`, key: privateKey, format: "bundle" });
+    await w.commit({ "apps/shop/web.yaml": webWith(`${registry.host}/shop/web:real`) });
+    const before = await w.snapshot();
+    const r = await w.reconcile(
+      w.app(),
+      { registry: client, vulnerabilities: { cache: new ScanCache() } },
+      trust({ dbPath, failOn: "critical" }),
+    );
+    expect(r.result).toBe("refused");
+    expect(r.reason).toBe("VULNERABLE_IMAGE");
+    expect(r.details.join("\n")).toMatch(/minimist 1\.2\.5: GHSA-xvch-5gv4-984h/u);
+    expect(r.details.join("\n")).toContain(image.layers[0]?.digest.slice(0, 19) ?? "missing layer");
+    expect(await w.snapshot()).toBe(before);
+    const ok = await w.reconcile(
+      w.app(),
+      { registry: client, vulnerabilities: { cache: new ScanCache() } },
+      trust({ dbPath, failOn: "critical", ignore: [{ id: "GHSA-xvch-5gv4-984h", reason: "build-time only" }] }),
+    );
+    expect(ok.result, ok.details.join("\n")).toBe("applied");
   });
 });
