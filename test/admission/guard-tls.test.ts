@@ -226,9 +226,9 @@ describe("a registry that stalls", () => {
   });
 });
 
-describe("deploy/install/webhook.yaml", () => {
+describe("deploy/webhook/webhook.yaml", () => {
   it("grants the webhook what it uses and no more: its Secret, the configuration, inventories, Events", async () => {
-    for (const o of await readYamlObjects(path.join(repoRoot, "deploy", "install", "webhook.yaml")))
+    for (const o of await readYamlObjects(path.join(repoRoot, "deploy", "webhook", "webhook.yaml")))
       if (o.kind !== "Deployment") await admin.apply(o);
     await admin.apply(webhookConfiguration({ url: "https://127.0.0.1:1/validate", caBundle: "x" }));
     const hook = ClusterClient.fromText(

@@ -13,7 +13,7 @@ interface Container {
 }
 
 async function containersOf(file: string, kind: string): Promise<Container[]> {
-  const docs = parseAllDocuments(await readFile(path.join(repoRoot, "deploy", "install", file), "utf8")).map(
+  const docs = parseAllDocuments(await readFile(path.join(repoRoot, "deploy", file), "utf8")).map(
     (d) => d.toJS() as { kind?: string; spec?: Record<string, unknown> },
   );
   const obj = docs.find((d) => d.kind === kind);
@@ -39,9 +39,9 @@ function gitward(args: string[]): Promise<{ code: number; stderr: string }> {
 
 describe("the install manifests' gitward arguments", () => {
   it.each([
-    ["deployment.yaml", "Deployment"],
-    ["key-rotation.yaml", "CronJob"],
-    ["webhook.yaml", "Deployment"],
+    ["install/deployment.yaml", "Deployment"],
+    ["install/key-rotation.yaml", "CronJob"],
+    ["webhook/webhook.yaml", "Deployment"],
   ])("%s: every flag is known to the CLI", async (file, kind) => {
     const [container] = await containersOf(file, kind);
     const args = container?.args ?? [];
@@ -69,7 +69,7 @@ describe("the install manifests' gitward arguments", () => {
   });
 
   it("the operator runs with the young-generation limit the memory benchmark measures", async () => {
-    const [container] = await containersOf("deployment.yaml", "Deployment");
+    const [container] = await containersOf("install/deployment.yaml", "Deployment");
     expect(container?.env).toContainEqual({ name: "NODE_OPTIONS", value: "--max-semi-space-size=16" });
   });
 });
