@@ -158,7 +158,7 @@ export interface WebhookSpec {
   /** Webhook name (three dot-separated segments at least). */
   name: string;
   /** clientConfig: a URL, or a service the sandbox resolves through its webhookServices map. */
-  url?: string;
+  url?: string | undefined;
   service?: { namespace: string; name: string; path?: string; port?: number };
   caBundle?: string;
   rules?: Record<string, unknown>[];

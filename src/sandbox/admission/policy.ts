@@ -59,31 +59,36 @@ export function runPolicies(
     const actions = list(bspec["validationActions"]).map((x) => text(x));
     const prefix = `ValidatingAdmissionPolicy '${policyName}' with binding '${bindingName}'`;
     const params = paramsFor(store, catalog, pspec, bspec, a);
-    const decisions: Decision[] = [];
     if (params === "missing") {
-      decisions.push({
-        message:
-          "failed to configure binding: no params found for policy binding with `Deny` parameterNotFoundAction",
-        reason: "Invalid",
-        failure: true,
-      });
-    } else {
-      for (const p of params) decisions.push(...evaluatePolicy(pspec, { ...base, params: p }));
+      // Refused whatever the failurePolicy and validationActions, as kube-apiserver does.
+      throw denied(
+        a,
+        `${prefix} denied request: no params found for policy binding with \`Deny\` parameterNotFoundAction`,
+        "Invalid",
+      );
     }
+    const decisions = params.flatMap((p) => evaluatePolicy(pspec, { ...base, params: p }));
     for (const d of decisions) {
       if (d.failure && pspec["failurePolicy"] === "Ignore") continue;
-      if (actions.includes("Deny")) {
-        throw new ApiError(
-          reasonCodes[d.reason] ?? 422,
-          d.reason,
-          `${prefix} denied request: ${d.message}`,
-          {},
-        );
-      }
+      if (actions.includes("Deny")) throw denied(a, `${prefix} denied request: ${d.message}`, d.reason);
       if (actions.includes("Warn")) warnings.push(`Validation failed for ${prefix}: ${d.message}`);
     }
   }
   return warnings;
+}
+
+/** admission.NewForbidden's message with the validation's reason and its code (Invalid: 422). */
+function denied(a: AdmissionAttributes, message: string, reason: string): ApiError {
+  const gr = a.def.group === "" ? a.def.resource : `${a.def.resource}.${a.def.group}`;
+  const name = a.name !== "" ? a.name : a.object === null ? "" : text(metaOf(a.object)["name"]);
+  const full =
+    name === "" ? `${gr} is forbidden: ${message}` : `${gr} ${JSON.stringify(name)} is forbidden: ${message}`;
+  return new ApiError(reasonCodes[reason] ?? 422, reason, full, {
+    ...(name === "" ? {} : { name }),
+    group: a.def.group,
+    kind: a.def.resource,
+    causes: [{ message }],
+  });
 }
 
 interface Decision {
