@@ -37,6 +37,7 @@ import { modelOf, unknownCustomFields, unknownFields, type FieldValidation } fro
 import type { UserInfo } from "./rbac.js";
 import type { Pending } from "./admission/admit.js";
 import { admissionConfigCauses } from "./admission/config.js";
+import { ephemeralWrite } from "./ephemeral.js";
 
 export type Readiness = { delayMs: number } | "never";
 
@@ -674,6 +675,7 @@ export class Api {
       if (def.group === "" && def.kind === "Namespace") next["status"] = { phase: "Active" };
     } else {
       const oldMeta = metaOf(old);
+      if (sub === "ephemeralcontainers") ephemeralWrite(old, next);
       if (sub === "status" || sub === "approval") {
         // A status write (and a CSR's approval) changes only the status.
         const status = next["status"];

@@ -123,7 +123,7 @@ function webhookConfig(obj: JsonObject): StatusCause[] {
     const hasSvc = cc !== undefined && cc["service"] !== undefined;
     if (hasUrl === hasSvc) out.push(required(`${f}.clientConfig`));
     else if (hasUrl) {
-      let ok = false;
+      let ok: boolean;
       try {
         ok = new URL(text(cc["url"])).protocol === "https:";
       } catch {

@@ -116,7 +116,11 @@ describe("ValidatingAdmissionPolicy with kubectl", () => {
     await policy("limits", {
       paramKind: { apiVersion: "v1", kind: "ConfigMap" },
       matchConditions: [
-        { name: "prod-only", expression: "'tier' in namespaceObject.metadata.labels && namespaceObject.metadata.labels['tier'] == 'prod'" },
+        {
+          name: "prod-only",
+          expression:
+            "'tier' in namespaceObject.metadata.labels && namespaceObject.metadata.labels['tier'] == 'prod'",
+        },
       ],
       validations: [
         {
@@ -143,9 +147,9 @@ describe("ValidatingAdmissionPolicy with kubectl", () => {
     expect(
       (await ctx.k.run(["create", "deployment", "three", "--image=nginx", "--replicas=3", "-n", "p"])).code,
     ).toBe(0);
-    expect((await ctx.k.run(["label", "deployment", "three", "app=other", "--overwrite", "-n", "p"])).stderr).toContain(
-      "the app label is immutable",
-    );
+    expect(
+      (await ctx.k.run(["label", "deployment", "three", "app=other", "--overwrite", "-n", "p"])).stderr,
+    ).toContain("the app label is immutable");
     // Without its params object the binding denies (parameterNotFoundAction Deny).
     await call(ctx.sb, "DELETE", "/api/v1/namespaces/p/configmaps/limits");
     expect(

@@ -256,6 +256,56 @@ describe("validating webhooks with kubectl", () => {
     expect(hook.requests).toHaveLength(3);
   });
 
+  it("pods/ephemeralcontainers (kubectl debug's subresource) is admitted, and changes only the ephemeral containers", async () => {
+    await ctx.k.run(["run", "dbg", `--image=${pinned}`, "-n", "x"]);
+    hook.decide((r) => {
+      const spec = (r.object?.["spec"] ?? {}) as { ephemeralContainers?: { image: string }[] };
+      const bad = (spec.ephemeralContainers ?? []).some((c) => !c.image.includes("@sha256:"));
+      return bad
+        ? { allowed: false, status: { code: 403, message: "debug images must be pinned" } }
+        : { allowed: true };
+    });
+    await install({
+      rules: [{ operations: ["UPDATE"], apiGroups: [""], apiVersions: ["v1"], resources: ["pods/*"] }],
+    });
+    const path = "/api/v1/namespaces/x/pods/dbg/ephemeralcontainers";
+    const type = "application/strategic-merge-patch+json";
+    const add = (image: string): Record<string, unknown> => ({
+      spec: {
+        ephemeralContainers: [{ name: "debugger", image }],
+        containers: [{ name: "dbg", image: "evil:latest" }],
+      },
+    });
+    const denied = await call(ctx.sb, "PATCH", path, { body: add("busybox"), type });
+    expect([denied.status, denied.json["message"]]).toEqual([
+      403,
+      'admission webhook "gate.gitward.test" denied the request: debug images must be pinned',
+    ]);
+    expect(hook.requests[0]).toMatchObject({
+      subResource: "ephemeralcontainers",
+      kind: { kind: "Pod" },
+      operation: "UPDATE",
+    });
+    const added = await call(ctx.sb, "PATCH", path, { body: add(pinned), type });
+    expect(added.status, added.text).toBe(200);
+    const pod = (await call(ctx.sb, "GET", "/api/v1/namespaces/x/pods/dbg")).json as {
+      spec: { containers: { image: string }[]; ephemeralContainers: unknown[] };
+    };
+    // The subresource ignores the container change smuggled into the same patch.
+    expect(pod.spec.containers[0]?.image).toBe(pinned);
+    expect(pod.spec.ephemeralContainers).toEqual([
+      expect.objectContaining({ name: "debugger", image: pinned }),
+    ]);
+    const change = await call(ctx.sb, "PATCH", path, {
+      body: {
+        spec: { ephemeralContainers: [{ name: "debugger", image: `busybox@sha256:${"d".repeat(64)}` }] },
+      },
+      type,
+    });
+    expect(change.status).toBe(422);
+    expect(change.text).toContain('existing ephemeral containers \\"debugger\\" may not be changed');
+  });
+
   it("admission configurations themselves are never sent to webhooks, so the cluster can always recover", async () => {
     hook.decide(() => ({ allowed: false, status: { message: "no" } }));
     await install({ rules: [{ operations: ["*"], apiGroups: ["*"], apiVersions: ["*"], resources: ["*"] }] });
