@@ -148,6 +148,59 @@ describe("validating webhooks with kubectl", () => {
     expect(ignored.code, ignored.stderr).toBe(0);
   });
 
+  it("kubectl apply (client- and server-side) of a pinned pod is allowed; an unpinned one is denied", async () => {
+    await install({});
+    requirePinned();
+    const pod = (name: string, image: string): string =>
+      `apiVersion: v1\nkind: Pod\nmetadata: {name: ${name}, namespace: x}\nspec:\n  containers: [{name: app, image: "${image}"}]\n`;
+    const applied = await ctx.k.run(["apply", "-f", "-"], { input: pod("applied", pinned) });
+    expect(applied.code, applied.stderr).toBe(0);
+    const ssa = await ctx.k.run(["apply", "--server-side", "-f", "-"], { input: pod("ssa", pinned) });
+    expect(ssa.code, ssa.stderr).toBe(0);
+    expect(hook.requests.map((r) => [r.operation, (r["options"] as { kind: string }).kind])).toEqual([
+      ["CREATE", "CreateOptions"],
+      ["CREATE", "PatchOptions"],
+    ]);
+    const bad = await ctx.k.run(["apply", "--server-side", "-f", "-"], { input: pod("ssa", "nginx:latest") });
+    expect(bad.stderr).toContain("IMAGE_NOT_PINNED: nginx:latest is not pinned by digest");
+    expect(hook.requests.at(-1)).toMatchObject({
+      operation: "UPDATE",
+      oldObject: { metadata: { name: "ssa" } },
+    });
+  });
+
+  it("matchPolicy Equivalent matches another version of the resource, Exact does not; a matchCondition error follows failurePolicy", async () => {
+    hook.decide(() => ({ allowed: false, status: { message: "no" } }));
+    const v1beta1 = [
+      {
+        operations: ["CREATE"],
+        apiGroups: ["apps", "extensions"],
+        apiVersions: ["v1beta1"],
+        resources: ["deployments"],
+      },
+    ];
+    await install({ rules: v1beta1 });
+    expect((await ctx.k.run(["create", "deployment", "eq", "--image=nginx", "-n", "x"])).stderr).toContain(
+      "denied the request: no",
+    );
+    await call(ctx.sb, "DELETE", `${VWC}/gate`);
+    const exact = webhookConfiguration("gate", [
+      { name: "gate.gitward.test", url: hook.url, caBundle: hook.certs.caBundle, rules: v1beta1 },
+    ]);
+    ((exact["webhooks"] as Record<string, unknown>[])[0] as Record<string, unknown>)["matchPolicy"] = "Exact";
+    expect((await call(ctx.sb, "POST", VWC, { body: exact })).status).toBe(201);
+    expect((await ctx.k.run(["create", "deployment", "eq", "--image=nginx", "-n", "x"])).code).toBe(0);
+    await call(ctx.sb, "DELETE", `${VWC}/gate`);
+    const broken = [{ name: "broken", expression: "object.spec.nothing.here == 1" }];
+    await install({ matchConditions: broken });
+    const failed = await ctx.k.run(["run", "mc", "--image=busybox", "-n", "x"]);
+    expect(failed.stderr).toContain('failed calling webhook "gate.gitward.test": matchCondition "broken"');
+    await call(ctx.sb, "DELETE", `${VWC}/gate`);
+    await install({ matchConditions: broken, failurePolicy: "Ignore" });
+    expect((await ctx.k.run(["run", "mc", "--image=busybox", "-n", "x"])).code).toBe(0);
+    expect(hook.requests).toHaveLength(1);
+  });
+
   it("a caBundle that did not sign the webhook's certificate fails the call closed", async () => {
     const other = await makeServingCertificates();
     await install({ caBundle: other.caBundle });
