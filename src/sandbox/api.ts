@@ -35,6 +35,9 @@ import { schemaOf, validateCustom } from "./crd-validation.js";
 import { confirmNoEscalation } from "./escalation.js";
 import { modelOf, unknownCustomFields, unknownFields, type FieldValidation } from "./field-validation.js";
 import type { UserInfo } from "./rbac.js";
+import type { Pending } from "./admission/admit.js";
+import { admissionConfigCauses } from "./admission/config.js";
+import { ephemeralWrite } from "./ephemeral.js";
 
 export type Readiness = { delayMs: number } | "never";
 
@@ -48,6 +51,8 @@ export interface WriteContext {
   fieldValidation?: FieldValidation;
   /** Warnings for the response's Warning headers. */
   warnings?: string[];
+  /** Called with the object about to be stored, after defaulting and validation (admission/admit.ts). */
+  admit?: (pending: Pending) => void;
 }
 
 export type PatchType = "json" | "merge" | "strategic" | "apply";
@@ -670,6 +675,7 @@ export class Api {
       if (def.group === "" && def.kind === "Namespace") next["status"] = { phase: "Active" };
     } else {
       const oldMeta = metaOf(old);
+      if (sub === "ephemeralcontainers") ephemeralWrite(old, next);
       if (sub === "status" || sub === "approval") {
         // A status write (and a CSR's approval) changes only the status.
         const status = next["status"];
@@ -756,7 +762,17 @@ export class Api {
       next,
       user: ctx.user,
     });
-    const causes = [...validate(def, next), ...validateCore(def, next, old)];
+    if (def.group === "" && def.kind === "Namespace") {
+      // kube-apiserver labels every namespace with its name (namespaceSelectors rely on it).
+      const labels = isObject(fmeta["labels"]) ? fmeta["labels"] : {};
+      labels["kubernetes.io/metadata.name"] = text(fmeta["name"]);
+      fmeta["labels"] = labels;
+    }
+    const causes = [
+      ...validate(def, next),
+      ...validateCore(def, next, old),
+      ...admissionConfigCauses(def, next),
+    ];
     if (def.crd !== undefined) {
       const crd = this.store.get("apiextensions.k8s.io/customresourcedefinitions", "", def.crd);
       if (crd !== undefined) causes.push(...validateCustom(crd.obj, def.version, next));
@@ -771,6 +787,7 @@ export class Api {
     const name = text(fmeta["name"]);
     if (def.group === "apiextensions.k8s.io" && def.kind === "CustomResourceDefinition")
       this.prepareCrd(next, old);
+    ctx.admit?.({ def, namespace: ns, old, next, subresource: sub });
 
     if (
       old !== undefined &&

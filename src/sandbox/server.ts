@@ -32,6 +32,8 @@ import { decodeProtobuf } from "./protobuf.js";
 import { fieldValidationOf } from "./field-validation.js";
 import { checkJsonTextNesting, checkValueNesting, checkYamlTextNesting } from "./nesting.js";
 import { servingCert } from "./tls.js";
+import { Admission } from "./admission/admit.js";
+import { admittedWrite, admittedDelete, admittedDeleteCollection } from "./admission/writes.js";
 
 export interface Faults {
   /** Added to every API request, in milliseconds. */
@@ -68,6 +70,12 @@ export interface SandboxOptions {
   bookmarkIntervalMs?: number;
   /** How many change events are kept for watches that resume from a resourceVersion (default 50,000). */
   watchHistory?: number;
+  /**
+   * Where admission webhooks' `clientConfig.service` references are served, since the sandbox has no
+   * cluster network: "namespace/name" (or "namespace/name:port") → base URL such as https://127.0.0.1:8443.
+   * The call goes to that URL plus service.path, verifying the certificate for `name.namespace.svc`.
+   */
+  webhookServices?: Record<string, string>;
 }
 
 export interface MintOptions {
@@ -95,6 +103,8 @@ export interface Sandbox {
   serviceAccountToken(namespace: string, name: string, options?: { expirationSeconds?: number }): string;
   /** A kubeconfig (YAML) that uses another token. */
   kubeconfigFor(token: string, user?: string): string;
+  /** Sets (or with undefined removes) the base URL of a webhook service, as the webhookServices option. */
+  setWebhookService(service: string, url: string | undefined): void;
 }
 
 const MAX_BODY = 3 * 1024 * 1024;
@@ -152,6 +162,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     },
     conflictFault: () => faults.conflictRate !== undefined && Math.random() < faults.conflictRate,
   });
+  const admission = new Admission(
+    store,
+    catalog,
+    api,
+    new Map(Object.entries(options.webhookServices ?? {})),
+  );
   const tokens = new Tokens();
   const bookmarkMs = options.bookmarkIntervalMs ?? 1000;
   const watches = new Set<ActiveWatch>();
@@ -573,12 +589,18 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
           sendJson(res, 201, tokenRequest(ns, name ?? "", parseBody(req, body, false), dryRun));
           return;
         }
-        const obj = api.create(def, ns, parseBody(req, body, false), ctx);
+        const given = parseBody(req, body, false);
+        const obj = await admittedWrite(admission, def, ctx, "Create", given, (c, b) =>
+          api.create(def, ns, b, c),
+        );
         sendObject(201, obj);
         return;
       }
       case "update": {
-        const obj = api.update(def, ns, name ?? "", parseBody(req, body, false), ctx, sub);
+        const given = parseBody(req, body, false);
+        const obj = await admittedWrite(admission, def, ctx, "Update", given, (c, b) =>
+          api.update(def, ns, name ?? "", b, c, sub),
+        );
         sendObject(200, obj);
         return;
       }
@@ -587,13 +609,17 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         const patch = parseBody(req, body, type === "apply");
         const force = q.get("force") === "true";
         if (force && type !== "apply") throw errors.badRequest("force is only allowed for apply patches");
-        const r = api.patch(def, ns, name ?? "", type, patch, ctx, sub, force);
+        const r = await admittedWrite(admission, def, ctx, "Patch", patch, (c, p) =>
+          api.patch(def, ns, name ?? "", type, p, c, sub, force),
+        );
         sendObject(r.created ? 201 : 200, r.obj);
         return;
       }
       case "delete": {
         const opts = deleteOptions(req, body, q);
-        const r = api.delete(def, ns, name ?? "", opts, ctx);
+        const r = await admittedDelete(admission, def, ns, name ?? "", ctx, () =>
+          api.delete(def, ns, name ?? "", opts, ctx),
+        );
         if (r.removed && !dryRun) {
           sendJson(res, 200, {
             kind: "Status",
@@ -613,7 +639,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         return;
       }
       case "deletecollection": {
-        const items = api.deleteCollection(def, namespace, listOptions(q), ctx);
+        const items = await admittedDeleteCollection(admission, api, def, namespace, listOptions(q), ctx);
         sendJson(res, 200, {
           kind: `${def.kind}List`,
           apiVersion: groupVersionOf(def),
@@ -937,6 +963,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     },
     kubeconfigFor(token: string, user = "sandbox-user"): string {
       return kubeconfigYaml(url, tls.certPem, token, user);
+    },
+    setWebhookService(service: string, target: string | undefined): void {
+      if (target === undefined) admission.services.delete(service);
+      else admission.services.set(service, target);
     },
   };
 }

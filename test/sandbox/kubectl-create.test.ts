@@ -1,8 +1,11 @@
-// kubectl's typed create commands against the sandbox: `create deployment|job|cronjob|service|...` and
-// `run` send protobuf bodies, which the sandbox decodes to the exact object; a protobuf body with a field
-// the sandbox's schema lacks is refused with 415 rather than stored short of that field.
+// kubectl's own commands against the sandbox: `create deployment|job|cronjob|service|secret|...` and `run`
+// send protobuf bodies, which the sandbox decodes to the exact object (a protobuf body with a field the
+// schema lacks is refused with 415); `expose`, `scale`, `label` and `set image` use GET, patches and scale.
 import { describe, expect, it } from "vitest";
 import protobuf from "protobufjs";
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
+import { makeServingCertificates } from "../support/webhook.js";
 import { call, withSandbox } from "./helpers.js";
 
 const ctx = withSandbox();
@@ -183,6 +186,82 @@ describe("kubectl create with protobuf bodies", () => {
     expect(at(await getJson("configmap", "e"), "data")).toEqual({ empty: "", full: "x" });
     await ok(["create", "secret", "generic", "sec", "--from-literal=pw=s3cr3t"]);
     expect(at(await getJson("secret", "sec"), "data.pw")).toBe(Buffer.from("s3cr3t").toString("base64"));
+  });
+
+  it("expose, scale, label and set image: the GET, POST, merge and strategic patches and the scale subresource they use", async () => {
+    const image = `nginx@sha256:${"c".repeat(64)}`;
+    await ok(["create", "deployment", "shop", `--image=${image}`, "-n", "default"]);
+    expect(await ok(["expose", "deployment", "shop", "--port=80", "--target-port=8080"])).toContain(
+      "service/shop exposed",
+    );
+    const svc = await getJson("service", "shop");
+    expect(at(svc, "spec.selector")).toEqual({ app: "shop" });
+    expect(at(svc, "spec.ports")).toEqual([
+      expect.objectContaining({ port: 80, targetPort: 8080, protocol: "TCP" }),
+    ]);
+    expect(await ok(["scale", "deployment", "shop", "--replicas=4"])).toContain(
+      "deployment.apps/shop scaled",
+    );
+    expect(at(await getJson("deployment", "shop"), "spec.replicas")).toBe(4);
+    expect(await ok(["label", "deployment", "shop", "tier=front"])).toContain("deployment.apps/shop labeled");
+    expect(at(await getJson("deployment", "shop"), "metadata.labels")).toEqual({
+      app: "shop",
+      tier: "front",
+    });
+    expect(await ok(["set", "image", "deployment/shop", "nginx=nginx:1.28"])).toContain("image updated");
+    const d = await getJson("deployment", "shop");
+    expect(at(d, "spec.template.spec.containers.0.image")).toBe("nginx:1.28");
+    expect(at(d, "metadata.generation")).toBe(3);
+    await ok(["run", "solo", "--image=busybox", "--port=9090"]);
+    await ok(["expose", "pod", "solo", "--name=solo-svc"]);
+    expect(at(await getJson("service", "solo-svc"), "spec.ports.0")).toEqual(
+      expect.objectContaining({ port: 9090, targetPort: 9090 }),
+    );
+    await ok(["label", "pod", "solo", "x=y"]);
+    await ok(["set", "image", "pod/solo", "solo=busybox:1.37"]);
+    expect(at(await getJson("pod", "solo"), "spec.containers.0.image")).toBe("busybox:1.37");
+  });
+
+  it("create secret docker-registry and tls, and headless and externalname services", async () => {
+    await ok([
+      "create",
+      "secret",
+      "docker-registry",
+      "pull",
+      "--docker-server=r.example",
+      "--docker-username=u",
+      "--docker-password=p",
+    ]);
+    const pull = await getJson("secret", "pull");
+    expect(at(pull, "type")).toBe("kubernetes.io/dockerconfigjson");
+    const cfg = JSON.parse(
+      Buffer.from(
+        String((at(pull, "data") as Record<string, unknown>)[".dockerconfigjson"]),
+        "base64",
+      ).toString("utf8"),
+    ) as unknown;
+    expect(at(cfg, "auths")).toHaveProperty(["r.example", "username"], "u");
+    const certs = await makeServingCertificates();
+    await writeFile(path.join(ctx.k.dir, "tls.crt"), certs.certPem);
+    await writeFile(path.join(ctx.k.dir, "tls.key"), certs.keyPem);
+    await ok([
+      "create",
+      "secret",
+      "tls",
+      "serving",
+      `--cert=${path.join(ctx.k.dir, "tls.crt")}`,
+      `--key=${path.join(ctx.k.dir, "tls.key")}`,
+    ]);
+    const tls = await getJson("secret", "serving");
+    expect(at(tls, "type")).toBe("kubernetes.io/tls");
+    expect(
+      Buffer.from(String((at(tls, "data") as Record<string, unknown>)["tls.crt"]), "base64").toString("utf8"),
+    ).toBe(certs.certPem);
+    await ok(["create", "service", "clusterip", "headless", "--clusterip=None"]);
+    expect(at(await getJson("service", "headless"), "spec.clusterIP")).toBe("None");
+    await ok(["create", "service", "externalname", "ext", "--external-name=example.com"]);
+    const ext = await getJson("service", "ext");
+    expect([at(ext, "spec.type"), at(ext, "spec.externalName")]).toEqual(["ExternalName", "example.com"]);
   });
 
   it("--dry-run=server -o yaml answers the object and stores nothing", async () => {
