@@ -29,12 +29,16 @@ const { values: flags } = parseArgs({
 });
 
 const started = performance.now();
-const pkg = JSON.parse(await readFile(path.join(root, "package.json"), "utf8")) as { name: string; version: string };
+const pkg = JSON.parse(await readFile(path.join(root, "package.json"), "utf8")) as {
+  name: string;
+  version: string;
+};
 const commit = git("rev-parse", "HEAD");
 const dirty = git("status", "--porcelain", "--untracked-files=no") !== "";
 const epochText = process.env.SOURCE_DATE_EPOCH ?? git("log", "-1", "--format=%ct");
 const epoch = Number(epochText);
-if (!Number.isSafeInteger(epoch) || epoch < 0) throw new Error(`SOURCE_DATE_EPOCH is not a number: ${epochText}`);
+if (!Number.isSafeInteger(epoch) || epoch < 0)
+  throw new Error(`SOURCE_DATE_EPOCH is not a number: ${epochText}`);
 const tag = flags.tag ?? pkg.version;
 const out = path.resolve(flags.out);
 let sourceUri: string;
@@ -50,10 +54,14 @@ try {
   const app = path.join(stage, "app");
   await mkdir(app);
   for (const f of ["package.json", "package-lock.json"]) await cp(path.join(root, f), path.join(app, f));
-  execFileSync("npm", ["ci", "--omit=dev", "--ignore-scripts", "--no-audit", "--no-fund", "--prefer-offline"], {
-    cwd: app,
-    stdio: ["ignore", "ignore", "inherit"],
-  });
+  execFileSync(
+    "npm",
+    ["ci", "--omit=dev", "--ignore-scripts", "--no-audit", "--no-fund", "--prefer-offline"],
+    {
+      cwd: app,
+      stdio: ["ignore", "ignore", "inherit"],
+    },
+  );
   await cp(path.join(root, "dist", "src"), path.join(app, "dist", "src"), {
     recursive: true,
     filter: (f) => !f.endsWith(".map"),
@@ -64,7 +72,9 @@ try {
 
   const node = await realpath(path.join(root, "node_modules", "node", "bin", "node"));
   const nodeVersion = execFileSync(node, ["--version"], { encoding: "utf8" }).trim().replace(/^v/, "");
-  const nodeSha256 = createHash("sha256").update(await readFile(node)).digest("hex");
+  const nodeSha256 = createHash("sha256")
+    .update(await readFile(node))
+    .digest("hex");
   const binaries = flags["no-git"] ? [] : GIT_BINARIES;
   const labels = {
     "org.opencontainers.image.title": pkg.name,
@@ -98,7 +108,10 @@ try {
   await writeFile(path.join(out, "provenance.json"), `${JSON.stringify(provenance, null, 2)}\n`);
   const summary = { layout, tag, digest: result.digest, layers: result.layers, seconds: 0 };
   summary.seconds = Math.round((performance.now() - started) / 100) / 10;
-  await writeFile(path.join(out, "build.json"), `${JSON.stringify({ layout, tag, digest: result.digest }, null, 2)}\n`);
+  await writeFile(
+    path.join(out, "build.json"),
+    `${JSON.stringify({ layout, tag, digest: result.digest }, null, 2)}\n`,
+  );
   process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
 } finally {
   await rm(stage, { recursive: true, force: true });

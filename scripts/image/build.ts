@@ -72,6 +72,11 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
   });
   return {
     digest: manifest.digest,
-    layers: built.map(([name, l]) => ({ name, digest: l.descriptor.digest, size: l.descriptor.size, files: l.files })),
+    layers: built.map(([name, l]) => ({
+      name,
+      digest: l.descriptor.digest,
+      size: l.descriptor.size,
+      files: l.files,
+    })),
   };
 }

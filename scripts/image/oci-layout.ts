@@ -79,7 +79,14 @@ async function tarOf(entries: readonly LayerEntry[], mtime: Date): Promise<Buffe
   for (const e of ordered(entries)) {
     switch (e.type) {
       case "dir":
-        await add({ ...base, name: `${e.path}/`, type: "directory", mode: e.mode ?? 0o755, uid: e.uid ?? 0, gid: e.uid ?? 0 });
+        await add({
+          ...base,
+          name: `${e.path}/`,
+          type: "directory",
+          mode: e.mode ?? 0o755,
+          uid: e.uid ?? 0,
+          gid: e.uid ?? 0,
+        });
         break;
       case "symlink":
         await add({ ...base, name: e.path, type: "symlink", linkname: e.target, mode: 0o777 });
@@ -115,8 +122,8 @@ export class OciLayoutWriter {
 
   async layer(entries: readonly LayerEntry[], mtime: Date): Promise<BuiltLayer> {
     const tar = await tarOf(entries, mtime);
-    // Level 9 and node's gzip header (mtime 0, OS unix): the same bytes for the same tar with this zlib.
-    const gz = gzipSync(tar, { level: 9 });
+    // Level 6 and node's gzip header (mtime 0, OS unix): the same bytes for the same tar with this zlib.
+    const gz = gzipSync(tar, { level: 6 });
     const descriptor = await this.blob(gz, "application/vnd.oci.image.layer.v1.tar+gzip");
     return { descriptor, diffId: sha256(tar), files: ordered(entries).length };
   }

@@ -51,7 +51,9 @@ export async function pushImage(o: PushOptions): Promise<PushResult> {
     ]);
     const pushed = (await readFile(digestFile, "utf8")).trim();
     if (pushed !== build.digest) {
-      throw new Error(`the registry holds ${pushed}, not the built ${build.digest}: skopeo rewrote the manifest`);
+      throw new Error(
+        `the registry holds ${pushed}, not the built ${build.digest}: skopeo rewrote the manifest`,
+      );
     }
     const repo = o.ref.replace(/(@sha256:[0-9a-f]+|:[^/:]+)$/, "");
     const image = `${repo}@${build.digest}`;
@@ -61,13 +63,23 @@ export async function pushImage(o: PushOptions): Promise<PushResult> {
       ...(o.plainHttp === true ? ["--plain-http"] : []),
       ...(o.dockerConfig === undefined ? [] : ["--docker-config", o.dockerConfig]),
     ];
-    const gitward = (args: string[]) => run(process.execPath, [o.cli, ...args], { env: o.env ?? process.env });
+    const gitward = (args: string[]) =>
+      run(process.execPath, [o.cli, ...args], { env: o.env ?? process.env });
     await gitward(["images", "sign", image, ...common]);
     for (const [type, file] of [
       [SBOM_PREDICATE, "sbom.cdx.json"],
       [PROVENANCE_PREDICATE, "provenance.json"],
     ] as const) {
-      await gitward(["images", "attest", image, ...common, "--type", type, "--predicate", path.join(o.built, file)]);
+      await gitward([
+        "images",
+        "attest",
+        image,
+        ...common,
+        "--type",
+        type,
+        "--predicate",
+        path.join(o.built, file),
+      ]);
     }
     return { image, digest: build.digest };
   } finally {

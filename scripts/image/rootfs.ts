@@ -1,7 +1,7 @@
 // What goes into gitward's image, as layer entries: the runtime (the node binary, the git binaries and the
 // shared libraries `ldd` names for them, /etc/passwd with the non-root user), the production
 // node_modules, and the app (package.json, dist/src, build-info.json). No shell, no package manager.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { lstat, readdir, readlink } from "node:fs/promises";
 import path from "node:path";
 import type { LayerEntry } from "./oci-layout.js";
@@ -38,7 +38,10 @@ export function sharedLibraries(binary: string): string[] {
 
 /** The runtime layer: binaries, their libraries, users, CA bundle, writable-by-mount /tmp and $HOME. */
 export function runtimeEntries(opts: { node?: string; binaries: readonly HostBinary[] }): LayerEntry[] {
-  const binaries = [...(opts.node === undefined ? [] : [{ from: opts.node, to: NODE_PATH }]), ...opts.binaries];
+  const binaries = [
+    ...(opts.node === undefined ? [] : [{ from: opts.node, to: NODE_PATH }]),
+    ...opts.binaries,
+  ];
   const entries: LayerEntry[] = [
     {
       type: "file",
@@ -96,7 +99,8 @@ export async function treeEntries(
 export function debianPackagesOf(files: readonly string[]): { name: string; version: string }[] {
   if (files.length === 0) return [];
   try {
-    const owners = execFileSync("dpkg", ["-S", ...files], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+    // dpkg -S exits 1 when any file has no owner (merged-/usr paths): the owners it did find still count.
+    const owners = spawnSync("dpkg", ["-S", ...files], { encoding: "utf8" }).stdout;
     const names = new Set<string>();
     for (const line of owners.split("\n")) {
       const pkg = /^([^:,\s]+)(?::[a-z0-9]+)?(?:,[^:]*)?: /.exec(line)?.[1];
@@ -112,7 +116,6 @@ export function debianPackagesOf(files: readonly string[]): { name: string; vers
       .filter((p): p is [string, string] => p.length === 2)
       .map(([name, version]) => ({ name, version }));
   } catch {
-    // dpkg -S fails for files no package owns (merged-/usr paths on some hosts): no OS packages then.
-    return [];
+    return []; // no dpkg on this host: the SBOM lists npm packages and node only
   }
 }

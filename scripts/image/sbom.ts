@@ -58,9 +58,14 @@ export function cycloneDx(input: SbomInput): string {
   bom.components.add(node);
   for (const p of input.npm) {
     const purl = npmPurl(p.name, p.version);
-    const c = new CDX.Models.Component(ComponentType.Library, p.name, { version: p.version, purl, bomRef: purl });
+    const c = new CDX.Models.Component(ComponentType.Library, p.name, {
+      version: p.version,
+      purl,
+      bomRef: purl,
+    });
     const sri = p.integrity === undefined ? undefined : /^sha512-(.+)$/.exec(p.integrity)?.[1];
-    if (sri !== undefined) c.hashes.set(CDX.Enums.HashAlgorithm["SHA-512"], Buffer.from(sri, "base64").toString("hex"));
+    if (sri !== undefined)
+      c.hashes.set(CDX.Enums.HashAlgorithm["SHA-512"], Buffer.from(sri, "base64").toString("hex"));
     if (p.license !== undefined) c.licenses.add(new CDX.Models.SpdxLicense(p.license));
     bom.components.add(c);
   }
@@ -70,7 +75,9 @@ export function cycloneDx(input: SbomInput): string {
       new CDX.Models.Component(ComponentType.Library, d.name, { version: d.version, purl, bomRef: purl }),
     );
   }
-  const serializer = new CDX.Serialize.JsonSerializer(new CDX.Serialize.JSON.Normalize.Factory(CDX.Spec.Spec1dot6));
+  const serializer = new CDX.Serialize.JsonSerializer(
+    new CDX.Serialize.JSON.Normalize.Factory(CDX.Spec.Spec1dot6),
+  );
   return serializer.serialize(bom, { sortLists: true, space: 2 });
 }
 
