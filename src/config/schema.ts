@@ -192,7 +192,7 @@ export const PolicyConfigSchema = strictObject({
 });
 
 export const TrustPolicySpecSchema = strictObject({
-  commits: CommitPolicySchema,
+  commits: Type.Optional(CommitPolicySchema),
   images: Type.Optional(ImagePolicySchema),
   policy: Type.Optional(PolicyConfigSchema),
 });
