@@ -22,8 +22,10 @@ export interface SbomInput {
 }
 
 export function npmPurl(name: string, version: string): string {
-  const [scope, bare] = name.startsWith("@") ? name.split("/", 2) : [undefined, name];
-  return `pkg:npm/${scope === undefined ? "" : `${encodeURIComponent(scope)}/`}${bare ?? ""}@${encodeURIComponent(version)}`;
+  const slash = name.indexOf("/");
+  const scoped = name.startsWith("@") && slash > 0;
+  const ns = scoped ? `${encodeURIComponent(name.slice(0, slash))}/` : "";
+  return `pkg:npm/${ns}${scoped ? name.slice(slash + 1) : name}@${encodeURIComponent(version)}`;
 }
 
 /** Packages as npm installed them: the `packages` of node_modules/.package-lock.json (hidden lockfile). */

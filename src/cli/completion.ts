@@ -20,7 +20,7 @@ interface Node {
 const spellings = (o: Option): string[] => [o.long, o.short].filter((f): f is string => f !== undefined);
 
 function walk(cmd: Command, path: string, out: Node[]): void {
-  const options = cmd.options as readonly Option[];
+  const options = cmd.options;
   out.push({
     path,
     subcommands: cmd.commands.map((c) => c.name()),
@@ -57,7 +57,7 @@ function bash(tree: readonly Node[], name: string): string {
         .filter((v) => v.choices !== undefined)
         .map(
           (v) =>
-            `    ${q(n.path)}/${v.flags.map((f) => `${f}`).join(`|${q(n.path)}/`)}) reply=${words(v.choices ?? [])} ;;`,
+            `    ${q(n.path)}/${v.flags.map((f) => f).join(`|${q(n.path)}/`)}) reply=${words(v.choices ?? [])} ;;`,
         ),
     )
     .join("\n");

@@ -75,7 +75,11 @@ function oneLineUsageErrors(cmd: Command, path: string): void {
   cmd
     .exitOverride()
     .showHelpAfterError(`Run '${path} --help' for usage.`)
-    .configureOutput({ outputError: (text, write) => write(`gitward: ${text}`) });
+    .configureOutput({
+      outputError: (text, write) => {
+        write(`gitward: ${text}`);
+      },
+    });
   for (const sub of cmd.commands) oneLineUsageErrors(sub, `${path} ${sub.name()}`);
 }
 
