@@ -2,6 +2,8 @@
 // gitward's command line: builds the commander program from one file per command and maps every
 // failure to the documented exit codes (0 ok, 1 findings, 2 usage or configuration error, 70 internal
 // error). An unexpected error is one line on stderr, never a stack trace unless --debug asks for it.
+// First, before anything else loads: refuses a too old Node.js with one line (runtime-check.ts).
+import "./runtime-check.js";
 import { Command, CommanderError } from "commander";
 import { ClusterError } from "../cluster/errors.js";
 import { AuditError } from "../audit/writer.js";
@@ -27,6 +29,9 @@ import { registerStatus } from "./commands/status.js";
 import { registerVerify } from "./commands/verify.js";
 import { registerVulndb } from "./commands/vulndb.js";
 import { registerWebhook } from "./commands/webhook.js";
+import { registerVersion } from "./commands/version.js";
+import { registerCompletion } from "./commands/completion.js";
+import { versionLine } from "./build-info.js";
 
 export function buildProgram(): Command {
   const program = new Command("gitward")
@@ -35,10 +40,14 @@ export function buildProgram(): Command {
         "signed images and passing policy ever reaches the cluster.\n\n" +
         EXIT_CODES_HELP,
     )
-    .version("0.1.0")
+    .option("-V, --version", "print the version and build info (commit, build date, Node)")
     .option("--debug", "on an internal error, print its stack trace")
-    .showHelpAfterError()
     .exitOverride();
+  // Build info is read only when asked for (it may run git), not on every start as .version() would.
+  program.on("option:version", () => {
+    process.stdout.write(`${versionLine()}\n`);
+    throw new CommanderError(0, "commander.version", "");
+  });
   for (const register of [
     registerSandbox,
     registerVerify,
@@ -57,11 +66,29 @@ export function buildProgram(): Command {
     registerVulndb,
     registerWebhook,
     registerInstall,
+    registerVersion,
+    registerCompletion,
   ]) {
     register(program);
   }
-  for (const cmd of program.commands) cmd.exitOverride();
+  oneLineUsageErrors(program, "gitward");
   return program;
+}
+
+/**
+ * A usage error is one line and a pointer to the command's --help, not the whole help text (which
+ * buries the error); every command and subcommand throws instead of exiting, so main maps the code.
+ */
+function oneLineUsageErrors(cmd: Command, path: string): void {
+  cmd
+    .exitOverride()
+    .showHelpAfterError(`Run '${path} --help' for usage.`)
+    .configureOutput({
+      outputError: (text, write) => {
+        write(`gitward: ${text}`);
+      },
+    });
+  for (const sub of cmd.commands) oneLineUsageErrors(sub, `${path} ${sub.name()}`);
 }
 
 /** Errors of gitward's own domains: they carry a message meant for the user. */

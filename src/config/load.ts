@@ -127,20 +127,24 @@ export async function loadConfig(path: string, options: ParseOptions = {}): Prom
   return parseConfig(await readConfigFile(path, options), path, options);
 }
 
-/** Reads a file that holds exactly one TrustPolicy. */
+/** Reads the one TrustPolicy of a file (a gitward.yaml with Applications and AlertSinks too is fine). */
 export async function loadTrustPolicy(path: string, options: ParseOptions = {}): Promise<TrustPolicy> {
   return parseTrustPolicy(await readConfigFile(path, options), path, options);
 }
 
-/** Parses text that holds exactly one TrustPolicy (and nothing else). */
+/**
+ * The one TrustPolicy in text that may hold other gitward documents (so `--trust gitward.yaml` works);
+ * those are still validated, since a broken file should not half-work. None or several is an error:
+ * picking one of two would let document order decide who is trusted.
+ */
 export function parseTrustPolicy(text: string, fileName: string, options: ParseOptions = {}): TrustPolicy {
   const set = parseConfig(text, fileName, options);
   const [policy, ...others] = set.trustPolicies;
-  const otherKinds = set.applications.length + set.alertSinks.length;
-  if (policy === undefined || others.length > 0 || otherKinds > 0) {
+  if (policy === undefined || others.length > 0) {
+    const names = set.trustPolicies.map((tp) => tp.metadata.name).join(", ");
     throw new ConfigError(
-      `expected exactly one TrustPolicy document, found ${set.trustPolicies.length} TrustPolicy and ` +
-        `${otherKinds} other document(s)`,
+      `expected exactly one TrustPolicy document, found ${set.trustPolicies.length}` +
+        (names === "" ? "" : ` (${names}); keep one per file, or pass the file that holds the one to use`),
       fileName,
       { code: ConfigErrorCode.Schema },
     );
@@ -235,6 +239,17 @@ function crossDocumentProblems(
   const policies = set.trustPolicies.map((tp) => tp.metadata.name);
   for (const app of set.applications) {
     const ref = app.spec.trustPolicy;
+    const named = set.trustPolicies.find((tp) => tp.metadata.name === ref);
+    if (named !== undefined && named.spec.commits === undefined) {
+      problems.push({
+        code: ConfigErrorCode.UnknownReference,
+        where: locate(app, ["spec", "trustPolicy"]),
+        message:
+          `Application ${app.metadata.namespace}/${app.metadata.name} names TrustPolicy ` +
+          `${JSON.stringify(ref)}, which has no spec.commits: add the commit signers to it, or name ` +
+          "a TrustPolicy that has them (a policy with only images verifies images only)",
+      });
+    }
     if (!skipReferences && !policies.includes(ref) && !invalidPolicies.has(ref)) {
       problems.push({
         code: ConfigErrorCode.UnknownReference,

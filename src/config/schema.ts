@@ -291,7 +291,7 @@ export const AdmissionPolicySchema = strictObject(
 );
 
 export const TrustPolicySpecSchema = strictObject({
-  commits: CommitPolicySchema,
+  commits: Type.Optional(CommitPolicySchema),
   images: Type.Optional(ImagePolicySchema),
   policy: Type.Optional(PolicyConfigSchema),
   admission: Type.Optional(AdmissionPolicySchema),

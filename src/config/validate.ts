@@ -230,36 +230,41 @@ function checkTrustPolicy(tp: TrustPolicy, locate: Locator): ConfigProblem[] {
       "key",
     );
   }
+  // A TrustPolicy for images only has no commits section; an Application that names it is refused in
+  // load.ts (crossDocumentProblems), and the reconcile treats a missing section as "no signer at all".
   const commits = tp.spec.commits;
-  // Patterns from the policy run on text from outside (commit messages, paths, ref names): they must
-  // compile for the linear-time engines gitward runs them in, so a refused one fails at load, not later.
-  if (commits.message !== undefined) {
-    const c = compileUntrustedRegex(commits.message, "spec.commits.message");
-    if (!c.ok) add(ConfigErrorCode.Invalid, ["spec", "commits", "message"], `the pattern ${c.error.message}`);
-  }
-  const globAt = (glob: string, path: ValuePath) => {
-    const c = compileGlob(glob, path.join("."));
-    if (!c.ok) add(ConfigErrorCode.Invalid, path, c.error.message);
-  };
-  for (const [i, s] of commits.signers.entries())
-    for (const [k, p] of s.paths.entries()) globAt(p, ["spec", "commits", "signers", i, "paths", k]);
-  for (const [k, r] of (commits.expectedRefs ?? []).entries())
-    globAt(r, ["spec", "commits", "expectedRefs", k]);
-  duplicateNames(
-    commits.signers.map((s) => s.name),
-    ["spec", "commits", "signers"],
-    "commit signer",
-    add,
-  );
-  commits.signers.forEach((signer, i) => {
-    if ((signer.ssh?.length ?? 0) + (signer.openpgp?.length ?? 0) === 0) {
-      add(
-        ConfigErrorCode.Invalid,
-        ["spec", "commits", "signers", i],
-        `commit signer ${JSON.stringify(signer.name)} has no key: add an ssh or openpgp public key`,
-      );
+  if (commits !== undefined) {
+    // Patterns from the policy run on text from outside (commit messages, paths, ref names): they must
+    // compile for the linear-time engines gitward runs them in, so a refused one fails at load, not later.
+    if (commits.message !== undefined) {
+      const c = compileUntrustedRegex(commits.message, "spec.commits.message");
+      if (!c.ok)
+        add(ConfigErrorCode.Invalid, ["spec", "commits", "message"], `the pattern ${c.error.message}`);
     }
-  });
+    const globAt = (glob: string, path: ValuePath) => {
+      const c = compileGlob(glob, path.join("."));
+      if (!c.ok) add(ConfigErrorCode.Invalid, path, c.error.message);
+    };
+    for (const [i, s] of commits.signers.entries())
+      for (const [k, p] of s.paths.entries()) globAt(p, ["spec", "commits", "signers", i, "paths", k]);
+    for (const [k, r] of (commits.expectedRefs ?? []).entries())
+      globAt(r, ["spec", "commits", "expectedRefs", k]);
+    duplicateNames(
+      commits.signers.map((s) => s.name),
+      ["spec", "commits", "signers"],
+      "commit signer",
+      add,
+    );
+    commits.signers.forEach((signer, i) => {
+      if ((signer.ssh?.length ?? 0) + (signer.openpgp?.length ?? 0) === 0) {
+        add(
+          ConfigErrorCode.Invalid,
+          ["spec", "commits", "signers", i],
+          `commit signer ${JSON.stringify(signer.name)} has no key: add an ssh or openpgp public key`,
+        );
+      }
+    });
+  }
   const images = tp.spec.images;
   if (images !== undefined) {
     const signers = images.signers ?? [];

@@ -302,7 +302,9 @@ const verify: Step<Run> = {
     const verdict = await verifyCommitRange({
       repoDir: fetched.dir,
       to: fetched.head,
-      policy: run.trust.spec.commits,
+      // No commits section (a TrustPolicy written for images only): no signer is trusted, so every
+      // commit is refused, fail closed. gitward.yaml refuses such a reference at load already.
+      policy: run.trust.spec.commits ?? { signers: [] },
       ...(from === undefined ? {} : { from }),
       ...(fetched.tagObject === undefined ? {} : { tagObject: fetched.tagObject }),
       ...(run.env.now === undefined ? {} : { now: run.env.now() }),

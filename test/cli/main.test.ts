@@ -63,9 +63,11 @@ describe("gitward CLI", () => {
     expect(r.stderr).toBe("gitward: /dev: cannot read the configuration file: not a regular file\n");
   });
 
-  it("an unknown command is a usage error (exit 2)", async () => {
+  it("an unknown command is a usage error (exit 2): one line and a pointer to --help, not the help", async () => {
     const r = await gitward("no-such-command");
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/unknown command/);
+    expect(r.stderr).toBe(
+      "gitward: error: unknown command 'no-such-command'\nRun 'gitward --help' for usage.\n",
+    );
   });
 });

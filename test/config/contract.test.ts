@@ -85,7 +85,8 @@ interface LegacyPolicyConfig {
 }
 
 interface LegacyTrustPolicySpec {
-  commits: LegacyCommitPolicy;
+  // Optional since issue 16: a TrustPolicy may hold only images (an Application still needs commits).
+  commits?: LegacyCommitPolicy;
   images?: LegacyImagePolicy;
   policy?: LegacyPolicyConfig;
 }
@@ -177,7 +178,7 @@ describe("config types contract", () => {
       validateClusterObject(legacyToNewPolicy(policy), "p") as TrustPolicy,
     );
     const checkedApp = newToLegacyApp(validateClusterObject(legacyToNewApp(app), "a") as Application);
-    expect(checkedPolicy.spec.commits.signers[0]!.paths).toEqual(["**"]);
+    expect(checkedPolicy.spec.commits?.signers[0]!.paths).toEqual(["**"]);
     expect(checkedApp.spec.drift).toBe("revert");
     const ref: LegacyGitRef = checkedApp.spec.source.ref;
     expect("branch" in ref ? ref.branch : undefined).toBe("main");

@@ -30,9 +30,9 @@ describe("parseConfig accepts valid configuration", () => {
     expect(applications).toHaveLength(1);
     const tp = trustPolicies[0]!;
     expect(tp.metadata.name).toBe("production");
-    expect(tp.spec.commits.signers.map((s) => s.name)).toEqual(["platform", "security"]);
-    expect(tp.spec.commits.signers[1]!.paths).toEqual(["rbac/**", "network/**"]);
-    expect(tp.spec.commits.message).toBe("^(OPS|SEC)-[0-9]+: ");
+    expect(tp.spec.commits?.signers.map((s) => s.name)).toEqual(["platform", "security"]);
+    expect(tp.spec.commits?.signers[1]!.paths).toEqual(["rbac/**", "network/**"]);
+    expect(tp.spec.commits?.message).toBe("^(OPS|SEC)-[0-9]+: ");
     expect(tp.spec.images?.signers?.[0]?.cosign).toBe("-----BEGIN PUBLIC KEY-----...");
     expect(tp.spec.policy?.packs).toContain("supply-chain");
     const app = applications[0]!;
@@ -51,7 +51,7 @@ describe("parseConfig accepts valid configuration", () => {
     const { trustPolicies, applications } = parseConfig(MINIMAL, "min.yaml");
     const tp = trustPolicies[0]!;
     const app = applications[0]!;
-    expect(tp.spec.commits.allowHistoryRewrite).toBe(DEFAULTS.allowHistoryRewrite);
+    expect(tp.spec.commits?.allowHistoryRewrite).toBe(DEFAULTS.allowHistoryRewrite);
     expect(tp.spec.images?.requireDigest).toBe(true);
     expect(tp.spec.images?.threshold).toBe(1);
     expect(app.spec.interval).toBe("1m");
@@ -88,7 +88,7 @@ describe("parseConfig accepts valid configuration", () => {
       MINIMAL,
     );
     const { trustPolicies } = parseConfig(text, "alias.yaml");
-    expect(trustPolicies[0]!.spec.commits.signers[1]!.ssh).toEqual(["ssh-ed25519 AAAA a@x"]);
+    expect(trustPolicies[0]!.spec.commits?.signers[1]!.ssh).toEqual(["ssh-ed25519 AAAA a@x"]);
   });
 });
 
@@ -544,11 +544,35 @@ describe("loadConfig and loadTrustPolicy read files", () => {
     expect(tp.spec.images?.threshold).toBe(1);
   });
 
-  it("refuses a trust policy file that holds other documents", () => {
-    expect(() => parseTrustPolicy(EXAMPLE, "trust.yaml")).toThrow(
-      /expected exactly one TrustPolicy document/,
+  // Issue 16 changed this: other documents (an Application, as in gitward.yaml) used to be refused.
+  it("takes the one TrustPolicy of a file that holds other documents too; none or two is an error", () => {
+    expect(parseTrustPolicy(EXAMPLE, "gitward.yaml").metadata.name).toBe("production");
+    const policy = EXAMPLE.split("---\n")[0]!;
+    expect(() =>
+      parseTrustPolicy(`${policy}---\n${policy.replace("name: production", "name: other")}`, "t.yaml"),
+    ).toThrow(/expected exactly one TrustPolicy document, found 2 \(production, other\)/);
+    expect(() => parseTrustPolicy("", "trust.yaml")).toThrow(/found 0$/);
+    expect(() =>
+      parseTrustPolicy(EXAMPLE.split("---\n")[1]!.replace(/trustPolicy: .*/, "trustPolicy: x"), "a.yaml"),
+    ).toThrow(/found 0|not defined/);
+  });
+
+  it("accepts a TrustPolicy with only images; an Application naming it is refused", () => {
+    const imagesOnly = [
+      "apiVersion: gitward.dev/v1alpha1",
+      "kind: TrustPolicy",
+      "metadata: { name: images-only }",
+      "spec:",
+      "  images: { registries: ['registry.example.com/team/'] }",
+      "",
+    ].join("\n");
+    const tp = parseTrustPolicy(imagesOnly, "images.yaml");
+    expect(tp.spec.commits).toBeUndefined();
+    expect(tp.spec.images?.registries).toEqual(["registry.example.com/team/"]);
+    const app = EXAMPLE.split("---\n")[1]!.replace(/trustPolicy: .*/, "trustPolicy: images-only");
+    expect(() => parseConfig(`${imagesOnly}---\n${app}`, "gitward.yaml")).toThrow(
+      /names TrustPolicy "images-only", which has no spec\.commits/,
     );
-    expect(() => parseTrustPolicy("", "trust.yaml")).toThrow(/found 0 TrustPolicy/);
   });
 });
 

@@ -100,7 +100,7 @@ describe("TrustPolicy patterns", () => {
   });
 
   it("a message rule RE2 cannot run is refused at load, naming file, line and what to change", () => {
-    expect(parseTrustPolicy(policyText("^(OPS|SEC)-[0-9]+: "), "trust.yaml").spec.commits.message).toBe(
+    expect(parseTrustPolicy(policyText("^(OPS|SEC)-[0-9]+: "), "trust.yaml").spec.commits?.message).toBe(
       "^(OPS|SEC)-[0-9]+: ",
     );
     let err: unknown;

@@ -95,6 +95,8 @@ async function readCredentials(opts: CommonOptions): Promise<SourceCredentials |
 
 async function loadPolicy(file: string): Promise<CompiledCommitPolicy> {
   const policy = await loadTrustPolicy(file);
+  if (policy.spec.commits === undefined)
+    throw new ConfigError("the TrustPolicy has no spec.commits section: add the commit signers", file);
   try {
     return await compileCommitPolicy(policy.spec.commits);
   } catch (err) {
