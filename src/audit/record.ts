@@ -60,6 +60,8 @@ export const AuditResultSchema = Type.Union([
   Type.Literal("failed"),
   Type.Literal("drift-detected"),
   Type.Literal("drift-reverted"),
+  /** An earlier revision applied again under a rollback pin (`gitward rollback`), fully verified. */
+  Type.Literal("rolled-back"),
 ]);
 
 export const AuditActorSchema = Type.Object(

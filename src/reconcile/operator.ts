@@ -8,7 +8,7 @@ import { setLongTimeout, type LongTimer } from "./long-timer.js";
 import { refOf, serviceAccountUser, type ClusterClient } from "../cluster/client.js";
 import type { AuditActor, AuditEntry } from "../audit/record.js";
 import { objectDigest } from "../audit/record.js";
-import type { AuditLog } from "../audit/writer.js";
+import type { AuditSink } from "../audit/writer.js";
 import { DEFAULT_SEVERITY, type GitwardEvent } from "../notify/events.js";
 import type { Notifier } from "../notify/notifier.js";
 import type { OperatorMetrics } from "../observe/metrics.js";
@@ -41,7 +41,7 @@ export interface OperatorOptions {
   readonly state: StateStore;
   readonly cacheDir: string;
   readonly workDir?: string;
-  readonly audit: AuditLog;
+  readonly audit: AuditSink;
   readonly actor: AuditActor;
   /** The alert sinks in force (they can change with the config); none: no alerts. */
   readonly notifier?: () => Notifier | undefined;

@@ -22,7 +22,7 @@ import type {
   FindingsSummary,
 } from "../audit/record.js";
 import { objectDigest } from "../audit/record.js";
-import type { AuditLog } from "../audit/writer.js";
+import type { AuditSink } from "../audit/writer.js";
 import { RegistryClient } from "../images/client.js";
 import { checkRevision, failsAt } from "../policy/check.js";
 import { resolveTools, type RenderTools } from "../render/tool.js";
@@ -78,7 +78,7 @@ export interface ReconcileEnv {
   readonly cacheDir: string;
   /** Parent folder of the temporary checkouts (default the system temp folder). */
   readonly workDir?: string;
-  readonly audit?: AuditLog;
+  readonly audit?: AuditSink;
   readonly actor: AuditActor;
   /** kubectl and helm (default resolveTools(): $GITWARD_KUBECTL/$GITWARD_HELM, .tools/bin, then PATH). */
   readonly tools?: RenderTools;
