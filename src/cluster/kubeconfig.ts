@@ -66,6 +66,8 @@ export interface LoadOptions {
   /** The mounted service account (tests point this elsewhere). */
   readonly serviceAccountDir?: string;
   readonly home?: string;
+  /** Use this context instead of the file's current-context (kubectl --context). */
+  readonly context?: string;
 }
 
 /** The system error name of a failed file read (ENOENT, EACCES...), never its message. */
@@ -447,12 +449,16 @@ function resolveParsed(
   parsed: Parsed,
   source: string,
   env: Readonly<Record<string, string | undefined>>,
+  chosen?: string,
 ): ResolvedKubeconfig {
-  const contextName = parsed.currentContext;
+  const contextName = chosen ?? parsed.currentContext;
   if (contextName === undefined) throw invalid(source, "sets no current-context");
   const context = parsed.contexts.find((c) => c.name === contextName);
   if (context === undefined)
-    throw invalid(source, `current-context ${contextName} is not among its contexts`);
+    throw invalid(
+      source,
+      `${chosen === undefined ? "current-context" : "context"} ${contextName} is not among its contexts`,
+    );
   const clusterName = str(context.value, "cluster", `context ${contextName}`, source);
   const cluster = parsed.clusters.find((c) => c.name === clusterName);
   if (cluster === undefined)
@@ -538,9 +544,10 @@ function readKubeconfigFile(file: string): Parsed {
 export function kubeconfigFromFiles(
   files: readonly string[],
   env: Readonly<Record<string, string | undefined>> = process.env,
+  context?: string,
 ): ResolvedKubeconfig {
   const source = files.map((f) => path.resolve(f)).join(path.delimiter);
-  return resolveParsed(merge(files.map(readKubeconfigFile)), source, env);
+  return resolveParsed(merge(files.map(readKubeconfigFile)), source, env, context);
 }
 
 /** The pod's service account, when running in a cluster; undefined otherwise. */
@@ -573,21 +580,21 @@ export function inClusterKubeconfig(opts: LoadOptions = {}): ResolvedKubeconfig 
  */
 export function loadKubeconfig(file: string | undefined, opts: LoadOptions = {}): ResolvedKubeconfig {
   const env = opts.env ?? process.env;
-  if (file !== undefined) return kubeconfigFromFiles([file], env);
+  if (file !== undefined) return kubeconfigFromFiles([file], env, opts.context);
   const list = (env["KUBECONFIG"] ?? "").split(path.delimiter).filter((f) => f !== "");
   if (list.length > 0) {
     // kubectl skips listed files that do not exist, but not all of them.
     const present = list.filter((f) => existsSync(f));
     if (present.length === 0)
       throw invalid(list.join(path.delimiter), "none of the files in $KUBECONFIG exists");
-    return kubeconfigFromFiles(present, env);
+    return kubeconfigFromFiles(present, env, opts.context);
   }
   if (opts.preferInCluster === true) {
     const inCluster = inClusterKubeconfig(opts);
     if (inCluster !== undefined) return inCluster;
   }
   const home = path.join(opts.home ?? os.homedir(), ".kube", "config");
-  if (existsSync(home)) return kubeconfigFromFiles([home], env);
+  if (existsSync(home)) return kubeconfigFromFiles([home], env, opts.context);
   const inCluster = inClusterKubeconfig(opts);
   if (inCluster !== undefined) return inCluster;
   throw new ClusterError(
