@@ -23,6 +23,10 @@ import { registerSandbox } from "./commands/sandbox.js";
 import { registerSecrets } from "./commands/secrets.js";
 import { registerStatus } from "./commands/status.js";
 import { registerVerify } from "./commands/verify.js";
+import { registerGet } from "./commands/get.js";
+import { registerSuspend } from "./commands/suspend.js";
+import { registerRollback } from "./commands/rollback.js";
+import { registerHistory } from "./commands/history.js";
 
 export function buildProgram(): Command {
   const program = new Command("gitward")
@@ -49,6 +53,10 @@ export function buildProgram(): Command {
     registerStatus,
     registerAudit,
     registerDemo,
+    registerGet,
+    registerSuspend,
+    registerRollback,
+    registerHistory,
   ]) {
     register(program);
   }

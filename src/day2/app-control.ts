@@ -50,7 +50,9 @@ export function suspendedStatus(
   const ready = prev.conditions?.find((c) => c.type === "Ready");
   const message =
     `suspended: no reconcile and no drift correction until \`gitward resume ${app.metadata.name}\`` +
-    (prev.lastAppliedRevision === undefined ? "" : `; revision ${prev.lastAppliedRevision.slice(0, 12)} stays`);
+    (prev.lastAppliedRevision === undefined
+      ? ""
+      : `; revision ${prev.lastAppliedRevision.slice(0, 12)} stays`);
   const next: Condition = {
     type: "Ready",
     status: ready?.status ?? "Unknown",

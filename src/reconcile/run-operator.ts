@@ -124,7 +124,12 @@ export async function startOperator(opts: RunOptions): Promise<RunningOperator> 
   const cluster = clusterFrom(opts);
   const auditStore =
     opts.auditStore ?? (opts.inCluster === true && opts.auditPath === undefined ? "cluster" : "file");
-  const onRecord = opts.auditStdout === true ? (record: unknown) => log.info({ audit: record }, "audit record") : undefined;
+  const onRecord =
+    opts.auditStdout === true
+      ? (record: unknown) => {
+          log.info({ audit: record }, "audit record");
+        }
+      : undefined;
   let audit: AuditSink;
   if (auditStore === "cluster") {
     const signingKey =
