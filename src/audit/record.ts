@@ -62,6 +62,8 @@ export const AuditResultSchema = Type.Union([
   Type.Literal("drift-reverted"),
   /** A managed object changed at admission by a member of a TrustPolicy admission.breakGlass group. */
   Type.Literal("break-glass"),
+  /** An earlier revision applied again under a rollback pin (`gitward rollback`), fully verified. */
+  Type.Literal("rolled-back"),
 ]);
 
 export const AuditActorSchema = Type.Object(

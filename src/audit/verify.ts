@@ -59,6 +59,11 @@ export interface VerifyOptions {
   expectedHead?: { seq: number; hash: string };
   /** A record id recorded elsewhere (an Application's status.lastAuditRecord): the log must hold it. */
   expectedRecordId?: string;
+  /**
+   * The log is a part of a longer chain (`audit export --since`): the first record may have any seq and
+   * prev, and the chain is checked from it. Records removed before it cannot be detected, so say so.
+   */
+  partial?: boolean;
 }
 
 export interface AuditVerifyResult {
@@ -131,6 +136,8 @@ export function verifyAuditText(text: string, options: VerifyOptions = {}): Audi
 class ChainCheck {
   private head = { seq: 0, hash: GENESIS };
   private signed = 0;
+  /** Records verified so far (head.seq, except in a partial log). */
+  private count = 0;
   private sawExpectedId: boolean;
   private readonly keys: ReadonlyMap<string, KeyObject>;
 
@@ -148,7 +155,7 @@ class ChainCheck {
       ok: false,
       status: "broken",
       signed: this.signed,
-      records: this.head.seq,
+      records: this.count,
       head: this.head,
       firstBad: { line, reason, message, ...(seq === undefined ? {} : { seq }) },
     };
@@ -182,6 +189,9 @@ class ChainCheck {
       );
     }
     const record = parsed as AuditRecord;
+    if (this.options.partial === true && lineNo === 1) {
+      this.head = { seq: record.seq - 1, hash: record.prev };
+    }
     const head = this.head;
     if (recordHash(record) !== record.hash) {
       return this.bad(
@@ -222,6 +232,7 @@ class ChainCheck {
     if (record.id === this.options.expectedRecordId) this.sawExpectedId = true;
     if (record.sig !== undefined) this.signed += 1;
     this.head = { seq: record.seq, hash: record.hash };
+    this.count += 1;
     return undefined;
   }
 
@@ -286,6 +297,6 @@ class ChainCheck {
     }
     const status: AuditLogStatus =
       this.keys.size > 0 ? "intact" : this.signed === 0 && head.seq > 0 ? "unsigned" : "unchecked";
-    return { ok: true, status, signed: this.signed, records: head.seq, head };
+    return { ok: true, status, signed: this.signed, records: this.count, head };
   }
 }

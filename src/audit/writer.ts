@@ -40,6 +40,12 @@ export class AuditError extends Error {
   }
 }
 
+/** Where records go: the file log below, or the cluster's trail (cluster-log.ts). */
+export interface AuditSink {
+  append(entry: AuditEntry): Promise<AuditRecord>;
+  close(): Promise<void>;
+}
+
 export interface AuditLogOptions {
   path: string;
   /** ed25519 private key: every record then carries `sig`, checkable with the public key. */
@@ -60,7 +66,7 @@ interface Head {
   hash: string;
 }
 
-export class AuditLog {
+export class AuditLog implements AuditSink {
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
   private lockLost: Error | undefined;

@@ -32,6 +32,10 @@ import { registerWebhook } from "./commands/webhook.js";
 import { registerVersion } from "./commands/version.js";
 import { registerCompletion } from "./commands/completion.js";
 import { versionLine } from "./build-info.js";
+import { registerGet } from "./commands/get.js";
+import { registerSuspend } from "./commands/suspend.js";
+import { registerRollback } from "./commands/rollback.js";
+import { registerHistory } from "./commands/history.js";
 
 export function buildProgram(): Command {
   const program = new Command("gitward")
@@ -68,6 +72,10 @@ export function buildProgram(): Command {
     registerInstall,
     registerVersion,
     registerCompletion,
+    registerGet,
+    registerSuspend,
+    registerRollback,
+    registerHistory,
   ]) {
     register(program);
   }

@@ -615,6 +615,9 @@ export class ClusterClient {
       } catch (err) {
         // Credentials that cannot be read (a missing token file, a failing plugin) do not get better.
         if (err instanceof ClusterError) throw err;
+        // Nothing listening, or a certificate that does not verify, does not get better by retrying.
+        const fatal = unreachable(err, this.server.origin);
+        if (fatal !== undefined) throw fatal;
         last = undefined;
         lastError = err;
       }
@@ -700,4 +703,49 @@ export class ClusterClient {
       r.end();
     });
   }
+}
+
+/** TLS verification failures of node's tls module (and a TLS reply that is not TLS). */
+const TLS_ERRORS = new Set([
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "CERT_SIGNATURE_FAILURE",
+  "CERT_UNTRUSTED",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+  "ERR_SSL_WRONG_VERSION_NUMBER",
+  "ERR_SSL_PACKET_LENGTH_TOO_LONG",
+]);
+
+/**
+ * A plain, immediate error for a server that cannot be reached as configured: connection refused, a
+ * host that does not resolve, or a TLS certificate that does not verify. Other network errors (resets,
+ * timeouts) are retried like 5xx answers.
+ */
+function unreachable(err: unknown, origin: string): ClusterError | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== "string") return undefined;
+  if (code === "ECONNREFUSED") {
+    return new ClusterError(
+      ClusterErrorCode.Unavailable,
+      `cannot connect to the API server at ${origin}: connection refused (is the cluster running? check --kubeconfig and --context)`,
+    );
+  }
+  if (code === "ENOTFOUND") {
+    return new ClusterError(
+      ClusterErrorCode.Unavailable,
+      `cannot connect to the API server at ${origin}: the host name does not resolve (check --kubeconfig and --context)`,
+    );
+  }
+  if (TLS_ERRORS.has(code)) {
+    return new ClusterError(
+      ClusterErrorCode.Unavailable,
+      `TLS with the API server at ${origin} failed: ${code} (the server's certificate does not verify with the kubeconfig's certificate-authority)`,
+    );
+  }
+  return undefined;
 }

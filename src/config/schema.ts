@@ -20,6 +20,7 @@ export const DEFAULTS = {
   allowRemoteBases: false,
   allowClusterScoped: false,
   allowEmpty: false,
+  suspend: false,
 } as const;
 
 /**
@@ -422,6 +423,31 @@ export const ApplicationSpecSchema = strictObject({
   ),
   prune: Type.Optional(Type.Boolean({ default: DEFAULTS.prune })),
   drift: Type.Optional(DriftModeSchema),
+  suspend: Type.Optional(
+    Type.Boolean({
+      default: DEFAULTS.suspend,
+      description:
+        "Set by `gitward suspend` / `gitward resume`: while true, nothing is reconciled and no drift is corrected.",
+    }),
+  ),
+  rollback: Type.Optional(
+    strictObject(
+      {
+        revision: { ...CommitId, description: "The earlier applied revision to apply instead of the head." },
+        branchHead: {
+          ...CommitId,
+          description:
+            "The head the source ref named when the rollback was asked; a new commit ends the pin.",
+        },
+        verifyFrom: Type.Optional({
+          ...CommitId,
+          description:
+            "The revision applied before `revision` (from the audit trail): every commit from it to `revision` is verified again.",
+        }),
+      },
+      "Set by `gitward rollback`: pins the Application to an earlier, verified revision until the branch moves or `gitward resume`.",
+    ),
+  ),
   webhook: Type.Optional(
     strictObject(
       {
@@ -538,6 +564,18 @@ export const ApplicationStatusSchema = Type.Object(
             "The last revision refused or failed, with the findings that decided it (at most 20, as the CLI prints them).",
         },
       ),
+    ),
+    suspended: Type.Optional(
+      Type.Boolean({ description: "spec.suspend was in force at the last pass: nothing reconciled." }),
+    ),
+    pinnedRevision: Type.Optional(
+      Type.String({ description: "The rollback revision in force (spec.rollback), until the branch moves." }),
+    ),
+    lastHandledReconcileAt: Type.Optional(
+      Type.String({
+        description:
+          "The value of the gitward.dev/reconcile-requested-at annotation that the last pass handled.",
+      }),
     ),
     images: Type.Optional(
       Type.Record(Type.String(), Type.String(), {

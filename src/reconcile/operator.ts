@@ -8,7 +8,7 @@ import { setLongTimeout, type LongTimer } from "./long-timer.js";
 import { refOf, serviceAccountUser, type ClusterClient } from "../cluster/client.js";
 import type { AuditActor, AuditEntry } from "../audit/record.js";
 import { objectDigest } from "../audit/record.js";
-import type { AuditLog } from "../audit/writer.js";
+import type { AuditSink } from "../audit/writer.js";
 import { DEFAULT_SEVERITY, type GitwardEvent } from "../notify/events.js";
 import type { Notifier } from "../notify/notifier.js";
 import type { OperatorMetrics } from "../observe/metrics.js";
@@ -28,6 +28,7 @@ import {
   type ReconcileReport,
 } from "./reconcile.js";
 import type { StateStore } from "./state.js";
+import { requestOf } from "../day2/app-control.js";
 
 export type LogFn = (
   level: "info" | "warn" | "error",
@@ -41,7 +42,7 @@ export interface OperatorOptions {
   readonly state: StateStore;
   readonly cacheDir: string;
   readonly workDir?: string;
-  readonly audit: AuditLog;
+  readonly audit: AuditSink;
   readonly actor: AuditActor;
   /** The alert sinks in force (they can change with the config); none: no alerts. */
   readonly notifier?: () => Notifier | undefined;
@@ -138,6 +139,10 @@ export class Operator {
       } else if (JSON.stringify(next.spec) !== JSON.stringify(w.app.spec)) {
         w.app = next;
         if (this.started) this.trigger(w.id, "spec changed");
+      } else if (requestOf(next) !== requestOf(w.app)) {
+        // `gitward reconcile APP --now`: the annotation changed, so reconcile at once.
+        w.app = next;
+        if (this.started) this.trigger(w.id, `requested at ${requestOf(next) ?? "-"}`);
       }
     }
     for (const [k, a] of wanted) {
@@ -301,6 +306,11 @@ export class Operator {
     }
     w.reconciles++;
     w.lastReport = report;
+    if (report.reason === "SUSPENDED") {
+      // Suspended: no drift watch, so no drift correction, until a resume reconciles again.
+      await w.watcher.suspend();
+      return;
+    }
     const seconds = (performance.now() - started) / 1000;
     this.opts.metrics?.observeReconcile({
       application,
@@ -401,7 +411,7 @@ export class Operator {
 
   /** A drift the watch found: reported at once; under `drift: revert` put back by the next task. */
   driftSeen(w: AppWorker, finding: DriftFinding, desired: DesiredObject): void {
-    if (this.stopping || !this.leader()) return;
+    if (this.stopping || !this.leader() || w.app.spec.suspend === true) return;
     this.logDrift(w, finding, "detected");
     this.auditThenAlert(w, finding);
     if ((w.app.spec.drift ?? "alert") !== "revert") {
@@ -417,7 +427,7 @@ export class Operator {
   }
 
   private async revert(w: AppWorker, finding: DriftFinding, desired: DesiredObject): Promise<void> {
-    if (this.stopping || !this.leader()) return;
+    if (this.stopping || !this.leader() || w.app.spec.suspend === true) return;
     const sa = serviceAccountUser(
       w.app.spec.destination.namespace,
       w.app.spec.destination.serviceAccountName,

@@ -22,7 +22,7 @@ import type {
   FindingsSummary,
 } from "../audit/record.js";
 import { objectDigest } from "../audit/record.js";
-import type { AuditLog } from "../audit/writer.js";
+import type { AuditSink } from "../audit/writer.js";
 import { RegistryClient } from "../images/client.js";
 import { checkRevision, failsAt } from "../policy/check.js";
 import { resolveTools, type RenderTools } from "../render/tool.js";
@@ -71,6 +71,15 @@ import {
 import type { AppState, StateStore } from "./state.js";
 import { emitEvent } from "./events.js";
 import type { DriftFinding } from "./drift.js";
+import { isAncestor } from "../source/walk.js";
+import {
+  activePin,
+  pinVerifyFrom,
+  requestOf,
+  suspendedAlready,
+  suspendedStatus,
+  type ActivePin,
+} from "../day2/app-control.js";
 
 export interface ReconcileEnv {
   readonly cluster: ClusterClient;
@@ -79,7 +88,7 @@ export interface ReconcileEnv {
   readonly cacheDir: string;
   /** Parent folder of the temporary checkouts (default the system temp folder). */
   readonly workDir?: string;
-  readonly audit?: AuditLog;
+  readonly audit?: AuditSink;
   readonly actor: AuditActor;
   /** kubectl and helm (default resolveTools(): $GITWARD_KUBECTL/$GITWARD_HELM, .tools/bin, then PATH). */
   readonly tools?: RenderTools;
@@ -134,6 +143,8 @@ export interface ReconcileEnv {
   readonly onPlan?: (app: AppId, preview: PlanPreview) => void;
   /** The vulnerability gate's inventory function, cache or database (default: catalogImage, dbPath). */
   readonly vulnerabilities?: VulnGateEnv;
+  /** Told each stage as it starts (source, verify, ...), for live progress in the CLI. */
+  readonly onStage?: (app: AppId, stage: string) => void;
 }
 
 /** What a dry run found the reconcile would do. Kept in memory only: opened Secrets are among `desired`. */
@@ -236,6 +247,8 @@ interface Run {
   fromCache?: boolean;
   /** The dry-run apply answers, kept in a dry run (env.dryRun) for the preview. */
   dryRunAnswers?: Map<string, KubeObject>;
+  /** A rollback pin in force (spec.rollback): `fetched.head` is the pinned revision. */
+  pin?: ActivePin;
 }
 
 const emptyFindings = (): FindingsSummary => ({
@@ -290,6 +303,20 @@ const source: Step<Run> = {
         `fetching the source failed: ${r.error.message}`,
       );
     run.fetched = r.source;
+    const pin = activePin(run.app, r.source.head);
+    if (pin === undefined) return undefined;
+    // A pinned revision must be in the history of the head it was pinned under: nothing else is applied.
+    const known = await isAncestor(r.source.dir, pin.revision, r.source.head).catch(() => false);
+    if (!known) {
+      return refuse(
+        ConditionType.Verified,
+        "ROLLBACK_NOT_IN_HISTORY",
+        `rollback revision ${short(pin.revision)} is not in the history of ${short(r.source.head)}; nothing was applied (run \`gitward resume\` to clear the pin)`,
+      );
+    }
+    run.pin = pin;
+    const { tagObject: _tag, ...rest } = r.source;
+    run.fetched = { ...rest, head: pin.revision };
     return undefined;
   },
 };
@@ -298,7 +325,10 @@ const verify: Step<Run> = {
   name: "verify",
   async run(run) {
     const fetched = run.fetched as FetchedSource;
-    const from = run.previous?.status.lastAppliedRevision;
+    const from =
+      run.pin === undefined
+        ? run.previous?.status.lastAppliedRevision
+        : pinVerifyFrom(run.pin, run.previous?.status);
     const verdict = await verifyCommitRange({
       repoDir: fetched.dir,
       to: fetched.head,
@@ -821,6 +851,7 @@ export async function reconcileApplication(
 ): Promise<ReconcileReport> {
   const id = appIdOf(app);
   const previous = await env.state.load(id);
+  if (app.spec.suspend === true && env.dryRun !== true) return suspendedPass(app, env, previous);
   const prevInventory = new Map((previous?.inventory ?? []).map((e) => [keyOf(e), e]));
   const run: Run = {
     app,
@@ -841,7 +872,12 @@ export async function reconcileApplication(
   let outcome;
   try {
     const steps = env.dryRun === true ? STEPS.slice(0, STEPS.indexOf(planStep) + 1) : STEPS;
-    outcome = await runSteps(steps, run, (r) => r.writesBegan);
+    outcome = await runSteps(
+      steps,
+      run,
+      (r) => r.writesBegan,
+      (stage) => env.onStage?.(id, stage),
+    );
   } finally {
     await run.removeCheckout?.();
   }
@@ -882,10 +918,21 @@ export async function reconcileApplication(
     prevStatus.lastAppliedRevision === head &&
     prevStatus.conditions?.every((c) => c.status === "True") === true &&
     run.inventory.size === prevInventory.size &&
-    (prevStatus.driftedObjects ?? 0) === driftLeft;
+    (prevStatus.driftedObjects ?? 0) === driftLeft &&
+    prevStatus.suspended !== true &&
+    prevStatus.lastHandledReconcileAt === requestOf(app) &&
+    prevStatus.pinnedRevision === run.pin?.revision;
+  const pinnedRevision =
+    head === undefined || (run.pin !== undefined && failure !== undefined && !run.writesBegan)
+      ? prevStatus.pinnedRevision
+      : run.pin?.revision;
+  const request = requestOf(app);
+  const { suspended: _suspended, pinnedRevision: _pinned, ...kept } = prevStatus;
 
   const status: ApplicationStatus = {
-    ...prevStatus,
+    ...kept,
+    ...(pinnedRevision === undefined ? {} : { pinnedRevision }),
+    ...(request === undefined ? {} : { lastHandledReconcileAt: request }),
     conditions: conditionList(conditions, prevStatus.conditions, now),
     ...(head === undefined ? {} : { lastAttemptedRevision: head }),
     ...(appliedRevision === undefined ? {} : { lastAppliedRevision: appliedRevision }),
@@ -926,7 +973,7 @@ export async function reconcileApplication(
           ...(e.namespace === undefined ? {} : { namespace: e.namespace }),
           digest: (e.hash ?? "").startsWith("sha256:") ? (e.hash as string) : objectDigest({ ...e }),
         })),
-        result,
+        result: result === "applied" && run.pin !== undefined ? "rolled-back" : result,
         ...(drift.length === 0 ? {} : { drift: drift.slice(0, 200).map(auditDrift) }),
         ...(Object.keys(run.resolvedImages).length === 0
           ? {}
@@ -1042,4 +1089,36 @@ function signersOf(run: Run): AuditEntry["signers"] {
     by.set(k, e);
   }
   return [...by.values()];
+}
+
+/** A pass over a suspended Application: nothing fetched or applied; the status says Suspended (once). */
+async function suspendedPass(
+  app: Application,
+  env: ReconcileEnv,
+  previous: AppState | undefined,
+): Promise<ReconcileReport> {
+  const id = appIdOf(app);
+  const now = (env.now ?? (() => new Date()))().toISOString();
+  const status = suspendedAlready(app, previous?.status)
+    ? (previous?.status ?? {})
+    : suspendedStatus(app, previous?.status, now);
+  if (status !== previous?.status) {
+    await env.state.save(id, { status, inventory: previous?.inventory ?? [] });
+  }
+  const revision = previous?.status.lastAppliedRevision;
+  return {
+    application: id,
+    result: "unchanged",
+    reason: "SUSPENDED",
+    message: status.conditions?.find((c) => c.type === "Ready")?.message ?? "suspended",
+    details: [],
+    ...(revision === undefined ? {} : { revision }),
+    applied: [],
+    unchanged: 0,
+    pruned: [],
+    drift: [],
+    driftReverted: false,
+    status,
+    timings: {},
+  };
 }

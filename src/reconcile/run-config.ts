@@ -9,6 +9,7 @@ import { ConfigError } from "../config/errors.js";
 import type { Application } from "../config/types.js";
 import { ReadByVersion, versionOf } from "../cluster/by-version.js";
 import { ClusterClient, type KubeObject } from "../cluster/client.js";
+import type { ResolvedKubeconfig } from "../cluster/kubeconfig.js";
 import { AuditLog } from "../audit/writer.js";
 import { readAuditKeyFile } from "../audit/keys.js";
 import { SealingKeyRing, SEALING_KEY_LABEL, sealingKeyFromSecret, type SealingKey } from "../secrets/keys.js";
@@ -24,6 +25,8 @@ export interface ConfigRunOptions {
   readonly kubeconfig?: string;
   /** Kubeconfig text (the demo passes its sandbox's). */
   readonly kubeconfigText?: string;
+  /** An already read kubeconfig (the CLI's --context); wins over kubeconfig and kubeconfigText. */
+  readonly resolvedKubeconfig?: ResolvedKubeconfig;
   /** Git mirror cache (default <config dir>/.gitward/cache). */
   readonly cacheDir?: string;
   /** Audit log (default <config dir>/.gitward/audit.jsonl). */
@@ -207,9 +210,11 @@ export async function reconcileConfig(opts: ConfigRunOptions): Promise<Reconcile
     throw new ConfigError(`the config defines no Application named ${opts.only}`, opts.configPath);
   }
   const cluster =
-    opts.kubeconfigText !== undefined
-      ? ClusterClient.fromText(opts.kubeconfigText)
-      : ClusterClient.fromFile(opts.kubeconfig);
+    opts.resolvedKubeconfig !== undefined
+      ? ClusterClient.fromResolved(opts.resolvedKubeconfig)
+      : opts.kubeconfigText !== undefined
+        ? ClusterClient.fromText(opts.kubeconfigText)
+        : ClusterClient.fromFile(opts.kubeconfig);
   const audit = dryRun ? undefined : await openAuditLog(auditPath, opts.auditKeyPath);
   try {
     const sealingKeys = await loadSealingKeys(cluster, opts.keyNamespace ?? "gitward-system");

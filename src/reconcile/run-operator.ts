@@ -22,6 +22,9 @@ import type { SealingKeyRing } from "../secrets/keys.js";
 import { ConfigMapStateStore } from "./state.js";
 import { watchClusterConfig, CrdStateStore, type ClusterConfigWatch } from "./cluster-config.js";
 import type { ReconcileEnv } from "./reconcile.js";
+import { ClusterAuditLog } from "../audit/cluster-log.js";
+import { readAuditKeyFile } from "../audit/keys.js";
+import type { AuditSink } from "../audit/writer.js";
 
 export interface RunOptions {
   /** A gitward.yaml; or, with inCluster, the Applications, TrustPolicies and AlertSinks of the cluster. */
@@ -40,6 +43,13 @@ export interface RunOptions {
   readonly auditPath?: string;
   /** ed25519 private key (PEM file, mounted from the gitward-audit-key Secret) signing every audit record. */
   readonly auditKeyPath?: string;
+  /**
+   * Where audit records go: "cluster", one chain for every replica in ConfigMaps of the system namespace
+   * (default with inCluster and no auditPath), or "file" (auditPath).
+   */
+  readonly auditStore?: "file" | "cluster";
+  /** Also write every audit record as a JSON log line (for a log pipeline). */
+  readonly auditStdout?: boolean;
   /** Namespace of the sealing keys and the leader lease (default gitward-system). */
   readonly systemNamespace?: string;
   /** Where the sealing keys are (default: the system namespace). */
@@ -120,10 +130,41 @@ export async function startOperator(opts: RunOptions): Promise<RunningOperator> 
   const fileConfig: ConfigSet | undefined =
     opts.configPath === undefined ? undefined : await loadConfig(opts.configPath);
   const cluster = clusterFrom(opts);
-  const audit = await openAuditLog(auditPath, opts.auditKeyPath);
+  const auditStore =
+    opts.auditStore ?? (opts.inCluster === true && opts.auditPath === undefined ? "cluster" : "file");
+  const onRecord =
+    opts.auditStdout === true
+      ? (record: unknown) => {
+          log.info({ audit: record }, "audit record");
+        }
+      : undefined;
+  let audit: AuditSink;
+  if (auditStore === "cluster") {
+    const signingKey =
+      opts.auditKeyPath === undefined ? undefined : await readAuditKeyFile(opts.auditKeyPath, "private");
+    audit = new ClusterAuditLog({
+      cluster,
+      namespace: systemNamespace,
+      ...(signingKey === undefined ? {} : { signingKey }),
+      ...(onRecord === undefined ? {} : { onRecord }),
+    });
+  } else {
+    const file = await openAuditLog(auditPath, opts.auditKeyPath);
+    audit =
+      onRecord === undefined
+        ? file
+        : {
+            append: async (entry) => {
+              const record = await file.append(entry);
+              onRecord(record);
+              return record;
+            },
+            close: () => file.close(),
+          };
+  }
   if (opts.auditKeyPath === undefined) {
     logFn("warn", "audit records are not signed: give --audit-key (see `gitward audit keygen`)", {
-      auditLog: auditPath,
+      auditLog: auditStore === "cluster" ? `cluster (${systemNamespace})` : auditPath,
     });
   }
   const metrics = new OperatorMetrics();

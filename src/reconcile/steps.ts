@@ -52,12 +52,14 @@ export async function runSteps<C>(
   steps: readonly Step<C>[],
   ctx: C,
   writesBegan: (ctx: C) => boolean,
+  onStep?: (name: string) => void,
 ): Promise<StepsOutcome> {
   const conditions = new Map<ConditionType, ConditionState>();
   const ran: string[] = [];
   const timings: Record<string, number> = {};
   for (const step of steps) {
     ran.push(step.name);
+    onStep?.(step.name);
     let failure: StepFailure | undefined;
     const started = performance.now();
     try {

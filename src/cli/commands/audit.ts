@@ -13,8 +13,14 @@ import { ConfigError } from "../../config/errors.js";
 import { ExitCode } from "../exit.js";
 import { outputOption, printJson, type OutputFormat } from "../output.js";
 import { registerAuditCluster } from "./webhook.js";
+import { verifyAuditText } from "../../audit/verify.js";
+import { readClusterTrail } from "../../audit/cluster-log.js";
+import { addClusterOptions, clusterClient, type ClusterFlags } from "../cluster-flags.js";
+import { registerAuditExport } from "./audit-export.js";
 
-interface VerifyFlags {
+interface VerifyFlags extends Omit<ClusterFlags, "output"> {
+  systemNamespace: string;
+  partial?: boolean;
   key: string[];
   expectRecord?: string;
   maxLineBytes: string;
@@ -24,7 +30,7 @@ interface VerifyFlags {
 export function registerAudit(program: Command): void {
   const audit = program.command("audit").description("inspect gitward's signed, hash-chained audit log");
   registerAuditCluster(audit);
-  audit
+  const verify = audit
     .command("verify")
     .description(
       "Verify an audit log: every record unchanged, in order, none removed or inserted, and signed by " +
@@ -33,7 +39,9 @@ export function registerAudit(program: Command): void {
         "unchecked (the chain holds, but without signatures checked anyone who can write the file could " +
         "have rewritten it).",
     )
-    .argument("<file>", "audit log (JSON Lines)")
+    .argument("[file]", "audit log or export (JSON Lines); without it, the cluster's audit trail")
+    .option("--system-namespace <ns>", "namespace of the cluster's audit trail", "gitward-system")
+    .option("--partial", "the file is an export (--since): check the chain from its first record")
     .option(
       "--key <pub>",
       "ed25519 public key (PEM) that signed the records; repeat for the keys before a rotation",
@@ -45,32 +53,50 @@ export function registerAudit(program: Command): void {
       "a record id kept elsewhere (an Application's status.lastAuditRecord) that the log must still hold",
     )
     .option("--max-line-bytes <n>", "longest line read; a longer one is refused", String(MAX_RECORD_BYTES))
-    .addOption(outputOption())
-    .action(async (file: string, flags: VerifyFlags) => {
+    .addOption(outputOption());
+  addClusterOptions(verify, { namespaceHelp: "(unused: the trail is in --system-namespace)" }).action(
+    async (file: string | undefined, flags: VerifyFlags) => {
       const maxLineBytes = Number(flags.maxLineBytes);
       if (!Number.isSafeInteger(maxLineBytes) || maxLineBytes < 2) {
         throw new ConfigError("give a whole number of bytes, at least 2", "--max-line-bytes");
       }
       const publicKeys = await Promise.all(flags.key.map((k) => readAuditKeyFile(k, "public")));
+      const options = {
+        publicKeys,
+        maxLineBytes,
+        ...(flags.partial === true ? { partial: true } : {}),
+        ...(flags.expectRecord === undefined ? {} : { expectedRecordId: flags.expectRecord }),
+      };
       let result: AuditVerifyResult;
-      try {
-        result = await verifyAuditLog(file, {
-          publicKeys,
-          maxLineBytes,
-          ...(flags.expectRecord === undefined ? {} : { expectedRecordId: flags.expectRecord }),
-        });
-      } catch (err) {
-        throw new ConfigError(`cannot read the audit log: ${errorCode(err)}`, file);
+      let where: string;
+      if (file === undefined) {
+        const cluster = clusterClient(flags);
+        try {
+          const trail = await readClusterTrail(cluster, { namespace: flags.systemNamespace });
+          where = `cluster audit trail (${flags.systemNamespace}, ${trail.chunks} chunk(s))`;
+          result = verifyAuditText(trail.text, options);
+        } finally {
+          cluster.close();
+        }
+      } else {
+        where = file;
+        try {
+          result = await verifyAuditLog(file, options);
+        } catch (err) {
+          throw new ConfigError(`cannot read the audit log: ${errorCode(err)}`, file);
+        }
       }
-      if (flags.output === "json") printJson({ file, ...result });
-      else process.stdout.write(formatText(file, result));
+      if (flags.output === "json") printJson({ file: where, ...result });
+      else process.stdout.write(formatText(where, result));
       process.exitCode =
         result.status === "intact"
           ? ExitCode.Ok
           : result.status === "broken"
             ? ExitCode.Findings
             : ExitCode.Unproven;
-    });
+    },
+  );
+  registerAuditExport(audit);
 
   audit
     .command("keygen")

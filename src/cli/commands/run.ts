@@ -1,7 +1,7 @@
 // `gitward run`: the long-running operator (continuous reconcile, drift watch, alerts, metrics, leader
 // election), until SIGTERM or SIGINT, which stop it gracefully: the apply in progress finishes, the lease
 // is released. Logs are JSON lines on stdout.
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { ConfigError } from "../../config/errors.js";
 import { formatDuration, parseDuration } from "../../config/duration.js";
 import { createLogger } from "../../observe/logger.js";
@@ -18,6 +18,8 @@ interface Flags {
   cacheDir?: string;
   auditLog?: string;
   auditKey?: string;
+  auditStore?: "file" | "cluster";
+  auditStdout?: boolean;
   systemNamespace: string;
   keyNamespace?: string;
   keyMaxAgeDays: string;
@@ -98,6 +100,14 @@ export function registerRun(program: Command): void {
       "--audit-key <file>",
       "ed25519 private key (PEM, from `gitward audit keygen`) that signs every audit record; without it records are unsigned",
     )
+    .addOption(
+      new Option(
+        "--audit-store <store>",
+        "cluster: one hash-chained trail for every replica in ConfigMaps of the system namespace (default " +
+          "with --in-cluster and no --audit-log); file: --audit-log",
+      ).choices(["file", "cluster"]),
+    )
+    .option("--audit-stdout", "also write every audit record as a JSON log line, for a log pipeline")
     .option(
       "--system-namespace <ns>",
       "namespace of the leader lease, the state and (without --key-namespace) the sealing keys",
@@ -144,6 +154,8 @@ export function registerRun(program: Command): void {
         ...(flags.cacheDir === undefined ? {} : { cacheDir: flags.cacheDir }),
         ...(flags.auditLog === undefined ? {} : { auditPath: flags.auditLog }),
         ...(flags.auditKey === undefined ? {} : { auditKeyPath: flags.auditKey }),
+        ...(flags.auditStore === undefined ? {} : { auditStore: flags.auditStore }),
+        ...(flags.auditStdout === true ? { auditStdout: true } : {}),
         systemNamespace: flags.systemNamespace,
         ...(flags.keyNamespace === undefined ? {} : { keyNamespace: flags.keyNamespace }),
         keyMaxAgeMs: keyMaxAgeDays * 86_400_000,
