@@ -163,7 +163,11 @@ describe("the vulnerability gate in the reconcile", () => {
     const ok = await w.reconcile(
       w.app(),
       { registry: client, vulnerabilities: { cache: new ScanCache() } },
-      trust({ dbPath, failOn: "critical", ignore: [{ id: "GHSA-xvch-5gv4-984h", reason: "build-time only" }] }),
+      trust({
+        dbPath,
+        failOn: "critical",
+        ignore: [{ id: "GHSA-xvch-5gv4-984h", reason: "build-time only" }],
+      }),
     );
     expect(ok.result, ok.details.join("\n")).toBe("applied");
   });

@@ -140,6 +140,8 @@ async function runPass(flags: Flags, restore: boolean, only?: string): Promise<v
       tools: resolveTools(flags),
       healthTimeoutMs,
       onStage: (app, stage) => {
+        // Live progress is for a person at a terminal; a script reading stderr gets only problems.
+        if (process.stderr.isTTY !== true) return;
         const key = `${app.namespace}/${app.name}`;
         if (stages.get(key) === stage) return;
         stages.set(key, stage);
@@ -174,7 +176,7 @@ export function registerReconcile(program: Command): void {
         "Reconcile every Application of a gitward.yaml: fetch, verify every new commit, render, check " +
           "policy, images and sealed secrets, then apply as each application's service account, prune " +
           "and wait for health. Anything refused leaves the cluster as it was. Progress per Application " +
-          "and stage goes to stderr. `gitward reconcile APP --now` instead asks the operator in the " +
+          "and stage goes to stderr on a terminal. `gitward reconcile APP --now` instead asks the operator in the " +
           "cluster to reconcile APP at once (an annotation, as Flux's requestedAt) and waits for it.\n" +
           "Exit 0 all applied or unchanged, 1 any refused or failed, 2 usage or configuration error.",
       )
@@ -209,7 +211,8 @@ export function registerReconcile(program: Command): void {
         "Disaster recovery: rebuild every Application of a gitward.yaml from git alone on a (possibly " +
           "empty) cluster, verified as always, applying every object whatever the cluster holds.\n" +
           "Exit 0 all restored, 1 any refused or failed, 2 usage or configuration error.",
-      ),
+      )
+      .requiredOption("--config <file>", "gitward.yaml with TrustPolicy and Application documents"),
   ).action((flags: Flags) => runPass(flags, true));
   // restore takes no Application name; --context works as for reconcile.
 }

@@ -152,10 +152,10 @@ export function admissionRequest(a: AdmissionAttributes, uid: string): JsonObjec
     dryRun: a.dryRun,
     options: a.options,
   };
-  if (a.subresource !== "") {
-    req["subResource"] = a.subresource;
-    req["requestSubResource"] = a.subresource;
-  }
+  // Always present, "" without a subresource, as kube-apiserver sends it: CEL conditions such as
+  // `request.subResource != "status"` must not fail on a plain write.
+  req["subResource"] = a.subresource;
+  req["requestSubResource"] = a.subresource;
   if (a.namespace !== "") req["namespace"] = a.namespace;
   return req;
 }

@@ -1,7 +1,8 @@
 // RPM cataloger: var/lib/rpm/rpmdb.sqlite (rpm ≥ 4.16), opened in memory from its bytes with node:sqlite,
 // each Packages blob an rpm header (index entries + data store) read defensively: NAME, VERSION, RELEASE,
 // EPOCH, ARCH, LICENSE and SOURCERPM, bounds-checked against the blob's own length.
-import { DatabaseSync } from "node:sqlite";
+import { createRequire } from "node:module";
+import type * as Sqlite from "node:sqlite";
 import { PackageURL } from "packageurl-js";
 import { SbomError, SbomErrorCode } from "../errors.js";
 import type { OsRelease, Package } from "../types.js";
@@ -54,6 +55,9 @@ function sourceRpm(file: string): { name: string; version: string } | undefined 
 }
 
 export function catalogRpm(file: Bytes, path: string, os: OsRelease | undefined): Package[] {
+  // Loaded here, not imported at the top: on a Node without node:sqlite a static import fails while the
+  // CLI is still linking, before its Node-version check can say so in one line.
+  const { DatabaseSync } = createRequire(import.meta.url)("node:sqlite") as typeof Sqlite;
   const db = new DatabaseSync(":memory:");
   let rows: { blob: Uint8Array }[];
   try {
