@@ -3,7 +3,10 @@
 // of a layer remove what lower layers wrote. Nothing is written to disk; only wanted files stay in memory.
 import { Transform, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { createGunzip, createZstdDecompress } from "node:zlib";
+// The namespace import, not a named one: on a Node without zstd a named import fails while the CLI is
+// still linking, before its Node-version check can say so in one line.
+import * as zlib from "node:zlib";
+const { createGunzip } = zlib;
 import tar, { type Header } from "tar-stream";
 import { RegistryError } from "../images/errors.js";
 import { SbomError, SbomErrorCode, type SbomLimits } from "./errors.js";
@@ -35,7 +38,7 @@ interface ImageTotals {
 function decompressor(layer: LayerSource): Transform | undefined {
   const t = layer.mediaType;
   if (/\.tar\+gzip$|\.tar\.gzip$|diff\.tar\.gzip$/.test(t)) return createGunzip({ chunkSize: 256 * 1024 });
-  if (/\.tar\+zstd$|diff\.tar\.zstd$/.test(t)) return createZstdDecompress({ chunkSize: 256 * 1024 });
+  if (/\.tar\+zstd$|diff\.tar\.zstd$/.test(t)) return zlib.createZstdDecompress({ chunkSize: 256 * 1024 });
   if (/\.tar$|rootfs\.diff\.tar$/.test(t)) return undefined;
   throw new SbomError(
     SbomErrorCode.UNSUPPORTED_MEDIA_TYPE,
