@@ -166,6 +166,13 @@ describe("ValidatingWebhookConfiguration", () => {
     });
     for (const h of live?.["webhooks"] as Webhook[])
       expect(Buffer.from(h.clientConfig.caBundle, "base64").toString()).toBe(caPem + next);
+    // The sandbox calls webhooks for real: a configuration left behind pointing at no service (and failing
+    // closed) would refuse every later write in this file.
+    await admin.delete({
+      apiVersion: "admissionregistration.k8s.io/v1",
+      kind: "ValidatingWebhookConfiguration",
+      name: "gitward",
+    });
   });
 });
 
