@@ -3,17 +3,15 @@
 // outlives Pods and nodes. Each append is an optimistic-concurrency write (PUT with resourceVersion, or a
 // create of the next chunk); a writer that loses the race re-reads the tip and chains from it, so two
 // replicas never fork the chain. A full chunk is sealed (by the same kind of write) before the next starts.
-import { randomUUID, type KeyObject } from "node:crypto";
+import type { KeyObject } from "node:crypto";
 import type { ClusterClient, KubeObject } from "../cluster/client.js";
 import { ClusterError, ClusterErrorCode } from "../cluster/errors.js";
 import { auditKeyId } from "./keys.js";
 import {
   entryProblem,
+  headOfLine,
+  sealRecord,
   GENESIS,
-  RECORD_VERSION,
-  recordHash,
-  recordProblem,
-  signHash,
   type AuditEntry,
   type AuditRecord,
 } from "./record.js";
@@ -129,21 +127,11 @@ export class ClusterAuditLog implements AuditSink {
   }
 
   private build(entry: AuditEntry, head: { seq: number; hash: string }): AuditRecord {
-    const body = {
-      v: RECORD_VERSION,
-      seq: head.seq + 1,
-      id: randomUUID(),
-      time: (this.opts.now?.() ?? new Date()).toISOString(),
-      prev: head.hash,
-      ...(this.keyId === undefined ? {} : { kid: this.keyId }),
-      ...structuredClone(entry),
-    } as const;
-    const hash = recordHash(body);
-    return {
-      ...body,
-      hash,
-      ...(this.opts.signingKey === undefined ? {} : { sig: signHash(hash, this.opts.signingKey) }),
-    };
+    return sealRecord(entry, head, {
+      ...(this.opts.now === undefined ? {} : { now: this.opts.now }),
+      ...(this.keyId === undefined ? {} : { keyId: this.keyId }),
+      ...(this.opts.signingKey === undefined ? {} : { signingKey: this.opts.signingKey }),
+    });
   }
 
   /** The newest chunk: the highest index listed, then forward while a later one exists. */
@@ -270,21 +258,14 @@ function lastRecordHead(text: string, where: string): { seq: number; hash: strin
   }
   const last = lines.at(-1);
   if (last === undefined) return { seq: 0, hash: GENESIS };
-  let record: unknown;
-  try {
-    record = JSON.parse(last);
-  } catch {
-    record = undefined;
-  }
-  const problem = record === undefined ? "not JSON" : recordProblem(record);
-  if (problem !== undefined || recordHash(record as AuditRecord) !== (record as AuditRecord).hash) {
+  const head = headOfLine(last);
+  if ("problem" in head) {
     throw new AuditError(
       AuditErrorCode.Damaged,
-      `the last record of audit trail chunk ${where} is not valid (${problem ?? "hash mismatch"}): run \`gitward audit verify\` before writing`,
+      `the last record of audit trail chunk ${where} is not valid (${head.problem}): run \`gitward audit verify\` before writing`,
     );
   }
-  const r = record as AuditRecord;
-  return { seq: r.seq, hash: r.hash };
+  return head;
 }
 
 /** The whole trail as JSON Lines, chunk after chunk, for `audit verify`, `audit export` and `history`. */

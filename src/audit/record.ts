@@ -1,7 +1,7 @@
 // The audit record: what gitward did to which objects, for which commit and signer, and why. Typed and
 // schema-checked so that no free-form field can carry a secret value; hashed over RFC 8785 canonical JSON
 // so any change to a written record is detectable, and chained through `prev` to the record before it.
-import { createHash, sign, verify, type KeyObject } from "node:crypto";
+import { createHash, randomUUID, sign, verify, type KeyObject } from "node:crypto";
 import canonicalize from "canonicalize";
 import { Type, type Static } from "@sinclair/typebox";
 import { Code, Count, Digest, firstProblem, Ident, Revision, UtcTime } from "../config/fields.js";
@@ -192,4 +192,52 @@ export function objectDigest(manifest: Readonly<Record<string, unknown>>): strin
     subject = { ...rest, dataKeys: keysOf(data), stringDataKeys: keysOf(stringData) };
   }
   return sha256(canonical(subject));
+}
+
+export interface SealOptions {
+  readonly now?: () => Date;
+  /** auditKeyId() of `signingKey`, named in the record so a verifier picks the right key. */
+  readonly keyId?: string;
+  readonly signingKey?: KeyObject;
+}
+
+/** The next record of a chain whose last record is `head`: numbered, timed, chained, hashed and signed. */
+export function sealRecord(
+  entry: AuditEntry,
+  head: { seq: number; hash: string },
+  opts: SealOptions = {},
+): AuditRecord {
+  const body = {
+    v: RECORD_VERSION,
+    seq: head.seq + 1,
+    id: randomUUID(),
+    time: (opts.now?.() ?? new Date()).toISOString(),
+    prev: head.hash,
+    ...(opts.keyId === undefined ? {} : { kid: opts.keyId }),
+    ...structuredClone(entry),
+  } as const;
+  const hash = recordHash(body);
+  return {
+    ...body,
+    hash,
+    ...(opts.signingKey === undefined ? {} : { sig: signHash(hash, opts.signingKey) }),
+  };
+}
+
+/**
+ * The chain head a writer continues from: the seq and hash of `line`, the last record written, or why it
+ * cannot be trusted ("not JSON", a schema problem, "hash mismatch").
+ */
+export function headOfLine(line: string): { seq: number; hash: string } | { problem: string } {
+  let record: unknown;
+  try {
+    record = JSON.parse(line);
+  } catch {
+    return { problem: "not JSON" };
+  }
+  const problem = recordProblem(record);
+  if (problem !== undefined) return { problem };
+  const r = record as AuditRecord;
+  if (recordHash(r) !== r.hash) return { problem: "hash mismatch" };
+  return { seq: r.seq, hash: r.hash };
 }

@@ -1,18 +1,16 @@
 // Appends records to a JSON Lines audit log: one writer per file (a lock file, held while open), appends
 // serialised through an in-process queue, each line written with one write() and fsync'ed before the
 // record is reported as written. On open, the chain resumes from the last line of the existing file.
-import { randomUUID, type KeyObject } from "node:crypto";
+import type { KeyObject } from "node:crypto";
 import { open, type FileHandle } from "node:fs/promises";
 import { lock } from "proper-lockfile";
 import { auditKeyId } from "./keys.js";
 import {
   MAX_RECORD_BYTES,
   entryProblem,
+  headOfLine,
+  sealRecord,
   GENESIS,
-  RECORD_VERSION,
-  recordHash,
-  recordProblem,
-  signHash,
   type AuditEntry,
   type AuditRecord,
 } from "./record.js";
@@ -151,21 +149,11 @@ export class AuditLog implements AuditSink {
     if (problem !== undefined) {
       throw new AuditError(AuditErrorCode.InvalidEntry, `audit entry rejected at ${problem}`);
     }
-    const body = {
-      v: RECORD_VERSION,
-      seq: this.head.seq + 1,
-      id: randomUUID(),
-      time: (this.options.now?.() ?? new Date()).toISOString(),
-      prev: this.head.hash,
-      ...(this.keyId === undefined ? {} : { kid: this.keyId }),
-      ...structuredClone(entry),
-    } as const;
-    const hash = recordHash(body);
-    const record: AuditRecord = {
-      ...body,
-      hash,
-      ...(this.options.signingKey === undefined ? {} : { sig: signHash(hash, this.options.signingKey) }),
-    };
+    const record = sealRecord(entry, this.head, {
+      ...(this.options.now === undefined ? {} : { now: this.options.now }),
+      ...(this.keyId === undefined ? {} : { keyId: this.keyId }),
+      ...(this.options.signingKey === undefined ? {} : { signingKey: this.options.signingKey }),
+    });
     const line = JSON.stringify(record) + "\n";
     if (Buffer.byteLength(line) > MAX_RECORD_BYTES) {
       // `audit verify` refuses longer lines; writing one would make the log unverifiable.
@@ -180,7 +168,7 @@ export class AuditLog implements AuditSink {
     } catch (err) {
       throw new AuditError(AuditErrorCode.Io, `cannot append to audit log ${this.path}: ${errorText(err)}`);
     }
-    this.head = { seq: record.seq, hash };
+    this.head = { seq: record.seq, hash: record.hash };
     return record;
   }
 
@@ -241,20 +229,13 @@ async function readHead(file: FileHandle, path: string, recover: boolean): Promi
   const start = await lineStart(file, size - 1);
   const buf = Buffer.alloc(size - 1 - start);
   await file.read(buf, 0, buf.length, start);
-  let record: unknown;
-  try {
-    record = JSON.parse(buf.toString("utf8"));
-  } catch {
-    record = undefined;
-  }
-  const problem = record === undefined ? "not JSON" : recordProblem(record);
-  if (problem !== undefined || recordHash(record as AuditRecord) !== (record as AuditRecord).hash) {
+  const head = headOfLine(buf.toString("utf8"));
+  if ("problem" in head) {
     throw new AuditError(
       AuditErrorCode.Damaged,
-      `the last record of audit log ${path} (at byte ${start}) is not valid (${problem ?? "hash mismatch"}): ` +
+      `the last record of audit log ${path} (at byte ${start}) is not valid (${head.problem}): ` +
         "run `gitward audit verify` before writing",
     );
   }
-  const r = record as AuditRecord;
-  return { seq: r.seq, hash: r.hash, cut };
+  return { ...head, cut };
 }
