@@ -141,7 +141,7 @@ async function runPass(flags: Flags, restore: boolean, only?: string): Promise<v
       healthTimeoutMs,
       onStage: (app, stage) => {
         // Live progress is for a person at a terminal; a script reading stderr gets only problems.
-        if (process.stderr.isTTY !== true) return;
+        if (!process.stderr.isTTY) return;
         const key = `${app.namespace}/${app.name}`;
         if (stages.get(key) === stage) return;
         stages.set(key, stage);
