@@ -9,6 +9,7 @@ import { readAuditKeyFile } from "../../audit/keys.js";
 import { localAccess, tokenAccess } from "../../dashboard/auth.js";
 import { startDashboard } from "../../dashboard/server.js";
 import { isLoopbackHost } from "../../images/reference.js";
+import { parsePort } from "../port.js";
 
 interface Flags {
   kubeconfig?: string;
@@ -18,13 +19,6 @@ interface Flags {
   auditKey?: string;
   auth: string;
   systemNamespace: string;
-}
-
-function port(text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 0 || n > 65_535)
-    throw new ConfigError(`--port ${text}: give a port from 0 to 65535`, "gitward dashboard");
-  return n;
 }
 
 export function registerDashboard(program: Command): void {
@@ -65,7 +59,7 @@ export function registerDashboard(program: Command): void {
         ...(flags.auditLog === undefined ? {} : { auditLog: flags.auditLog }),
         ...(auditKey === undefined ? {} : { auditKey }),
         systemNamespace: flags.systemNamespace,
-        port: port(flags.port),
+        port: parsePort(flags.port, "--port", "gitward dashboard"),
         address: flags.address,
         onError: (err) => {
           process.stderr.write(`dashboard: ${err instanceof Error ? err.message : String(err)}\n`);

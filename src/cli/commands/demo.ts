@@ -2,8 +2,8 @@
 // step behaved as gitward promises, 1 otherwise.
 import type { Command } from "commander";
 import { runDemo } from "../../demo/demo.js";
-import { ConfigError } from "../../config/errors.js";
 import { ExitCode } from "../exit.js";
+import { parsePort } from "../port.js";
 
 export function registerDemo(program: Command): void {
   program
@@ -20,12 +20,10 @@ export function registerDemo(program: Command): void {
       "at the end, leave the read-only dashboard running on 127.0.0.1 (default port 8080) until Ctrl-C",
     )
     .action(async (flags: { keep?: boolean; dashboard?: string | boolean }) => {
-      const port = flags.dashboard === true ? 8080 : Number(flags.dashboard ?? 8080);
-      if (!Number.isInteger(port) || port < 0 || port > 65_535)
-        throw new ConfigError(
-          `--dashboard ${String(flags.dashboard)}: give a port from 0 to 65535`,
-          "gitward demo",
-        );
+      const port =
+        typeof flags.dashboard === "string"
+          ? parsePort(flags.dashboard, "--dashboard", "gitward demo")
+          : 8080;
       const until = (): Promise<void> =>
         new Promise((resolve) => {
           process.once("SIGINT", () => {

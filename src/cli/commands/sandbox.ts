@@ -8,6 +8,7 @@ import { ConfigError } from "../../config/errors.js";
 import type { Readiness } from "../../sandbox/api.js";
 import { startSandbox, type SandboxOptions } from "../../sandbox/server.js";
 import { outputOption, printJson, type OutputFormat } from "../output.js";
+import { parsePort } from "../port.js";
 
 interface SandboxCliOptions {
   port: string;
@@ -16,13 +17,6 @@ interface SandboxCliOptions {
   writeKubeconfig?: string;
   readinessDelay: string;
   output: OutputFormat;
-}
-
-function parsePort(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535)
-    throw new ConfigError(`--port ${value}: not a port number (0-65535)`);
-  return n;
 }
 
 function parseReadiness(value: string): Readiness {
@@ -52,7 +46,7 @@ export function registerSandbox(program: Command): void {
     .addOption(outputOption())
     .action(async (opts: SandboxCliOptions) => {
       const options: SandboxOptions = {
-        port: parsePort(opts.port),
+        port: parsePort(opts.port, "--port", "gitward sandbox"),
         host: opts.host,
         readiness: parseReadiness(opts.readinessDelay),
       };

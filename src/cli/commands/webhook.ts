@@ -30,6 +30,7 @@ import { formatText, toSarif } from "../../policy/report.js";
 import { compileImagePolicy } from "../../trust/image/policy.js";
 import { ExitCode } from "../exit.js";
 import { outputOption, printJson, type OutputFormat } from "../output.js";
+import { parsePort } from "../port.js";
 import { credentials } from "./images.js";
 
 const VERSION = "0.1.0";
@@ -159,9 +160,7 @@ export function registerWebhook(program: Command): void {
     .option("--audit-log <file>", "audit log for break-glass records (without it, break-glass is refused)")
     .option("--audit-key <file>", "ed25519 private key (PEM) signing the audit records");
   addRegistryOptions(webhook).action(async (flags: ServeFlags) => {
-    const port = Number(flags.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65535)
-      throw new ConfigError("give a port number", "--port");
+    const port = parsePort(flags.port, "--port", "gitward webhook");
     if (flags.trust === undefined) throw new ConfigError("give --trust FILE", "gitward webhook");
     // The cluster first: in a Pod (or with --tls-secret) a missing one is the first thing to report.
     const cluster =
