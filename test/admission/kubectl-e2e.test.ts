@@ -17,7 +17,7 @@ import { webhookConfiguration } from "../../src/admission/webhook-config.js";
 import type { TrustPolicy } from "../../src/config/types.js";
 import { RegistryClient } from "../../src/images/client.js";
 import { signImage } from "../../src/trust/image/sign.js";
-import { deployment, installCrds, startWorld, type World } from "../reconcile/harness.js";
+import { deployment, installCrds, startWorld, withImageTrust, type World } from "../reconcile/harness.js";
 import { pushTestImage, startRegistry, type TestRegistry } from "../support/registry.js";
 import { runCli, toolPath } from "../support/tools.js";
 import { pod } from "./support.js";
@@ -35,19 +35,8 @@ let signed: string;
 let unsignedTag: string;
 
 function trust(): TrustPolicy {
-  const base = w.trust();
-  return {
-    ...base,
-    spec: {
-      ...base.spec,
-      images: {
-        registries: [`${registry.host}/shop/`],
-        signers: [{ name: "ci", cosign: publicKey.export({ format: "pem", type: "spki" }).toString() }],
-        registryOptions: [{ host: registry.host, plainHTTP: true }],
-      },
-      policy: { packs: ["pod-security-restricted", "supply-chain"] },
-    },
-  };
+  const t = withImageTrust(w.trust(), registry.host, publicKey);
+  return { ...t, spec: { ...t.spec, policy: { packs: ["pod-security-restricted", "supply-chain"] } } };
 }
 
 interface Kubectl {

@@ -2,6 +2,7 @@
 // privilege identity from deploy/, an application namespace with its deployer service account, a config
 // repository with SSH-signed commits served over smart HTTP, and an audit log. Everything real except the
 // sandbox itself.
+import type { KeyObject } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -250,4 +251,25 @@ export async function startWorld(sandbox: SandboxOptions = {}): Promise<World> {
     },
   };
   return world;
+}
+
+/** `base` with an images section: `host`'s shop/ repositories only, signed by the cosign key `signer`. */
+export function withImageTrust(
+  base: TrustPolicy,
+  host: string,
+  signer: KeyObject,
+  extra: Partial<NonNullable<TrustPolicy["spec"]["images"]>> = {},
+): TrustPolicy {
+  return {
+    ...base,
+    spec: {
+      ...base.spec,
+      images: {
+        registries: [`${host}/shop/`],
+        signers: [{ name: "ci", cosign: signer.export({ format: "pem", type: "spki" }).toString() }],
+        registryOptions: [{ host, plainHTTP: true }],
+        ...extra,
+      },
+    },
+  };
 }

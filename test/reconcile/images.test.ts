@@ -9,27 +9,14 @@ import type { TrustPolicy } from "../../src/config/types.js";
 import { RegistryClient } from "../../src/images/client.js";
 import { signImage } from "../../src/trust/image/sign.js";
 import { pushTestImage, startRegistry, type TestRegistry } from "../support/registry.js";
-import { deployment, startWorld, type World } from "./harness.js";
+import { deployment, startWorld, withImageTrust, type World } from "./harness.js";
 
 let w: World;
 let registry: TestRegistry;
 let client: RegistryClient;
 const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
 
-function trust(): TrustPolicy {
-  const base = w.trust();
-  return {
-    ...base,
-    spec: {
-      ...base.spec,
-      images: {
-        registries: [`${registry.host}/shop/`],
-        signers: [{ name: "ci", cosign: publicKey.export({ format: "pem", type: "spki" }).toString() }],
-        registryOptions: [{ host: registry.host, plainHTTP: true }],
-      },
-    },
-  };
-}
+const trust = (): TrustPolicy => withImageTrust(w.trust(), registry.host, publicKey);
 
 const webWith = (image: string) => deployment("web").replace(/image: \S+/, `image: ${image}`);
 

@@ -13,7 +13,7 @@ import { RegistryClient } from "../../src/images/client.js";
 import type { ImageInventory } from "../../src/sbom/types.js";
 import { signImage } from "../../src/trust/image/sign.js";
 import { ScanCache } from "../../src/vuln/scan.js";
-import { deployment, startWorld, type World } from "../reconcile/harness.js";
+import { deployment, startWorld, withImageTrust, type World } from "../reconcile/harness.js";
 import { importFixture, readFixtureInventory, FINDINGS_FIXTURE } from "../support/real-inventory.js";
 import { pushTestImage, startRegistry, type TestRegistry } from "../support/registry.js";
 import { buildImage, pushImage } from "../support/oci-image.js";
@@ -33,21 +33,8 @@ function inventoryOf(reference: string): Promise<ImageInventory> {
   return Promise.resolve({ ...inv, reference, digest: reference.split("@")[1] ?? "" });
 }
 
-function trust(vulnerabilities: VulnerabilityPolicy): TrustPolicy {
-  const base = w.trust();
-  return {
-    ...base,
-    spec: {
-      ...base.spec,
-      images: {
-        registries: [`${registry.host}/shop/`],
-        signers: [{ name: "ci", cosign: publicKey.export({ format: "pem", type: "spki" }).toString() }],
-        registryOptions: [{ host: registry.host, plainHTTP: true }],
-        vulnerabilities,
-      },
-    },
-  };
-}
+const trust = (vulnerabilities: VulnerabilityPolicy): TrustPolicy =>
+  withImageTrust(w.trust(), registry.host, publicKey, { vulnerabilities });
 
 const webWith = (image: string) => deployment("web").replace(/image: \S+/, `image: ${image}`);
 
