@@ -1,8 +1,8 @@
 // npm lockfiles as a cataloger source. The fixtures are real lockfiles of one small project
 // (fixtures/lockfiles/project.package.json: three dependencies, an optional macOS-only one, a dev one)
 // written by the package managers themselves: npm 11.19.1 (lockfileVersion 1, 2 and 3), Yarn 1.22.22,
-// Yarn 4.5.3 (Berry), pnpm 8.15.9 (lockfile 6.0) and pnpm 9.15.0 (9.0). gitward's own package-lock.json is
-// checked against what npm really installed in node_modules.
+// Yarn 4.5.3 (Berry), pnpm 7.33.7 (lockfile 5.4), pnpm 8.15.9 (6.0) and pnpm 9.15.0 (9.0). gitward's own
+// package-lock.json is checked against what npm really installed in node_modules.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
@@ -53,7 +53,8 @@ describe("npm lockfiles", () => {
     );
   });
 
-  it("reads pnpm-lock.yaml 6.0 (dev flags) and 9.0 (reachability from the importers' non-dev dependencies)", () => {
+  it("reads pnpm-lock.yaml 5.4 and 6.0 (dev flags) and 9.0 (reachability from the importers' non-dev dependencies)", () => {
+    expect(ids(catalogPnpmLock(fixture("pnpm-lock.v5.yaml"), loc))).toEqual(PRODUCTION);
     expect(ids(catalogPnpmLock(fixture("pnpm-lock.v6.yaml"), loc))).toEqual(PRODUCTION);
     expect(ids(catalogPnpmLock(fixture("pnpm-lock.v9.yaml"), loc))).toEqual(PRODUCTION);
   });
