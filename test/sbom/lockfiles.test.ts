@@ -22,7 +22,7 @@ const fixture = (name: string): Buffer =>
 const loc = { layer: "sha256:11", path: "app/lock" };
 const ids = (ps: readonly Package[]): string[] => ps.map((p) => `${p.name}@${p.version}`).sort();
 
-/** What production needs on Linux: the dependencies and what they pull in, not minimist (dev), not fsevents (macOS). */
+/** What production needs on Linux: the dependencies and what they pull in; not minimist (dev) nor fsevents. */
 const PRODUCTION = [
   "@types/ms@0.7.34",
   "ansi-styles@4.3.0",
