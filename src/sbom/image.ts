@@ -8,6 +8,7 @@ import { parseImageReference } from "../images/reference.js";
 import type { SbomCache } from "./cache.js";
 import { catalogGo, catalogMaven, catalogNpm, catalogPython } from "./catalog/lang.js";
 import { catalogApk, catalogDpkg, parseOsRelease, type Bytes } from "./catalog/os.js";
+import { lockfileCataloger } from "./catalog/npm-lock.js";
 import { catalogRpm } from "./catalog/rpm.js";
 import { DEFAULT_LIMITS, SbomError, SbomErrorCode, type SbomLimits } from "./errors.js";
 import { buildView, resolve, type LayerSource, type ViewItem } from "./layers.js";
@@ -103,6 +104,8 @@ function catalogFile(item: Bytes, path: string, os: OsRelease | undefined): Pack
   if (path === "lib/apk/db/installed") return catalogApk(item, path, os);
   if (path === "var/lib/rpm/rpmdb.sqlite") return catalogRpm(item, path, os);
   if (path.endsWith("package.json")) return catalogNpm(item.data, loc);
+  const lock = lockfileCataloger(path);
+  if (lock !== undefined) return lock(item.data, loc);
   if (path.endsWith("/METADATA") || path.endsWith("PKG-INFO") || path.endsWith(".egg-info"))
     return catalogPython(item.data, loc);
   return [];

@@ -1,6 +1,7 @@
 // Which files of a layer the catalogers need, decided from the tar header alone, so everything else streams
 // past without being kept: package databases and manifests as bytes, executables scanned for Go build
 // info, jars read for their pom.properties.
+import { lockfileCataloger } from "./catalog/npm-lock.js";
 
 /** How a wanted file is consumed: its bytes kept, scanned for Go build info, or read as a zip. */
 export type Want = "bytes" | "go" | "jar";
@@ -21,6 +22,7 @@ export function wantsBytes(path: string): boolean {
   const dir = slash < 0 ? "" : path.slice(0, slash);
   if (dir === "var/lib/dpkg/status.d") return !base.endsWith(".md5sums");
   if (base === "package.json") return true;
+  if (lockfileCataloger(path) !== undefined) return true;
   if (base === "METADATA") return dir.endsWith(".dist-info");
   if (base === "PKG-INFO") return dir.endsWith(".egg-info") || dir.endsWith("/EGG-INFO");
   return base.endsWith(".egg-info");

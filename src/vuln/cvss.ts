@@ -1,7 +1,6 @@
 // CVSS base scores from vectors: v3.0/v3.1 computed by the v3.1 specification's formulas (section 7.1) with
-// its Roundup (Appendix A), then rated none/low/medium/high/critical (section 5). CVSS v4.0 is NOT scored
-// here: its score comes from the specification's macro-vector lookup table, which gitward does not carry
-// yet; a v4 vector is rated by the severity its publisher gives, or "unknown" (say so in reports).
+// its Roundup (Appendix A), then rated none/low/medium/high/critical (section 5). CVSS v4.0 vectors are
+// scored in cvss4.ts (the specification's macro-vector method); both share the rating bands here.
 
 export type Level = "none" | "low" | "medium" | "high" | "critical" | "unknown";
 

@@ -1,7 +1,10 @@
 // Packages × advisories → findings. Each package is looked up by its OSV ecosystem and name (source
 // package for Debian and Alpine), and each affected entry is evaluated by OSV's rules: listed versions,
 // then ECOSYSTEM/SEMVER ranges whose sorted events introduced/fixed/last_affected/limit decide. GIT ranges
-// name commits, not package versions, and are not evaluated (an affected entry with only those is skipped).
+// name commits, and deciding them needs the project's commit graph, which an image does not carry: they are
+// never evaluated against a version, and their `fixed` commit is never reported as a fixed version. An entry
+// whose only ranges are GIT matches through its `versions` list (OSV.dev enumerates the tags a GIT range
+// covers there); one with neither is reported as a warning, not matched.
 import type { ImageInventory, Package, PackageLocation } from "../sbom/types.js";
 import type { Affect, VulnDb } from "./db.js";
 import { indexKey, lookupOf } from "./ecosystem.js";
@@ -57,6 +60,15 @@ function schemeOf(ecosystem: string, rangeType: OsvRange["type"]): VersionScheme
 }
 
 type Verdict = { affected: false } | { affected: true; fixed?: string } | { undecided: string };
+
+/** True when the entry says nothing a version can be matched by: GIT ranges only, and no versions list. */
+function gitOnly(affect: Affect): boolean {
+  return (
+    (affect.versions === undefined || affect.versions.length === 0) &&
+    affect.ranges.length > 0 &&
+    affect.ranges.every((r) => r.type === "GIT")
+  );
+}
 
 const eventVersion = (e: OsvEvent): string => e.introduced ?? e.fixed ?? e.last_affected ?? e.limit ?? "";
 
@@ -136,6 +148,13 @@ export function matchInventory(inv: Pick<ImageInventory, "os" | "packages">, db:
     const seen = new Set<number>();
     for (const affect of entries(db, look.ecosystem, look.exact, look.name)) {
       if (seen.has(affect.a)) continue;
+      if (gitOnly(affect)) {
+        const id = db.advisories[affect.a]?.id ?? "?";
+        warnings.add(
+          `${id} gives only GIT (commit) ranges and no versions for ${affect.eco}/${look.name}: it cannot be matched by version; not matched`,
+        );
+        continue;
+      }
       const v = evaluate(look.version, affect);
       if ("undecided" in v) {
         warnings.add(`${p.ecosystem}/${p.name} ${p.version}: ${v.undecided}; not matched`);

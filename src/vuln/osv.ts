@@ -3,6 +3,7 @@
 // trusted half-way. Only what matching and reporting use is kept.
 import { isRecord } from "../json/record.js";
 import { cvss3, levelFromLabel, type Level } from "./cvss.js";
+import { cvss4 } from "./cvss4.js";
 
 export type RangeType = "ECOSYSTEM" | "SEMVER" | "GIT";
 
@@ -33,7 +34,7 @@ export interface AdvisorySeverity {
   readonly level: Level;
   readonly score?: number;
   readonly vector?: string;
-  /** "CVSS_V3" (computed), "CVSS_V4" (publisher's label; not computed), "label", or "none given". */
+  /** "CVSS_V3" or "CVSS_V4" (computed from the vector), "label" (the publisher's), or "none given". */
   readonly source: string;
 }
 
@@ -101,10 +102,13 @@ function labelOf(...places: unknown[]): Level | undefined {
   return undefined;
 }
 
-/** The advisory's severity: a computed CVSS v3 score first, else the publisher's label, else unknown. */
+/**
+ * The advisory's severity: a computed CVSS v3 score first, then a computed CVSS v4 score, else the
+ * publisher's label, else unknown. A vector that does not parse is passed over (the next source decides).
+ */
 function severityOf(rec: Record<string, unknown>, affectedLabel: Level | undefined): AdvisorySeverity {
   const list = Array.isArray(rec["severity"]) ? rec["severity"] : [];
-  let v4: string | undefined;
+  let v4: AdvisorySeverity | undefined;
   for (const s of list) {
     if (!isRecord(s)) continue;
     const score = str(s["score"], 512);
@@ -112,13 +116,13 @@ function severityOf(rec: Record<string, unknown>, affectedLabel: Level | undefin
     if (s["type"] === "CVSS_V3") {
       const r = cvss3(score);
       if (r.ok) return { level: r.level, score: r.score, vector: score, source: "CVSS_V3" };
-    } else if (s["type"] === "CVSS_V4") v4 = score;
+    } else if (s["type"] === "CVSS_V4" && v4 === undefined) {
+      const r = cvss4(score);
+      if (r.ok) v4 = { level: r.level, score: r.score, vector: score, source: "CVSS_V4" };
+    }
   }
+  if (v4 !== undefined) return v4;
   const label = labelOf(rec["database_specific"]) ?? affectedLabel;
-  if (v4 !== undefined)
-    return label === undefined
-      ? { level: "unknown", vector: v4, source: "CVSS_V4 (not scored by gitward; no severity label given)" }
-      : { level: label, vector: v4, source: "CVSS_V4 (publisher's severity label)" };
   if (label !== undefined) return { level: label, source: "label" };
   return { level: "unknown", source: "none given" };
 }

@@ -1,5 +1,6 @@
 // CVSS v3.x base scores against published scores: NVD's entries for the CVEs named, and the v3.1
-// specification's Roundup examples (Appendix A). v4.0 vectors are not scored (see src/vuln/cvss.ts).
+// specification's Roundup examples (Appendix A). v4.0 scoring is tested in cvss4.test.ts; here only the
+// order in which an advisory's severity sources are taken.
 import { describe, expect, it } from "vitest";
 import { cvss3, levelFromLabel, levelOf, roundup } from "../../src/vuln/cvss.js";
 import { parseRecord } from "../../src/vuln/osv.js";
@@ -61,19 +62,34 @@ describe("advisory severity", () => {
     expect(none.ok && none.record.advisory.severity).toEqual({ level: "unknown", source: "none given" });
   });
 
-  it("does not score a CVSS v4 vector: it takes the publisher's label and says so", () => {
+  it("scores a CVSS v4 vector when there is no v3 one, before the publisher's label", () => {
     const v4 = "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N";
     const labelled = parseRecord({
       ...base,
       severity: [{ type: "CVSS_V4", score: v4 }],
-      database_specific: { severity: "CRITICAL" },
+      database_specific: { severity: "LOW" },
     });
-    expect(labelled.ok && labelled.record.advisory.severity).toMatchObject({
+    expect(labelled.ok && labelled.record.advisory.severity).toEqual({
       level: "critical",
+      score: 9.3,
       vector: v4,
+      source: "CVSS_V4",
     });
-    const bare = parseRecord({ ...base, severity: [{ type: "CVSS_V4", score: v4 }] });
-    expect(bare.ok && bare.record.advisory.severity.level).toBe("unknown");
+    const both = parseRecord({
+      ...base,
+      severity: [
+        { type: "CVSS_V4", score: v4 },
+        { type: "CVSS_V3", score: "CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:C/C:L/I:L/A:N" },
+      ],
+    });
+    expect(both.ok && both.record.advisory.severity).toMatchObject({ source: "CVSS_V3", score: 6.1 });
+    // A v4 vector that does not parse leaves the label to decide.
+    const broken = parseRecord({
+      ...base,
+      severity: [{ type: "CVSS_V4", score: "CVSS:4.0/AV:N/AC:L" }],
+      database_specific: { severity: "MODERATE" },
+    });
+    expect(broken.ok && broken.record.advisory.severity).toEqual({ level: "medium", source: "label" });
     expect(levelFromLabel("important")).toBe("high");
     expect(levelFromLabel("whatever")).toBeUndefined();
   });

@@ -19,6 +19,8 @@ const rec = (id: string, ecosystem: string, name: string, events: object[], extr
   affected: [{ package: { ecosystem, name }, ranges: [{ type: "ECOSYSTEM", events }] }],
   ...extra,
 });
+const GIT_A = "8a4d2b7c1e0f9a3b5c6d7e8f9a0b1c2d3e4f5a6b";
+const GIT_B = "f0e1d2c3b4a5968778695a4b3c2d1e0f9a8b7c6d";
 const CRIT = { severity: [{ type: "CVSS_V3", score: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H" }] };
 const MED = { database_specific: { severity: "MODERATE" } };
 
@@ -40,6 +42,39 @@ beforeAll(async () => {
         {
           package: { ecosystem: "npm", name: "pkg-e" },
           ranges: [{ type: "GIT", events: [{ introduced: "0" }] }],
+        },
+      ],
+    },
+    // The shape of OSV.dev's PYSEC/OSS-Fuzz records: a GIT range of commits beside the tags it covers.
+    {
+      id: "T-GITVERS",
+      affected: [
+        {
+          package: { ecosystem: "npm", name: "pkg-f" },
+          ranges: [
+            {
+              type: "GIT",
+              repo: "https://example.com/f.git",
+              events: [{ introduced: GIT_A }, { fixed: GIT_B }],
+            },
+          ],
+          versions: ["2.0.0", "2.0.1"],
+        },
+      ],
+    },
+    {
+      id: "T-GITECO",
+      affected: [
+        {
+          package: { ecosystem: "npm", name: "pkg-g" },
+          ranges: [
+            {
+              type: "GIT",
+              repo: "https://example.com/g.git",
+              events: [{ introduced: "0" }, { fixed: GIT_B }],
+            },
+            { type: "ECOSYSTEM", events: [{ introduced: "0" }, { fixed: "3.1.0" }] },
+          ],
         },
       ],
     },
@@ -154,6 +189,34 @@ describe("matching", () => {
       "T-MAVEN@2.14.1",
       "T-PYPI@1.7.1",
     ]);
+  });
+
+  it("never compares a version with a GIT range: only the versions list or an ECOSYSTEM range decides", () => {
+    expect(
+      ids(
+        inv([
+          pkg("npm", "pkg-f", "2.0.1"),
+          pkg("npm", "pkg-f", "2.0.2"),
+          pkg("npm", "pkg-g", "3.0.9"),
+          pkg("npm", "pkg-g", "3.1.0"),
+        ]),
+      ).sort(),
+    ).toEqual(["T-GITECO@3.0.9", "T-GITVERS@2.0.1"]);
+    const listed = matchInventory(inv([pkg("npm", "pkg-f", "2.0.1")]), db).findings[0];
+    // The GIT range's fixed commit is not a version: no fixedVersion rather than a commit hash.
+    expect(listed?.fixedVersion).toBeUndefined();
+    const ranged = matchInventory(inv([pkg("npm", "pkg-g", "3.0.9")]), db).findings[0];
+    expect(ranged?.fixedVersion).toBe("3.1.0");
+  });
+
+  it("reports a GIT-only entry without versions as unmatchable instead of silently passing it", () => {
+    const r = matchInventory(inv([pkg("npm", "pkg-e", "1.0.0")]), db);
+    expect(r.findings).toEqual([]);
+    expect(r.warnings).toEqual([
+      "T-GIT gives only GIT (commit) ranges and no versions for npm/pkg-e: it cannot be matched by version; not matched",
+    ]);
+    // A package no advisory names gets no such warning.
+    expect(matchInventory(inv([pkg("npm", "pkg-z", "1.0.0")]), db).warnings).toEqual([]);
   });
 
   it("does not guess when a version cannot be compared: no match, and a warning", () => {

@@ -29,25 +29,25 @@ export function catalogNpm(data: Buffer, loc: PackageLocation): Package[] {
   const d = doc as Record<string, unknown>;
   if (typeof d.name !== "string" || typeof d.version !== "string" || d.name === "" || d.version === "")
     return [];
-  const scoped = /^(@[^/]+)\/(.+)$/.exec(d.name);
-  const licenses = npmLicenses(d);
-  return [
-    {
-      ecosystem: "npm",
-      name: d.name,
-      version: d.version,
-      purl: new PackageURL(
-        "npm",
-        scoped?.[1],
-        scoped?.[2] ?? d.name,
-        d.version,
-        undefined,
-        undefined,
-      ).toString(),
-      ...(licenses.length === 0 ? {} : { licenses }),
-      locations: [loc],
-    },
-  ];
+  return [npmPackage(d.name, d.version, loc, npmLicenses(d))];
+}
+
+/** An npm package with its purl (scope as namespace); shared with the lockfile catalogers. */
+export function npmPackage(
+  name: string,
+  version: string,
+  loc: PackageLocation,
+  licenses?: readonly string[],
+): Package {
+  const scoped = /^(@[^/]+)\/(.+)$/.exec(name);
+  return {
+    ecosystem: "npm",
+    name,
+    version,
+    purl: new PackageURL("npm", scoped?.[1], scoped?.[2] ?? name, version, undefined, undefined).toString(),
+    ...(licenses === undefined || licenses.length === 0 ? {} : { licenses }),
+    locations: [loc],
+  };
 }
 
 /** Core metadata (RFC 822 headers up to the first blank line): Name, Version, License(-Expression). */
