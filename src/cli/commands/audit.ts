@@ -17,6 +17,7 @@ import { verifyAuditText } from "../../audit/verify.js";
 import { readClusterTrail } from "../../audit/cluster-log.js";
 import { addClusterOptions, clusterClient, type ClusterFlags } from "../cluster-flags.js";
 import { registerAuditExport } from "./audit-export.js";
+import { registerAuditCi } from "./audit-ci.js";
 
 interface VerifyFlags extends Omit<ClusterFlags, "output"> {
   systemNamespace: string;
@@ -97,6 +98,7 @@ export function registerAudit(program: Command): void {
     },
   );
   registerAuditExport(audit);
+  registerAuditCi(audit);
 
   audit
     .command("keygen")
