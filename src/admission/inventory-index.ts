@@ -9,7 +9,8 @@ import { groupOf } from "../cluster/core-kinds.js";
 import { API_VERSION } from "../config/schema.js";
 import { isRecord } from "../json/record.js";
 import { resourceOf } from "../policy/vap.js";
-import { inventoryFromConfigMap, type AppId } from "../reconcile/inventory.js";
+import type { AppId } from "../reconcile/inventory.js";
+import { readInventoryFrom } from "../reconcile/inventory-parts.js";
 import { STATE_LABEL } from "../reconcile/state.js";
 
 export interface ManagedBy {
@@ -101,7 +102,7 @@ export class InventoryIndex {
           ...(known?.deployer === undefined ? {} : { deployer: known.deployer }),
           ...(revision === undefined ? {} : { revision }),
         };
-        for (const e of inventoryFromConfigMap(cm)) {
+        for (const e of await readInventoryFrom(this.opts.cluster, cm)) {
           next.set(
             keyText({
               group: groupOf(e.apiVersion),

@@ -8,7 +8,8 @@ import { ClusterError, ClusterErrorCode } from "../cluster/errors.js";
 import { API_VERSION, type ApplicationStatus } from "../config/types.js";
 import { verifyAuditLog, type AuditVerifyResult } from "../audit/verify.js";
 import { recordProblem, type AuditRecord } from "../audit/record.js";
-import { inventoryFromConfigMap, type InventoryEntry } from "../reconcile/inventory.js";
+import type { InventoryEntry } from "../reconcile/inventory.js";
+import { readInventoryFrom } from "../reconcile/inventory-parts.js";
 import { STATE_LABEL } from "../reconcile/state.js";
 import { CrdStateStore } from "../reconcile/cluster-config.js";
 import { isRecord } from "../json/record.js";
@@ -92,7 +93,7 @@ export async function loadApplications(
       name,
       source: "config",
       status: statusOf(parseJson(data["status.json"])),
-      inventory: inventoryFromConfigMap(cm),
+      inventory: await readInventoryFrom(cluster, cm).catch(() => []),
       ...createdOf(cm),
       suspended: false,
     });

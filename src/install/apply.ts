@@ -12,7 +12,7 @@ import {
 import { ClusterError, ClusterErrorCode } from "../cluster/errors.js";
 import { API_VERSION } from "../config/types.js";
 import { inventoryName } from "../reconcile/cluster-config.js";
-import { inventoryFromConfigMap } from "../reconcile/inventory.js";
+import { readInventoryFrom } from "../reconcile/inventory-parts.js";
 import { isFoundation, mapLimit, prune } from "../reconcile/apply.js";
 import { SEALING_KEY_LABEL } from "../secrets/keys.js";
 import { INSTALL_FIELD_MANAGER, KEY_NAMESPACE, PART_OF, PART_OF_LABEL } from "./layout.js";
@@ -218,7 +218,7 @@ async function pruneApplication(
     namespace: id.namespace,
     name: inventoryName(id),
   });
-  const inventory = inventoryFromConfigMap(cm);
+  const inventory = await readInventoryFrom(cluster, cm);
   const account = serviceAccountUser(
     spec?.destination?.namespace ?? id.namespace,
     spec?.destination?.serviceAccountName ?? "default",

@@ -17,15 +17,15 @@ import {
   type Condition,
   type TrustPolicy,
 } from "../config/types.js";
+import { frozenInventory, inventoryFromConfigMap, type AppId, type InventoryEntry } from "./inventory.js";
+import { STATE_LABEL, type AppState, type StateStore, type StateStoreOptions } from "./state.js";
 import {
-  frozenInventory,
-  inventoryFromConfigMap,
-  packInventory,
-  PACKED_INVENTORY_KEY,
-  type AppId,
-  type InventoryEntry,
-} from "./inventory.js";
-import { STATE_LABEL, type AppState, type StateStore } from "./state.js";
+  assertInventoryFits,
+  hasParts,
+  PartsCache,
+  writeInventory,
+  type HeadFields,
+} from "./inventory-parts.js";
 import { isRecord } from "../json/record.js";
 
 export interface ClusterConfigWatch {
@@ -545,14 +545,28 @@ function statusOf(obj: KubeObject): ApplicationStatus {
  * ConfigMap next to it, owned by it so that it goes when the Application is deleted.
  */
 export class CrdStateStore implements StateStore {
-  /** The inventory ConfigMap, read in full only when its version moved (not on every pass). */
-  private readonly inventories: ReadByVersion<readonly InventoryEntry[]>;
+  /**
+   * The inventory ConfigMap, read in full only when its version moved (not on every pass): the entries
+   * when inline, the head when it names parts (read once per version through `parts`).
+   */
+  private readonly inventories: ReadByVersion<readonly InventoryEntry[] | { readonly head: KubeObject }>;
+  private readonly parts: PartsCache<readonly InventoryEntry[]>;
 
   constructor(
     private readonly cluster: ClusterClient,
     private readonly systemNamespace: string,
+    private readonly opts: StateStoreOptions = {},
   ) {
-    this.inventories = new ReadByVersion(cluster, (cm) => frozenInventory(inventoryFromConfigMap(cm)));
+    this.inventories = new ReadByVersion(cluster, (cm) =>
+      hasParts(cm) ? { head: cm } : frozenInventory(inventoryFromConfigMap(cm)),
+    );
+    this.parts = new PartsCache(cluster);
+  }
+
+  private async readInventory(app: AppId): Promise<readonly InventoryEntry[] | undefined> {
+    const stored = await this.inventories.read(this.inventoryRef(app));
+    if (stored === undefined || !("head" in stored)) return stored;
+    return this.parts.resolve(stored, stored.head, frozenInventory);
   }
 
   /** undefined when the Application is gone, or nothing was ever saved for it. */
@@ -561,7 +575,7 @@ export class CrdStateStore implements StateStore {
       const live = await this.cluster.get(this.applicationRef(app));
       if (live === undefined) return undefined;
       const status = statusOf(live);
-      const inventory = await this.inventories.read(this.inventoryRef(app));
+      const inventory = await this.readInventory(app);
       if (inventory === undefined && Object.keys(status).length === 0) return undefined;
       return { status, inventory: inventory ?? [] };
     } catch (err) {
@@ -579,9 +593,15 @@ export class CrdStateStore implements StateStore {
       if (live === undefined) return;
       const ref = this.inventoryRef(app);
       this.inventories.forget(ref);
-      const written = await this.cluster.apply(
-        this.inventoryConfigMap(app, state.inventory, live.metadata.uid),
-      );
+      const uid = live.metadata.uid;
+      const written = await writeInventory({
+        cluster: this.cluster,
+        head: ref as ObjectRef & { namespace: string },
+        entries: state.inventory,
+        ...(uid === undefined ? {} : { ownerReferences: [this.ownerOf(app, uid)] }),
+        ...(this.opts.partBytes === undefined ? {} : { partBytes: this.opts.partBytes }),
+        writeHead: (fields) => this.cluster.apply(this.inventoryConfigMap(app, fields, uid)),
+      });
       this.inventories.remember(ref, written, frozenInventory(state.inventory));
       await this.cluster.mergePatch(
         this.applicationRef(app),
@@ -593,6 +613,10 @@ export class CrdStateStore implements StateStore {
       if (err instanceof ClusterError && err.code === ClusterErrorCode.NotFound) return;
       throw this.explain(err, app);
     }
+  }
+
+  assertFits(entries: readonly InventoryEntry[]): void {
+    assertInventoryFits(entries, this.opts.partBytes);
   }
 
   eventTarget(app: AppId): { apiVersion: string; kind: string; namespace: string; name: string } {
@@ -612,11 +636,11 @@ export class CrdStateStore implements StateStore {
     return { apiVersion: "v1", kind: "ConfigMap", namespace: app.namespace, name: inventoryName(app) };
   }
 
-  private inventoryConfigMap(
-    app: AppId,
-    inventory: readonly InventoryEntry[],
-    uid: string | undefined,
-  ): KubeObject {
+  private ownerOf(app: AppId, uid: string): Record<string, unknown> {
+    return { apiVersion: API_VERSION, kind: "Application", name: app.name, uid };
+  }
+
+  private inventoryConfigMap(app: AppId, fields: HeadFields, uid: string | undefined): KubeObject {
     return {
       apiVersion: "v1",
       kind: "ConfigMap",
@@ -624,11 +648,11 @@ export class CrdStateStore implements StateStore {
         name: inventoryName(app),
         namespace: app.namespace,
         labels: { [STATE_LABEL]: "true" },
-        ...(uid === undefined
-          ? {}
-          : { ownerReferences: [{ apiVersion: API_VERSION, kind: "Application", name: app.name, uid }] }),
+        annotations: fields.annotations,
+        ...(uid === undefined ? {} : { ownerReferences: [this.ownerOf(app, uid)] }),
       },
-      binaryData: { [PACKED_INVENTORY_KEY]: packInventory(inventory) },
+      ...(Object.keys(fields.data).length === 0 ? {} : { data: fields.data }),
+      ...(Object.keys(fields.binaryData).length === 0 ? {} : { binaryData: fields.binaryData }),
     };
   }
 

@@ -100,11 +100,33 @@ export class InventoryTooLargeError extends Error {
   constructor(
     readonly entries: number,
     readonly bytes: number,
+    readonly limit: number = PACKED_INVENTORY_LIMIT,
   ) {
     super(
-      `the inventory of ${entries} objects takes ${bytes} bytes packed, more than a ConfigMap holds (${PACKED_INVENTORY_LIMIT}); split the application into smaller ones`,
+      limit === PACKED_INVENTORY_LIMIT
+        ? `the inventory of ${entries} objects takes ${bytes} bytes packed, more than a ConfigMap holds (${limit}); split the application into smaller ones`
+        : `the inventory of ${entries} objects takes ${bytes} bytes packed, more than its parts hold (${limit}); split the application into smaller ones`,
     );
   }
+}
+
+/** In a head whose inventory is stored in parts (inventory-parts.ts): which generation and parts. */
+export const INVENTORY_PARTS_KEY = "inventory.parts.json";
+
+/** A stored inventory that cannot be read in full: never handed out in part, since prune would miss the rest. */
+export class InventoryUnreadableError extends Error {
+  override readonly name = "InventoryUnreadableError";
+}
+
+/** The entries of a packed inventory (gzip of the JSON list), or undefined when it does not unpack. */
+export function unpackInventory(packed: Buffer): InventoryEntry[] | undefined {
+  let text: string;
+  try {
+    text = gunzipSync(packed, { maxOutputLength: UNPACKED_LIMIT }).toString("utf8");
+  } catch {
+    return undefined;
+  }
+  return parseInventory(text);
 }
 
 /** The inventory as base64 of its gzip'd JSON (random uids and hashes keep it at ~63 bytes an entry). */
@@ -117,20 +139,18 @@ export function packInventory(
   return packed.toString("base64");
 }
 
-/** A stored inventory from a ConfigMap's binaryData (packed) or data (earlier, unpacked); defensive. */
+/**
+ * A stored inventory from a ConfigMap's binaryData (packed) or data (earlier, unpacked); defensive. One
+ * stored in parts is read with readInventory (inventory-parts.ts); here it is refused, never read as empty.
+ */
 export function inventoryFromConfigMap(cm: { [key: string]: unknown } | undefined): InventoryEntry[] {
   const binary = cm?.["binaryData"];
   const packed = isTextMap(binary) ? binary[PACKED_INVENTORY_KEY] : undefined;
-  if (typeof packed === "string") {
-    let text: string;
-    try {
-      text = gunzipSync(Buffer.from(packed, "base64"), { maxOutputLength: UNPACKED_LIMIT }).toString("utf8");
-    } catch {
-      return [];
-    }
-    return parseInventory(text);
-  }
+  if (typeof packed === "string") return unpackInventory(Buffer.from(packed, "base64")) ?? [];
   const data = cm?.["data"];
+  if (isTextMap(data) && INVENTORY_PARTS_KEY in data) {
+    throw new InventoryUnreadableError("this inventory is stored in parts: read it with readInventory");
+  }
   const text = isTextMap(data) ? data[INVENTORY_KEY] : undefined;
   return parseInventory(typeof text === "string" ? text : undefined);
 }

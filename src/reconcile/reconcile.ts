@@ -55,8 +55,6 @@ import {
   OWNER_LABEL,
   keyOf,
   ownerLabelValue,
-  PACKED_INVENTORY_LIMIT,
-  packInventory,
   type AppId,
   type InventoryEntry,
 } from "./inventory.js";
@@ -604,7 +602,7 @@ function pruneCandidates(run: Run): InventoryEntry[] {
 }
 
 /**
- * Refuses, before any write, a revision whose inventory could not be stored (a ConfigMap holds 1 MiB):
+ * Refuses, before any write, a revision whose inventory could not be stored (in parts of 1 MiB each):
  * applying it would leave objects that no inventory lists, which prune could then never remove.
  */
 function inventoryTooLarge(run: Run, p: Plan): StepFailure | undefined {
@@ -616,8 +614,8 @@ function inventoryTooLarge(run: Run, p: Plan): StepFailure | undefined {
     next.set(key, entryOf(d, next.get(key)?.uid ?? p.live.get(key)?.metadata.uid ?? randomUUID()));
   }
   try {
-    // With a little room: the uids of the objects made by this apply are not known yet.
-    packInventory([...next.values()], PACKED_INVENTORY_LIMIT * 0.98);
+    // Random uids pack as badly as the real ones will; the parts' own limits leave room to spare.
+    run.env.state.assertFits([...next.values()]);
     return undefined;
   } catch (err) {
     if (!(err instanceof InventoryTooLargeError)) throw err;

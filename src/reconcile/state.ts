@@ -6,14 +6,8 @@ import type { ApplicationStatus } from "../config/types.js";
 import { ReadByVersion } from "../cluster/by-version.js";
 import type { ClusterClient, KubeObject, ObjectRef } from "../cluster/client.js";
 import { ClusterErrorCode, ClusterError } from "../cluster/errors.js";
-import {
-  frozenInventory,
-  inventoryFromConfigMap,
-  packInventory,
-  PACKED_INVENTORY_KEY,
-  type AppId,
-  type InventoryEntry,
-} from "./inventory.js";
+import { frozenInventory, inventoryFromConfigMap, type AppId, type InventoryEntry } from "./inventory.js";
+import { assertInventoryFits, hasParts, PartsCache, writeInventory } from "./inventory-parts.js";
 
 export interface AppState {
   readonly status: ApplicationStatus;
@@ -23,6 +17,8 @@ export interface AppState {
 export interface StateStore {
   load(app: AppId): Promise<AppState | undefined>;
   save(app: AppId, state: AppState): Promise<void>;
+  /** Throws InventoryTooLargeError when an inventory of these entries could not be saved. */
+  assertFits(entries: readonly InventoryEntry[]): void;
   /** The object events about this application are attached to. */
   eventTarget(app: AppId): { apiVersion: string; kind: string; namespace: string; name: string };
 }
@@ -59,22 +55,41 @@ function deepFrozen<T>(v: T): T {
   return v;
 }
 
+/** A state ConfigMap as read: whole when its inventory is inline, or its head naming the parts. */
+type Stored = AppState | { readonly status: ApplicationStatus; readonly head: KubeObject };
+
+export interface StateStoreOptions {
+  /** The most bytes an inventory part holds (inventory-parts.ts); tests make it small. */
+  readonly partBytes?: number;
+}
+
 export class ConfigMapStateStore implements StateStore {
   /**
    * Read in full only when the ConfigMap's version moved: the inventory of thousands of entries is not
    * read and parsed again on every pass.
    */
-  private readonly states: ReadByVersion<AppState>;
+  private readonly states: ReadByVersion<Stored>;
+  private readonly parts: PartsCache<AppState>;
 
-  constructor(private readonly cluster: ClusterClient) {
+  constructor(
+    private readonly cluster: ClusterClient,
+    private readonly opts: StateStoreOptions = {},
+  ) {
     this.states = new ReadByVersion(cluster, (cm) => {
       const data = (cm["data"] ?? {}) as Record<string, string>;
-      return frozen({ status: parseStatus(data["status.json"]), inventory: inventoryFromConfigMap(cm) });
+      const status = parseStatus(data["status.json"]);
+      if (hasParts(cm)) return { status, head: cm };
+      return frozen({ status, inventory: inventoryFromConfigMap(cm) });
     });
+    this.parts = new PartsCache(cluster);
   }
 
-  load(app: AppId): Promise<AppState | undefined> {
-    return this.states.read(this.ref(app));
+  async load(app: AppId): Promise<AppState | undefined> {
+    const stored = await this.states.read(this.ref(app));
+    if (stored === undefined || !("head" in stored)) return stored;
+    return this.parts.resolve(stored, stored.head, (inventory) =>
+      frozen({ status: stored.status, inventory }),
+    );
   }
 
   private ref(app: AppId): ObjectRef {
@@ -82,24 +97,41 @@ export class ConfigMapStateStore implements StateStore {
   }
 
   async save(app: AppId, state: AppState): Promise<void> {
-    const cm: KubeObject = {
-      apiVersion: "v1",
-      kind: "ConfigMap",
-      metadata: { name: stateName(app), namespace: app.namespace, labels: { [STATE_LABEL]: "true" } },
-      data: { "status.json": JSON.stringify(state.status) },
-      binaryData: { [PACKED_INVENTORY_KEY]: packInventory(state.inventory) },
-    };
+    const write = () =>
+      writeInventory({
+        cluster: this.cluster,
+        head: { apiVersion: "v1", kind: "ConfigMap", namespace: app.namespace, name: stateName(app) },
+        entries: state.inventory,
+        ...(this.opts.partBytes === undefined ? {} : { partBytes: this.opts.partBytes }),
+        writeHead: (fields) =>
+          this.cluster.apply({
+            apiVersion: "v1",
+            kind: "ConfigMap",
+            metadata: {
+              name: stateName(app),
+              namespace: app.namespace,
+              labels: { [STATE_LABEL]: "true" },
+              annotations: fields.annotations,
+            },
+            data: { "status.json": JSON.stringify(state.status), ...fields.data },
+            ...(Object.keys(fields.binaryData).length === 0 ? {} : { binaryData: fields.binaryData }),
+          }),
+      });
     this.states.forget(this.ref(app));
     let written: KubeObject;
     try {
-      written = await this.cluster.apply(cm);
+      written = await write();
     } catch (err) {
       // After a wipe (restore) the application's own namespace may be gone: make it, then write again.
       if (!(err instanceof ClusterError) || err.code !== ClusterErrorCode.NotFound) throw err;
       await this.cluster.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: app.namespace } });
-      written = await this.cluster.apply(cm);
+      written = await write();
     }
     this.states.remember(this.ref(app), written, frozen(state));
+  }
+
+  assertFits(entries: readonly InventoryEntry[]): void {
+    assertInventoryFits(entries, this.opts.partBytes);
   }
 
   eventTarget(app: AppId): { apiVersion: string; kind: string; namespace: string; name: string } {

@@ -1,6 +1,7 @@
 // Inventories of many objects against the 1 MiB a ConfigMap holds (kube-apiserver's limit, enforced by
 // the sandbox): stored packed (gzip in binaryData) so 12,000 entries fit, earlier unpacked ones still read,
-// a gzip bomb refused, and a revision whose inventory would not fit refused before anything is written.
+// a gzip bomb refused, and a revision whose inventory would not fit (even in parts, inventory-parts.ts)
+// refused before anything is written.
 import { randomBytes, randomUUID } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -150,20 +151,17 @@ describe("the 1 MiB a ConfigMap holds", () => {
 describe("a revision whose inventory would not fit", () => {
   it("is refused before anything is written, naming the limit", async () => {
     const before = await w.snapshot();
-    // Long random names: about 200 bytes an entry packed, so 7,000 objects need more than 1 MiB.
-    const docs = entries(7_000, 200).map(
+    // Parts of 4 KiB (16 of them at most) and long random names, about 200 bytes an entry packed: 600
+    // objects need more than the 64 KiB those parts hold (with the default parts, ~15 MiB).
+    const docs = entries(600, 200).map(
       (e) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${e.name}\ndata:\n  a: "1"\n`,
     );
-    // Two files: a file holds at most 5,000 documents.
-    await w.commit({
-      "apps/shop/many-a.yaml": docs.slice(0, 3_500).join("---\n"),
-      "apps/shop/many-b.yaml": docs.slice(3_500).join("---\n"),
-    });
-    const r = await w.reconcile();
+    await w.commit({ "apps/shop/many.yaml": docs.join("---\n") });
+    const r = await w.reconcile(w.app(), { state: new ConfigMapStateStore(w.operator, { partBytes: 4096 }) });
     expect(r.result, r.message).toBe("refused");
     expect(r.reason, r.message).toBe("INVENTORY_TOO_LARGE");
     expect(r.message).toMatch(
-      /the inventory of 7000 objects takes \d+ bytes packed, more than a ConfigMap holds/,
+      /the inventory of 600 objects takes \d+ bytes packed, more than its parts hold \(64224\)/,
     );
     expect(r.message).toContain("nothing was applied");
     expect(r.applied).toEqual([]);
