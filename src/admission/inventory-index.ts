@@ -11,7 +11,7 @@ import { isRecord } from "../json/record.js";
 import { resourceOf } from "../policy/vap.js";
 import type { AppId } from "../reconcile/inventory.js";
 import { readInventoryFrom } from "../reconcile/inventory-parts.js";
-import { STATE_LABEL } from "../reconcile/state.js";
+import { DEPLOYER_ANNOTATION, STATE_LABEL } from "../reconcile/state.js";
 
 export interface ManagedBy {
   readonly app: AppId;
@@ -99,7 +99,7 @@ export class InventoryIndex {
         const revision = known?.revision ?? revisionOf(cm);
         const managed: ManagedBy = {
           app,
-          ...(known?.deployer === undefined ? {} : { deployer: known.deployer }),
+          ...deployerOf(known, cm),
           ...(revision === undefined ? {} : { revision }),
         };
         for (const e of await readInventoryFrom(this.opts.cluster, cm)) {
@@ -116,7 +116,9 @@ export class InventoryIndex {
       }
       this.index = next;
       this.deployerSet = new Set(
-        [...apps.values()].map((a) => a.deployer).filter((d): d is string => d !== undefined),
+        [...apps.values(), ...next.values()]
+          .map((a) => a.deployer)
+          .filter((d): d is string => d !== undefined),
       );
       this.loadedAt = this.now();
       this.lastError = undefined;
@@ -149,6 +151,19 @@ export class InventoryIndex {
     return out;
   }
 }
+
+/**
+ * The Application's deployer: from its object when the cluster has one, else (gitward.yaml mode) from the
+ * state ConfigMap that gitward's own reconcile wrote, and only when it names a service account.
+ */
+function deployerOf(known: { deployer?: string } | undefined, cm: KubeObject): { deployer?: string } {
+  if (known !== undefined) return known.deployer === undefined ? {} : { deployer: known.deployer };
+  const named = cm.metadata.annotations?.[DEPLOYER_ANNOTATION];
+  return typeof named === "string" && SERVICE_ACCOUNT_USER.test(named) ? { deployer: named } : {};
+}
+
+const SERVICE_ACCOUNT_USER =
+  /^system:serviceaccount:[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?:[a-z0-9]([-.a-z0-9]{0,251}[a-z0-9])?$/;
 
 /** gitward.yaml mode keeps the status beside the inventory (data["status.json"]). */
 function revisionOf(cm: KubeObject): string | undefined {

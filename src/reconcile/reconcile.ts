@@ -676,6 +676,7 @@ const applyStep: Step<Run> = {
       await run.env.state.save(run.id, {
         status: run.previous?.status ?? {},
         inventory: [...run.inventory.values()],
+        deployer: run.sa,
       });
     }
     run.writesBegan = true;
@@ -990,7 +991,7 @@ export async function reconcileApplication(
       auditRecord = rec.id;
       status.lastAuditRecord = rec.id;
     }
-    await env.state.save(id, { status, inventory: [...run.inventory.values()] });
+    await env.state.save(id, { status, inventory: [...run.inventory.values()], deployer: run.sa });
     await emitEvent(env.cluster, env.state.eventTarget(id), {
       type: failure === undefined ? "Normal" : "Warning",
       reason:
@@ -1101,7 +1102,11 @@ async function suspendedPass(
     ? (previous?.status ?? {})
     : suspendedStatus(app, previous?.status, now);
   if (status !== previous?.status) {
-    await env.state.save(id, { status, inventory: previous?.inventory ?? [] });
+    await env.state.save(id, {
+      status,
+      inventory: previous?.inventory ?? [],
+      deployer: serviceAccountUser(app.spec.destination.namespace, app.spec.destination.serviceAccountName),
+    });
   }
   const revision = previous?.status.lastAppliedRevision;
   return {

@@ -12,6 +12,12 @@ import { assertInventoryFits, hasParts, PartsCache, writeInventory } from "./inv
 export interface AppState {
   readonly status: ApplicationStatus;
   readonly inventory: readonly InventoryEntry[];
+  /**
+   * The user the Application applies as (its deployer service account). Kept on the state ConfigMap so
+   * the admission webhook, which has no Application object to read in gitward.yaml mode, lets gitward's
+   * own reconciles change what it manages.
+   */
+  readonly deployer?: string;
 }
 
 export interface StateStore {
@@ -24,6 +30,8 @@ export interface StateStore {
 }
 
 export const STATE_LABEL = "gitward.dev/state";
+/** The annotation of a state ConfigMap naming the Application's deployer (AppState.deployer). */
+export const DEPLOYER_ANNOTATION = "gitward.dev/deployer";
 
 export function stateName(app: AppId): string {
   return `gitward-app-${app.name}`.slice(0, 253);
@@ -111,7 +119,10 @@ export class ConfigMapStateStore implements StateStore {
               name: stateName(app),
               namespace: app.namespace,
               labels: { [STATE_LABEL]: "true" },
-              annotations: fields.annotations,
+              annotations: {
+                ...fields.annotations,
+                ...(state.deployer === undefined ? {} : { [DEPLOYER_ANNOTATION]: state.deployer }),
+              },
             },
             data: { "status.json": JSON.stringify(state.status), ...fields.data },
             ...(Object.keys(fields.binaryData).length === 0 ? {} : { binaryData: fields.binaryData }),

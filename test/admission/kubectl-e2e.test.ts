@@ -151,14 +151,11 @@ describe("gitward's webhook behind the sandbox, with a real kubectl", () => {
     expect(JSON.stringify(r)).toContain(code);
   });
 
-  it("lets a reconcile of a signed commit through the webhook, and denies a kubectl edit of what it applied", async () => {
-    // In the cluster the Application is an object: the webhook learns its deployer from it.
-    await installCrds(w.admin);
-    await w.admin.apply(w.app());
+  it("lets gitward.yaml-mode reconciles through (the deployer is on the state ConfigMap) and denies a kubectl scale", async () => {
     await w.commit({ "apps/shop/web.yaml": webWith(signed) });
     const applied = await w.reconcile(w.app(), { registry: client }, trust());
     expect(applied.result, JSON.stringify(applied)).toBe("applied");
-    // a second signed revision updates the object it manages: the deployer may
+    // a second signed revision updates the object it manages: its deployer may
     await w.commit({ "apps/shop/web.yaml": webWith(signed).replace("replicas: 1", "replicas: 2") });
     const updated = await w.reconcile(w.app(), { registry: client }, trust());
     expect(updated.result, JSON.stringify(updated)).toBe("applied");
@@ -172,6 +169,21 @@ describe("gitward's webhook behind the sandbox, with a real kubectl", () => {
       name: "web",
     });
     expect((live?.["spec"] as { replicas: number }).replicas).toBe(2);
+  });
+
+  it("takes the deployer from the Application object when the cluster has one", async () => {
+    await installCrds(w.admin);
+    await w.admin.apply(w.app());
+    await w.commit({ "apps/shop/web.yaml": webWith(signed).replace("replicas: 1", "replicas: 3") });
+    const updated = await w.reconcile(w.app(), { registry: client }, trust());
+    expect(updated.result, JSON.stringify(updated)).toBe("applied");
+    // the Application names another deployer: the state's annotation no longer counts
+    await w.admin.apply(w.app({}, { serviceAccountName: "someone-else" }));
+    await w.commit({ "apps/shop/web.yaml": webWith(signed).replace("replicas: 1", "replicas: 4") });
+    const refused = await w.reconcile(w.app(), { registry: client }, trust());
+    expect(refused.result).not.toBe("applied");
+    expect(refused.message).toContain("admission/managed-by-gitward");
+    await w.admin.apply(w.app());
   });
 
   it("with the webhook down, writes fail closed except in the namespaces the configuration excludes", async () => {
