@@ -1,11 +1,32 @@
 // Go build info read from a binary as it streams past, without running it: the `\xff Go buildinf:` header
 // (16-byte aligned, in .go.buildinfo) of Go 1.18+ binaries is followed by the Go version and the module
-// info as varint-prefixed strings (the "inline" format). Older pointer-format binaries are not read.
+// info as varint-prefixed strings (the "inline" format). Before Go 1.18 the header holds two pointers to
+// Go string headers (runtime.buildVersion, runtime.modinfo) whose bytes sit in .rodata, earlier in the file
+// than the header: so while streaming, the ELF program headers and every place that may hold those bytes
+// (a "go1." prefix, the module info's start sentinel) are kept, bounded, and the pointers are resolved
+// through the ELF segments once the header has been seen.
 
 const MAGIC = Buffer.from("\xff Go buildinf:", "latin1");
 const ELF = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
 /** Header (32 bytes) and the two strings; module info of big programs is tens of KiB. */
 const TAIL = 1024 * 1024;
+/** ELF header and program headers: kept from the start of the file. */
+const HEAD = 64 * 1024;
+/** The 16 bytes that open runtime.modinfo (cmd/go's sentinel), and what may open runtime.buildVersion. */
+const MODINFO_START = Buffer.from("3077af0c9274080241e1c107e6d618e6", "hex");
+const GO_PREFIX = Buffer.from("go1.", "latin1");
+/** Bounds on what is kept per binary: 4096 × 48 bytes of "go1." places, 8 × 256 KiB of module info. */
+const MAX_VERSION_CANDIDATES = 4096;
+const MAX_MODINFO_CANDIDATES = 8;
+const VERSION_BYTES = 48;
+const MODINFO_BYTES = 256 * 1024;
+
+interface Capture {
+  readonly at: number;
+  readonly want: number;
+  parts: Buffer[];
+  have: number;
+}
 
 export interface GoModule {
   readonly path: string;
@@ -28,6 +49,14 @@ export class GoBuildInfoScanner {
   private tail: Buffer[] | undefined;
   private tailBytes = 0;
   private notElf = false;
+  private tailAt = 0;
+  private head: Buffer[] = [];
+  private headBytes = 0;
+  /** Pre-1.18 candidates by file offset, and the captures still filling. */
+  private readonly captured = new Map<number, Buffer>();
+  private open: Capture[] = [];
+  private versionCandidates = 0;
+  private modinfoCandidates = 0;
 
   push(chunk: Buffer): void {
     if (this.notElf) return;
@@ -35,6 +64,12 @@ export class GoBuildInfoScanner {
       this.notElf = true;
       return;
     }
+    if (this.headBytes < HEAD) {
+      this.head.push(Buffer.from(chunk.subarray(0, HEAD - this.headBytes)));
+      this.headBytes += Math.min(chunk.length, HEAD - this.headBytes);
+    }
+    this.feedCaptures(chunk);
+    if (this.tail === undefined) this.findCandidates(chunk);
     if (this.tail !== undefined) {
       if (this.tailBytes < TAIL) {
         this.tail.push(chunk);
@@ -52,9 +87,11 @@ export class GoBuildInfoScanner {
     if (seam !== undefined && seamAt >= 0) {
       this.tail = [seam.subarray(seamAt), chunk.subarray(MAGIC.length - 1)];
       this.tailBytes = seam.length - seamAt + chunk.length - (MAGIC.length - 1);
+      this.tailAt = this.offset - this.carry.length + seamAt;
     } else if (at >= 0) {
       this.tail = [chunk.subarray(at)];
       this.tailBytes = chunk.length - at;
+      this.tailAt = this.offset + at;
     } else {
       this.carry = Buffer.from(chunk.subarray(Math.max(0, chunk.length - (MAGIC.length - 1))));
     }
@@ -68,10 +105,139 @@ export class GoBuildInfoScanner {
     return at;
   }
 
+  /** Starts a capture at each "go1." and module-info sentinel of the chunk (and of the seam before it). */
+  private findCandidates(chunk: Buffer): void {
+    const seamLen = MODINFO_START.length - 1;
+    const seam =
+      this.carry.length === 0
+        ? undefined
+        : Buffer.concat([this.carry.subarray(-seamLen), chunk.subarray(0, seamLen)]);
+    const seamBase = this.offset - Math.min(this.carry.length, seamLen);
+    for (const [pattern, want] of [
+      [GO_PREFIX, VERSION_BYTES],
+      [MODINFO_START, MODINFO_BYTES],
+    ] as const) {
+      const starts: number[] = [];
+      if (seam !== undefined)
+        for (let i = seam.indexOf(pattern); i >= 0; i = seam.indexOf(pattern, i + 1))
+          if (seamBase + i < this.offset) starts.push(seamBase + i);
+      for (let i = chunk.indexOf(pattern); i >= 0; i = chunk.indexOf(pattern, i + 1))
+        starts.push(this.offset + i);
+      for (const at of starts) {
+        if (want === VERSION_BYTES) {
+          if (this.versionCandidates >= MAX_VERSION_CANDIDATES) break;
+          this.versionCandidates++;
+        } else {
+          if (this.modinfoCandidates >= MAX_MODINFO_CANDIDATES) break;
+          this.modinfoCandidates++;
+        }
+        const c: Capture = { at, want, parts: [], have: 0 };
+        // Bytes of it already seen (in the seam) come from the carry.
+        if (at < this.offset) {
+          const early = this.carry.subarray(this.carry.length - (this.offset - at));
+          c.parts.push(Buffer.from(early));
+          c.have = early.length;
+        }
+        this.open.push(c);
+        this.feedOne(c, chunk.subarray(Math.max(0, at - this.offset)));
+      }
+    }
+    this.open = this.open.filter((c) => c.have < c.want);
+  }
+
+  private feedOne(c: Capture, bytes: Buffer): void {
+    const take = bytes.subarray(0, c.want - c.have);
+    if (take.length > 0) {
+      c.parts.push(Buffer.from(take));
+      c.have += take.length;
+    }
+    this.captured.set(c.at, Buffer.concat(c.parts));
+    if (c.have >= c.want) c.parts = [];
+  }
+
+  /** Continues the captures begun in earlier chunks. */
+  private feedCaptures(chunk: Buffer): void {
+    for (const c of this.open) this.feedOne(c, chunk);
+    this.open = this.open.filter((c) => c.have < c.want);
+  }
+
   result(): GoBuildInfo | undefined {
     if (this.tail === undefined) return undefined;
-    return parseBuildInfoHeader(Buffer.concat(this.tail));
+    const header = Buffer.concat(this.tail);
+    return (
+      parseBuildInfoHeader(header) ??
+      parsePointerFormat(header, this.tailAt, Buffer.concat(this.head), this.captured)
+    );
   }
+}
+
+interface Segment {
+  readonly vaddr: number;
+  readonly offset: number;
+  readonly size: number;
+}
+
+/** The PT_LOAD segments of an ELF file (32- or 64-bit, either byte order), from its first bytes. */
+function loadSegments(head: Buffer): Segment[] | undefined {
+  if (head.length < 64) return undefined;
+  const is64 = head[4] === 2;
+  const le = head[5] === 1;
+  const u16 = (o: number): number => (le ? head.readUInt16LE(o) : head.readUInt16BE(o));
+  const u32 = (o: number): number => (le ? head.readUInt32LE(o) : head.readUInt32BE(o));
+  const u64 = (o: number): number => Number(le ? head.readBigUInt64LE(o) : head.readBigUInt64BE(o));
+  const phoff = is64 ? u64(0x20) : u32(0x1c);
+  const phentsize = u16(is64 ? 0x36 : 0x2a);
+  const phnum = u16(is64 ? 0x38 : 0x2c);
+  const out: Segment[] = [];
+  for (let k = 0; k < phnum; k++) {
+    const o = phoff + k * phentsize;
+    if (o + (is64 ? 56 : 32) > head.length) return undefined;
+    if (u32(o) !== 1) continue;
+    out.push(
+      is64
+        ? { offset: u64(o + 8), vaddr: u64(o + 16), size: u64(o + 32) }
+        : { offset: u32(o + 4), vaddr: u32(o + 8), size: u32(o + 16) },
+    );
+  }
+  return out;
+}
+
+/** Go before 1.18: pointers to the string headers of runtime.buildVersion and runtime.modinfo. */
+function parsePointerFormat(
+  header: Buffer,
+  headerAt: number,
+  head: Buffer,
+  captured: ReadonlyMap<number, Buffer>,
+): GoBuildInfo | undefined {
+  const ptrSize = header[14] ?? 0;
+  if (ptrSize !== 4 && ptrSize !== 8) return undefined;
+  const big = ((header[15] ?? 0) & 0x1) !== 0;
+  const segments = loadSegments(head);
+  if (segments === undefined) return undefined;
+  const toOffset = (vaddr: number): number | undefined => {
+    const s = segments.find((x) => vaddr >= x.vaddr && vaddr < x.vaddr + x.size);
+    return s === undefined ? undefined : vaddr - s.vaddr + s.offset;
+  };
+  const ptr = (buf: Buffer, at: number): number | undefined => {
+    if (at < 0 || at + ptrSize > buf.length) return undefined;
+    if (ptrSize === 4) return big ? buf.readUInt32BE(at) : buf.readUInt32LE(at);
+    return Number(big ? buf.readBigUInt64BE(at) : buf.readBigUInt64LE(at));
+  };
+  /** A Go string whose header lies in the kept tail and whose bytes were captured while streaming. */
+  const goString = (headerVaddr: number | undefined): string | undefined => {
+    const at = headerVaddr === undefined ? undefined : toOffset(headerVaddr);
+    if (at === undefined) return undefined;
+    const data = ptr(header, at - headerAt);
+    const len = ptr(header, at - headerAt + ptrSize);
+    const from = data === undefined ? undefined : toOffset(data);
+    if (from === undefined || len === undefined) return undefined;
+    const bytes = captured.get(from);
+    return bytes === undefined || bytes.length < len ? undefined : bytes.toString("utf8", 0, len);
+  };
+  const version = goString(ptr(header, 16));
+  if (version === undefined || !version.startsWith("go")) return undefined;
+  const mod = goString(ptr(header, 16 + ptrSize)) ?? "";
+  return parseModInfo(version, mod);
 }
 
 function readVarint(buf: Buffer, at: number): { value: number; next: number } | undefined {

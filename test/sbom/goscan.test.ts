@@ -1,6 +1,7 @@
 // Go build info read from a streamed binary: helm's real build info whatever the chunk size (the magic may
 // straddle two chunks), nothing from a non-ELF file that carries the magic, and the module-info framing.
 import { readFile } from "node:fs/promises";
+import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { GoBuildInfoScanner, parseModInfo } from "../../src/sbom/goscan.js";
 import { goBinary } from "../support/sbom-fixtures.js";
@@ -26,6 +27,30 @@ describe("GoBuildInfoScanner", () => {
     split.push(helm.subarray(at + 5));
     expect(split.result()).toEqual(whole);
     expect(scan(helm.subarray(0, at + 70_000), 4093)).toEqual(scan(helm.subarray(0, at + 70_000), 1 << 20));
+  });
+
+  it("reads the pointer format of Go before 1.18 (esbuild 0.14.0, go1.17.2), for any chunking", async () => {
+    const esbuild = gunzipSync(
+      await readFile(new URL("fixtures/esbuild-0.14.0-go1.17-sparse.gz", import.meta.url)),
+    );
+    const at = esbuild.indexOf(Buffer.from("\xff Go buildinf:", "latin1"));
+    expect(esbuild[at + 15]! & 0x2).toBe(0); // not the inline format
+    const expected = {
+      goVersion: "go1.17.2",
+      path: "github.com/evanw/esbuild/cmd/esbuild",
+      main: { path: "github.com/evanw/esbuild", version: "(devel)" },
+      deps: [{ path: "golang.org/x/sys", version: "v0.0.0-20210908233432-aa78b53d3365" }],
+    };
+    for (const chunk of [esbuild.length, 1 << 16, 4093, 16])
+      expect(scan(esbuild, chunk), String(chunk)).toEqual(expected);
+    // The version's bytes lie before the header: a binary whose .rodata was never seen gives nothing.
+    const noRodata = Buffer.from(esbuild);
+    noRodata.fill(0, 65536, at);
+    expect(scan(noRodata, 1 << 16)).toBeUndefined();
+    // A pointer outside every ELF segment is not followed.
+    const wild = Buffer.from(esbuild);
+    wild.writeBigUInt64LE(0xffff_ffff_0000n, at + 16);
+    expect(scan(wild, 1 << 16)).toBeUndefined();
   });
 
   it("ignores files that are not ELF, and a magic that is not 16-byte aligned", () => {
