@@ -47,7 +47,11 @@ export function planRollback(opts: {
   if (opts.status.lastAppliedRevision === revision && opts.status.pinnedRevision === undefined) {
     throw new ConfigError(`revision ${revision.slice(0, 12)} is the one in force already`, where);
   }
-  const branchHead = opts.currentPin?.branchHead ?? opts.status.lastAttemptedRevision;
+  // While a pin is in force the status's latest revision is the pinned one, so the branch head is the pin's.
+  // A pin the branch has moved past (spec.rollback left behind: the operator never writes the spec) says
+  // nothing about the head: the latest revision seen is the head then.
+  const inForce = opts.status.pinnedRevision === undefined ? undefined : opts.currentPin;
+  const branchHead = inForce?.branchHead ?? opts.status.lastAttemptedRevision;
   if (branchHead === undefined) {
     throw new ConfigError("the Application has not been reconciled yet: nothing to roll back", where);
   }

@@ -18,6 +18,18 @@ export interface GateResult {
   /** What reconcile would refuse before applying (DUPLICATE_OBJECT, UNKNOWN_KIND, CLUSTER_SCOPED...). */
   readonly precheckErrors: readonly PrecheckError[];
   readonly report: CheckReport;
+  /** Which files the secret scanner read (present when the secrets-hygiene pack ran). */
+  readonly secretScan?: SecretScanScope;
+}
+
+/** The secret scanner's scope: `path` (below the checked path) or `repo` (the whole repository). */
+export interface SecretScanScope {
+  readonly scope: "path" | "repo";
+  /** The folder scanned, relative to the repository root ("." for all of it). */
+  readonly path: string;
+  readonly files: number;
+  /** "git": the files git would commit (ignored ones skipped); "walk": every file but .git. */
+  readonly by: "git" | "walk";
 }
 
 /** A pre-apply refusal (reconcile/desired.ts precheckManifests), as the gate reports it. */
@@ -85,6 +97,12 @@ export function formatText(g: GateResult): string {
       );
     }
     out.push("");
+  }
+  if (g.secretScan !== undefined) {
+    const sc = g.secretScan;
+    const where = sc.path === "." ? "in the whole repository" : `below ${sc.path}`;
+    const which = sc.by === "git" ? " that git would commit" : "";
+    out.push(`Secret scan (--secrets-scope ${sc.scope}): ${sc.files} file(s)${which} ${where}`);
   }
   const s = g.report.summary;
   const sev = (["critical", "high", "medium", "low"] as const)

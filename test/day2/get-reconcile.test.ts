@@ -73,7 +73,7 @@ describe("day-2 commands with a running operator", () => {
     // Someone else's Application name: not found, with where to look.
     const missing = await d.gw("get", "apps", "nope");
     expect([missing.code, missing.stderr]).toEqual([2, expect.stringContaining("gitward get apps -A")]);
-  }, 90_000);
+  }, 180_000);
 
   it("suspend stops applying (a request is answered, nothing changes); resume reconciles the head", async () => {
     const fixed = await d.w.commit({
@@ -110,11 +110,11 @@ describe("day-2 commands with a running operator", () => {
     // resume is itself a request: the head is applied without waiting for the interval.
     await until(
       "the head applied after resume",
-      async () => (await d.row()).revision === later,
+      async () => (await d.status()).lastAppliedRevision === later,
       30_000,
       d.tail,
     );
     expect(await d.data()).toEqual({ x: "4" });
     expect(await d.row()).toMatchObject({ ready: "True", revision: later, suspended: false });
-  }, 90_000);
+  }, 180_000);
 });

@@ -52,6 +52,8 @@ export interface Day2World {
   history(): Promise<HistoryRow[]>;
   /** The data of ConfigMap shop/a, which every revision here changes. */
   data(): Promise<unknown>;
+  /** The Application's status, read directly (cheap enough to poll). */
+  status(): Promise<ApplicationStatus>;
   /** A reconcile request made in-process (as `reconcile --now` does) and its handled status. */
   handled(): Promise<ApplicationStatus>;
   /** The operator's last log lines, for failure messages. */
@@ -128,6 +130,9 @@ export async function startDay2World(): Promise<Day2World> {
         return (await w.admin.get({ apiVersion: "v1", kind: "ConfigMap", namespace: "shop", name: "a" }))?.[
           "data"
         ];
+      },
+      async status() {
+        return (await w.admin.get(ref))?.["status"] ?? {};
       },
       async handled() {
         const token = await requestReconcile(w.admin, "gitward-system", "shop");

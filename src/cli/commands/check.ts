@@ -15,7 +15,14 @@ import { RegistryClient } from "../../images/client.js";
 import { checkRevision, type CustomPolicy } from "../../policy/check.js";
 import { needsRegistry, revisionImages } from "../../policy/image-trust.js";
 import { DEFAULT_PACKS } from "../../policy/packs.js";
-import { formatText, gatePassed, toSarif, type GateResult } from "../../policy/report.js";
+import {
+  formatText,
+  gatePassed,
+  toSarif,
+  type GateResult,
+  type SecretScanScope,
+} from "../../policy/report.js";
+import { filesToScan } from "../../policy/packs/secrets-files.js";
 import type { RenderType } from "../../render/render.js";
 import { resolveTools } from "../../render/tool.js";
 import type { Manifest, RenderError, RenderResult } from "../../render/types.js";
@@ -59,6 +66,7 @@ interface CheckFlags {
   ca?: string;
   cert: string[];
   db?: string;
+  secretsScope: "path" | "repo";
   output: OutputFormat;
 }
 
@@ -146,6 +154,15 @@ export function registerCheck(program: Command): void {
     .option(
       "--db <file>",
       "vulnerability database for spec.images.vulnerabilities (default its dbPath; `gitward vulndb import`)",
+    )
+    .addOption(
+      new Option(
+        "--secrets-scope <scope>",
+        "files the secret scanner reads (secrets-hygiene pack): those git would commit below PATH, " +
+          "or in the whole repository",
+      )
+        .choices(["path", "repo"])
+        .default("path"),
     )
     .addOption(outputOption(["text", "json", "sarif"]))
     .action(async (target: string, flags: CheckFlags) => {
@@ -244,11 +261,16 @@ async function runCheck(target: string, flags: CheckFlags): Promise<number> {
     imagePolicy !== undefined && needsRegistry(imagePolicy)
       ? await verifyRevisionImages(manifests, imagePolicy, flags)
       : undefined;
+  // The secret scanner reads what is checked, not the whole repository (node_modules, build output...),
+  // unless --secrets-scope repo asks for it; the output says which files it read.
+  const scanPath = flags.secretsScope === "repo" || rel === "" ? "." : rel;
+  const secretScan = packs.includes("secrets-hygiene")
+    ? await describeSecretScan(root, scanPath, flags.secretsScope)
+    : undefined;
   const report = await checkRevision({
     manifests,
     repoRoot: root,
-    // The secret scanner reads what is checked, not the whole repository (node_modules, build output...).
-    scanPath: rel === "" ? "." : rel,
+    scanPath,
     packs,
     customPolicies,
     ...(imagePolicy === undefined ? {} : { imagePolicy }),
@@ -285,12 +307,28 @@ async function runCheck(target: string, flags: CheckFlags): Promise<number> {
     renderErrors,
     precheckErrors,
     report: full,
+    ...(secretScan === undefined ? {} : { secretScan }),
   };
   if (flags.output === "json")
     printJson(scans === undefined ? gate : { ...gate, vulnerabilities: [...scans.values()] });
   else if (flags.output === "sarif") printJson(toSarif(gate));
   else process.stdout.write(formatText(gate));
   return gate.passed ? ExitCode.Ok : ExitCode.Findings;
+}
+
+/** What the secret scanner reads, for the report: the scope, the folder and how many files. */
+async function describeSecretScan(
+  root: string,
+  scanPath: string,
+  scope: "path" | "repo",
+): Promise<SecretScanScope> {
+  const listed = await filesToScan(root, scanPath);
+  return {
+    scope,
+    path: scanPath.split(path.sep).join("/"),
+    files: listed.files.length,
+    by: listed.by,
+  };
 }
 
 /** The public keys of the --cert files; an unreadable, non-RSA or expired certificate is a usage error. */
