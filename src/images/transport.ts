@@ -6,6 +6,7 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } 
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { Transform, type Readable } from "node:stream";
 import { RegistryError, RegistryErrorCode } from "./errors.js";
+import { processProxy, type ProxyEnv } from "../net/proxy.js";
 
 export interface HttpResponse {
   status: number;
@@ -33,14 +34,30 @@ export interface HttpRequest {
 /** The default inactivity timeout and whole-request deadline, in ms. */
 export const TRANSPORT_DEFAULTS = { timeoutMs: 30_000, deadlineMs: 60_000 } as const;
 
-const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 16 });
+/** Node's proxy support for the agents: HTTPS_PROXY/HTTP_PROXY honoured, NO_PROXY hosts reached directly. */
+function proxyOption(): { proxyEnv?: ProxyEnv } {
+  const env = processProxy();
+  return Object.keys(env).length === 0 ? {} : { proxyEnv: env };
+}
+
+let plainAgent: HttpAgent | undefined;
 const httpsAgents = new Map<string, HttpsAgent>();
+
+function httpAgent(): HttpAgent {
+  plainAgent ??= new HttpAgent({ keepAlive: true, maxSockets: 16, ...proxyOption() });
+  return plainAgent;
+}
 
 function httpsAgent(ca: string | undefined): HttpsAgent {
   const key = ca ?? "";
   let agent = httpsAgents.get(key);
   if (agent === undefined) {
-    agent = new HttpsAgent({ keepAlive: true, maxSockets: 16, ...(ca === undefined ? {} : { ca }) });
+    agent = new HttpsAgent({
+      keepAlive: true,
+      maxSockets: 16,
+      ...(ca === undefined ? {} : { ca }),
+      ...proxyOption(),
+    });
     httpsAgents.set(key, agent);
   }
   return agent;
@@ -90,7 +107,7 @@ export function send(req: HttpRequest): Promise<HttpResponse> {
       method: req.method,
       headers,
       timeout: req.timeoutMs ?? TRANSPORT_DEFAULTS.timeoutMs,
-      agent: secure ? httpsAgent(req.ca) : httpAgent,
+      agent: secure ? httpsAgent(req.ca) : httpAgent(),
     };
     const onResponse = (res: import("node:http").IncomingMessage): void => {
       response = res;
@@ -181,7 +198,7 @@ export function openStream(req: Omit<HttpRequest, "method" | "body">): Promise<S
       method: "GET",
       headers: { "user-agent": "gitward", ...req.headers },
       timeout: req.timeoutMs ?? TRANSPORT_DEFAULTS.timeoutMs,
-      agent: secure ? httpsAgent(req.ca) : httpAgent,
+      agent: secure ? httpsAgent(req.ca) : httpAgent(),
     };
     const onResponse = (res: import("node:http").IncomingMessage): void => {
       const declared = Number(res.headers["content-length"] ?? "0");

@@ -1,6 +1,7 @@
 // Runs the git binary for gitward: execFile (never a shell), a fixed environment that shuts out the
 // machine's git config, prompts and hooks, and errors that carry git's stderr with credentials redacted.
 import { execFile } from "node:child_process";
+import { proxyEnvOf } from "../net/proxy.js";
 
 export interface GitRunOptions {
   /** Repository (or working) folder. */
@@ -45,6 +46,8 @@ export function baseGitEnv(): Record<string, string> {
     GIT_ASKPASS: "",
     SSH_ASKPASS: "",
     GIT_ALLOW_PROTOCOL: "file:git:http:https:ssh",
+    // The proxy settings pass through: git (libcurl) honours them itself. docs/network.md.
+    ...proxyEnvOf(),
   };
   return env;
 }
