@@ -45,6 +45,7 @@ const EPHEMERAL_ACTIONS = [
   "absaoss/k3d-action",
   "nolar/setup-k3d-k3s",
   "debianmaster/actions-k3s",
+  "replicatedhq/replicated-actions/create-cluster",
 ];
 
 const CREDENTIAL_COMMANDS = [

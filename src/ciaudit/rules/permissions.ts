@@ -39,7 +39,7 @@ function writeAll(file: CiFile): RawFinding[] {
 // Steps that use the OIDC token: signers and attestations, cloud logins, trusted publishing, reusable
 // workflows (which need it granted by the caller). Read from the job's text, where any mention counts.
 const OIDC_USERS =
-  /cosign|sigstore|attest|slsa|configure-aws-credentials|aws-actions\/|google-github-actions\/auth|azure\/login|gh-action-pypi-publish|--provenance|ACTIONS_ID_TOKEN_REQUEST|getIDToken|vault-action|oidc|use_oidc|workload_identity|role-to-assume|npm\s+publish|pnpm\s+publish|yarn\s+npm\s+publish|changesets\/action|semantic-release|goreleaser|octo-sts|setup-chainguard-identity|jfrog\/setup-jfrog-cli|codecov\/codecov-action|trusted.publish|release-plz|uv\s+publish|twine|cargo\s+publish|rust-lang\/crates-io-auth-action|docker\/login-action|terraform|pulumi|firebase|flyctl|deploy/i;
+  /cosign|sigstore|attest|slsa|configure-aws-credentials|aws-actions\/|google-github-actions\/auth|azure\/login|gh-action-pypi-publish|--provenance|ACTIONS_ID_TOKEN_REQUEST|getIDToken|vault-action|oidc|use_oidc|workload_identity|role-to-assume|npm\s+publish|pnpm\s+publish|yarn\s+npm\s+publish|changesets\/action|semantic-release|goreleaser|octo-sts|setup-chainguard-identity|jfrog\/setup-jfrog-cli|codecov\/codecov-action|scorecard-action|publish_results|trusted.publish|release-plz|uv\s+publish|twine|cargo\s+publish|rust-lang\/crates-io-auth-action|docker\/login-action|terraform|pulumi|firebase|flyctl|deploy/i;
 
 function jobText(file: CiFile, job: Job): string {
   const r = job.node?.range;

@@ -9,6 +9,9 @@ const FULL_SHA = /^[0-9a-f]{40}$/;
 
 /** Whether a `uses:` value is pinned: local actions and full SHAs are; docker:// needs a digest. */
 export function usesPinned(uses: string): boolean {
+  // The SLSA generator verifies its own ref and refuses SHA pins: its documented form is a release tag.
+  if (uses.toLowerCase().startsWith("slsa-framework/slsa-github-generator/") && /@v\d+\.\d+\.\d+$/.test(uses))
+    return true;
   if (uses.startsWith("./") || uses.startsWith(".\\")) return true;
   if (uses.startsWith("docker://")) return uses.includes("@sha256:");
   const at = uses.lastIndexOf("@");
