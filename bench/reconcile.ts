@@ -13,12 +13,8 @@ import { stringify } from "yaml";
 import { API_VERSION, type Application, type TrustPolicy } from "../src/config/types.js";
 import { ClusterClient, type KubeObject } from "../src/cluster/client.js";
 import { LiveVersions } from "../src/reconcile/apply.js";
-import {
-  reconcileApplication,
-  RevisionCache,
-  type ReconcileEnv,
-  type ReconcileReport,
-} from "../src/reconcile/reconcile.js";
+import { reconcileApplication, type ReconcileEnv, type ReconcileReport } from "../src/reconcile/reconcile.js";
+import { RevisionCache } from "../src/reconcile/revision-cache.js";
 import { ConfigMapStateStore } from "../src/reconcile/state.js";
 import { git } from "../src/source/git.js";
 import { commitSigned, generateSshSigningKey } from "../src/trust/commit/signed-commit.js";

@@ -20,13 +20,9 @@ import { DriftWatcher } from "./drift-watch.js";
 import { emitEvent } from "./events.js";
 import { LiveVersions, noteVersion } from "./apply.js";
 import { keyOf, type AppId } from "./inventory.js";
-import {
-  auditDrift,
-  reconcileApplication,
-  RevisionCache,
-  type ReconcileEnv,
-  type ReconcileReport,
-} from "./reconcile.js";
+import { reconcileApplication, type ReconcileEnv, type ReconcileReport } from "./reconcile.js";
+import { auditDrift } from "./record.js";
+import { RevisionCache } from "./revision-cache.js";
 import type { StateStore } from "./state.js";
 import { requestOf } from "../day2/app-control.js";
 
