@@ -9,6 +9,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseDocument } from "yaml";
 import { Api, type PatchType, type Readiness, type WriteContext } from "./api.js";
+import { scaleOf } from "./scale.js";
 import { serviceAccountUser, Tokens } from "./auth.js";
 import { Catalog, groupVersionOf, type ResourceDef } from "./catalog.js";
 import {
@@ -539,7 +540,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       case "get": {
         const stored = api.getStored(def, ns, name ?? "");
         if (sub === "scale") {
-          sendJson(res, 200, api.scaleOf(def, stored.obj));
+          sendJson(res, 200, scaleOf(def, stored.obj));
           return;
         }
         if (!asTable && !asMeta) {

@@ -8,6 +8,7 @@ import type { Catalog, ResourceDef } from "../catalog.js";
 import { errors } from "../errors.js";
 import { text, type JsonObject } from "../fieldset.js";
 import { metaOf, type Store } from "../store.js";
+import { scaleOf } from "../scale.js";
 import {
   admissionRequest,
   isExempt,
@@ -146,7 +147,7 @@ export class Admission {
     const operation: Operation = p.old === undefined ? "CREATE" : "UPDATE";
     const scale = sub === "scale";
     const as = (o: JsonObject | undefined): JsonObject | null =>
-      o === undefined ? null : scale ? this.api.scaleOf(p.def, o) : o;
+      o === undefined ? null : scale ? scaleOf(p.def, o) : o;
     // A create by generateName names nothing in the request; the object carries the generated name.
     const requestName = operation === "CREATE" && !named ? "" : text(metaOf(p.next)["name"]);
     return {
