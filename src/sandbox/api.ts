@@ -554,14 +554,8 @@ export class Api {
    * Deletes an object: with finalizers it is only marked (deletionTimestamp); otherwise it goes, and its
    * dependents with it (background or foreground) or lose their owner reference (orphan).
    */
-  delete(
-    def: ResourceDef,
-    namespace: string,
-    name: string,
-    opts: { propagationPolicy?: string; preconditions?: { uid?: string; resourceVersion?: string } },
-    ctx: WriteContext,
-  ): { obj: JsonObject; removed: boolean } {
-    return this.deletion.delete(def, namespace, name, opts, ctx);
+  delete(...args: Parameters<Deletion["delete"]>): ReturnType<Deletion["delete"]> {
+    return this.deletion.delete(...args);
   }
 
   deleteCollection(
