@@ -2,20 +2,18 @@
 // not), server-side apply as field manager `gitward`, get/list/delete with uid preconditions, dry runs,
 // impersonation of an application's service account, and retries with backoff and jitter on 429/5xx.
 //
-// kubeconfig.ts reads the authentication and TLS settings; the requests go through node:https here
-// because @kubernetes/client-node's generated API classes offer no per-request impersonation header, no
-// retries and no pooled concurrency, all of which a reconcile of thousands of objects needs (and the
-// package alone costs about 90 MB of memory).
-import http from "node:http";
-import https from "node:https";
+// kubeconfig.ts reads the authentication and TLS settings; transport.ts sends the requests (agents,
+// credentials, retries). They go through node:https because @kubernetes/client-node's generated API
+// classes offer no per-request impersonation header, no retries and no pooled concurrency, all of which a
+// reconcile of thousands of objects needs (and the package alone costs about 90 MB of memory).
 import { stringify } from "yaml";
 import { BACKOFF_DEFAULTS, backoffDelay, realSleep, type BackoffOptions } from "./backoff.js";
-import { ClusterError, ClusterErrorCode, codeForStatus, isRetryable } from "./errors.js";
+import { ensureOk, Transport } from "./transport.js";
+import { ClusterError, ClusterErrorCode } from "./errors.js";
 import {
   kubeconfigFromText,
   loadKubeconfig,
   type LoadOptions,
-  type RequestCredentials,
   type ResolvedKubeconfig,
 } from "./kubeconfig.js";
 
@@ -86,16 +84,6 @@ export interface ClusterClientOptions {
   readonly timeoutMs?: number;
 }
 
-interface Reply {
-  status: number;
-  body: unknown;
-  retryAfterMs?: number;
-  /** The server's Date header, when it sent one (doctor compares clocks with it). */
-  date?: string;
-  /** The credentials the request was made with (a 401 forgets exactly these). */
-  creds: RequestCredentials;
-}
-
 export function refOf(obj: KubeObject): ObjectRef {
   return {
     apiVersion: obj.apiVersion,
@@ -114,36 +102,12 @@ export function serviceAccountUser(namespace: string, name: string): string {
   return `system:serviceaccount:${namespace}:${name}`;
 }
 
-function statusMessage(body: unknown, fallback: string): string {
-  if (typeof body === "object" && body !== null && "message" in body) {
-    const m = body.message;
-    if (typeof m === "string" && m !== "") return m;
-  }
-  return fallback;
-}
-
 export class ClusterClient {
-  private readonly server: URL;
-  private readonly agent: http.Agent;
-  private readonly watchAgent: http.Agent;
+  private readonly transport: Transport;
   private readonly discovery = new Map<string, Promise<Map<string, ResourceInfo>>>();
-  private readonly backoff: BackoffOptions;
-  private readonly timeoutMs: number;
 
-  private constructor(
-    private readonly kc: ResolvedKubeconfig,
-    options: ClusterClientOptions,
-  ) {
-    this.server = kc.server;
-    const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 16 };
-    this.agent =
-      this.server.protocol === "http:" ? new http.Agent(agentOptions) : new https.Agent(agentOptions);
-    this.watchAgent =
-      this.server.protocol === "http:"
-        ? new http.Agent({ keepAlive: false })
-        : new https.Agent({ keepAlive: false });
-    this.backoff = options.backoff ?? {};
-    this.timeoutMs = options.timeoutMs ?? 30_000;
+  private constructor(kc: ResolvedKubeconfig, options: ClusterClientOptions) {
+    this.transport = new Transport(kc, options);
   }
 
   /**
@@ -170,12 +134,11 @@ export class ClusterClient {
 
   /** The API server's URL (for messages; never carries credentials). */
   get serverUrl(): string {
-    return this.server.origin;
+    return this.transport.server.origin;
   }
 
   close(): void {
-    this.agent.destroy();
-    this.watchAgent.destroy();
+    this.transport.close();
   }
 
   // ---- discovery ----------------------------------------------------------------------------------
@@ -216,9 +179,9 @@ export class ClusterClient {
   private async readResources(apiVersion: string): Promise<Map<string, ResourceInfo>> {
     const groupVersionPath = apiVersion.includes("/") ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
     const out = new Map<string, ResourceInfo>();
-    const reply = await this.send("GET", groupVersionPath, {});
+    const reply = await this.transport.send("GET", groupVersionPath, {});
     if (reply.status === 404) return out;
-    this.ensureOk(reply, `discovery of ${apiVersion}`);
+    ensureOk(reply, `discovery of ${apiVersion}`);
     const resources = (reply.body as { resources?: unknown }).resources;
     if (!Array.isArray(resources)) return out;
     for (const r of resources as { name?: unknown; kind?: unknown; namespaced?: unknown }[]) {
@@ -259,12 +222,12 @@ export class ClusterClient {
       fieldValidation: "Strict",
     });
     if (opts.dryRun === true) query.set("dryRun", "All");
-    const reply = await this.send("PATCH", `${await this.pathOf(ref)}?${query.toString()}`, {
+    const reply = await this.transport.send("PATCH", `${await this.pathOf(ref)}?${query.toString()}`, {
       body: JSON.stringify(obj),
       contentType: "application/apply-patch+yaml",
       ...(opts.impersonate === undefined ? {} : { impersonate: opts.impersonate }),
     });
-    this.ensureOk(reply, `apply of ${describeRef(ref)}`);
+    ensureOk(reply, `apply of ${describeRef(ref)}`);
     return reply.body as KubeObject;
   }
 
@@ -272,12 +235,12 @@ export class ClusterClient {
     ref: ObjectRef,
     opts: CallOptions & { metadataOnly?: boolean } = {},
   ): Promise<KubeObject | undefined> {
-    const reply = await this.send("GET", await this.pathOf(ref), {
+    const reply = await this.transport.send("GET", await this.pathOf(ref), {
       ...opts,
       ...(opts.metadataOnly === true ? { accept: METADATA_ONE } : {}),
     });
     if (reply.status === 404) return undefined;
-    this.ensureOk(reply, `read of ${describeRef(ref)}`);
+    ensureOk(reply, `read of ${describeRef(ref)}`);
     return reply.body as KubeObject;
   }
 
@@ -304,13 +267,17 @@ export class ClusterClient {
     };
     if (opts.uid !== undefined) body["preconditions"] = { uid: opts.uid };
     const qs = q.toString();
-    const reply = await this.send("DELETE", `${await this.pathOf(ref)}${qs === "" ? "" : "?" + qs}`, {
-      body: JSON.stringify(body),
-      contentType: "application/json",
-      ...(opts.impersonate === undefined ? {} : { impersonate: opts.impersonate }),
-    });
+    const reply = await this.transport.send(
+      "DELETE",
+      `${await this.pathOf(ref)}${qs === "" ? "" : "?" + qs}`,
+      {
+        body: JSON.stringify(body),
+        contentType: "application/json",
+        ...(opts.impersonate === undefined ? {} : { impersonate: opts.impersonate }),
+      },
+    );
     if (reply.status === 404) return "not-found";
-    this.ensureOk(reply, `delete of ${describeRef(ref)}`);
+    ensureOk(reply, `delete of ${describeRef(ref)}`);
     return "deleted";
   }
 
@@ -318,8 +285,8 @@ export class ClusterClient {
   async create(obj: KubeObject, opts: CallOptions = {}): Promise<KubeObject> {
     const ref = refOf(obj);
     const path = await this.pathOf({ ...ref, name: undefined } as Omit<ObjectRef, "name">);
-    const reply = await this.send("POST", path, { ...opts, body: JSON.stringify(obj) });
-    this.ensureOk(reply, `create of ${describeRef(ref)}`);
+    const reply = await this.transport.send("POST", path, { ...opts, body: JSON.stringify(obj) });
+    ensureOk(reply, `create of ${describeRef(ref)}`);
     return reply.body as KubeObject;
   }
 
@@ -332,19 +299,19 @@ export class ClusterClient {
     change: (obj: KubeObject) => KubeObject,
     opts: CallOptions & { subresource?: "status" } = {},
   ): Promise<KubeObject> {
-    const attempts = this.backoff.attempts ?? BACKOFF_DEFAULTS.attempts;
+    const attempts = this.transport.backoff.attempts ?? BACKOFF_DEFAULTS.attempts;
     for (let i = 0; ; i++) {
       const live = await this.get(ref, opts);
       if (live === undefined)
         throw new ClusterError(ClusterErrorCode.NotFound, `${describeRef(ref)} not found`, 404);
       const next = change(structuredClone(live));
       const path = (await this.pathOf(ref)) + (opts.subresource === undefined ? "" : `/${opts.subresource}`);
-      const reply = await this.send("PUT", path, { ...opts, body: JSON.stringify(next) });
+      const reply = await this.transport.send("PUT", path, { ...opts, body: JSON.stringify(next) });
       if (reply.status === 409 && i + 1 < attempts) {
-        await (this.backoff.sleep ?? realSleep)(backoffDelay(i, this.backoff));
+        await (this.transport.backoff.sleep ?? realSleep)(backoffDelay(i, this.transport.backoff));
         continue;
       }
-      this.ensureOk(reply, `update of ${describeRef(ref)}`);
+      ensureOk(reply, `update of ${describeRef(ref)}`);
       return reply.body as KubeObject;
     }
   }
@@ -357,8 +324,8 @@ export class ClusterClient {
   async replace(obj: KubeObject, opts: CallOptions & { subresource?: "status" } = {}): Promise<KubeObject> {
     const ref = refOf(obj);
     const path = (await this.pathOf(ref)) + (opts.subresource === undefined ? "" : `/${opts.subresource}`);
-    const reply = await this.send("PUT", path, { ...opts, body: JSON.stringify(obj) });
-    this.ensureOk(reply, `update of ${describeRef(ref)}`);
+    const reply = await this.transport.send("PUT", path, { ...opts, body: JSON.stringify(obj) });
+    ensureOk(reply, `update of ${describeRef(ref)}`);
     return reply.body as KubeObject;
   }
 
@@ -369,12 +336,12 @@ export class ClusterClient {
     opts: CallOptions & { subresource?: "status" } = {},
   ): Promise<KubeObject> {
     const path = (await this.pathOf(ref)) + (opts.subresource === undefined ? "" : `/${opts.subresource}`);
-    const reply = await this.send("PATCH", path, {
+    const reply = await this.transport.send("PATCH", path, {
       ...opts,
       body: JSON.stringify(patch),
       contentType: "application/merge-patch+json",
     });
-    this.ensureOk(reply, `patch of ${describeRef(ref)}`);
+    ensureOk(reply, `patch of ${describeRef(ref)}`);
     return reply.body as KubeObject;
   }
 
@@ -404,11 +371,11 @@ export class ClusterClient {
       const q = new URLSearchParams({ limit: "1000" });
       if (opts.labelSelector !== undefined) q.set("labelSelector", opts.labelSelector);
       if (cont !== undefined) q.set("continue", cont);
-      const reply = await this.send("GET", `${base}?${q.toString()}`, {
+      const reply = await this.transport.send("GET", `${base}?${q.toString()}`, {
         ...opts,
         ...(opts.metadataOnly === true ? { accept: METADATA_LIST } : {}),
       });
-      this.ensureOk(reply, `list of ${kind} ${apiVersion}`);
+      ensureOk(reply, `list of ${kind} ${apiVersion}`);
       const body = reply.body as {
         items?: KubeObject[];
         metadata?: { continue?: string; resourceVersion?: string };
@@ -454,7 +421,12 @@ export class ClusterClient {
       resourceVersion: opts.resourceVersion,
     });
     if (opts.labelSelector !== undefined) q.set("labelSelector", opts.labelSelector);
-    const { req, url, mod } = await this.request("GET", `${base}?${q.toString()}`, this.watchAgent, opts);
+    const { req, url, mod } = await this.transport.request(
+      "GET",
+      `${base}?${q.toString()}`,
+      this.transport.watchAgent,
+      opts,
+    );
     return new Promise((resolve) => {
       if (opts.signal.aborted) {
         resolve({ status: 0 });
@@ -511,8 +483,8 @@ export class ClusterClient {
 
   /** GET /version and the server's clock (its Date header) at the time of the answer. */
   async serverVersion(): Promise<{ gitVersion: string; date: Date | undefined }> {
-    const reply = await this.send("GET", "/version", {});
-    this.ensureOk(reply, "read of the server version");
+    const reply = await this.transport.send("GET", "/version", {});
+    ensureOk(reply, "read of the server version");
     const gitVersion = (reply.body as { gitVersion?: unknown }).gitVersion;
     const date = reply.date === undefined ? undefined : new Date(reply.date);
     return {
@@ -529,8 +501,8 @@ export class ClusterClient {
       kind: "TokenRequest",
       spec: { expirationSeconds },
     };
-    const reply = await this.send("POST", path, { body: JSON.stringify(body) });
-    this.ensureOk(reply, `token request for service account ${namespace}/${name}`);
+    const reply = await this.transport.send("POST", path, { body: JSON.stringify(body) });
+    ensureOk(reply, `token request for service account ${namespace}/${name}`);
     const token = (reply.body as { status?: { token?: unknown } }).status?.token;
     if (typeof token !== "string") {
       throw new ClusterError(ClusterErrorCode.Invalid, "the TokenRequest answer holds no token");
@@ -540,8 +512,8 @@ export class ClusterClient {
 
   /** A kubeconfig (YAML) for the same server and TLS settings, authenticating with `token` instead. */
   kubeconfigWithToken(token: string, user = "token-user"): string {
-    const { tls } = this.kc;
-    const cluster: Record<string, unknown> = { server: this.server.href.replace(/\/$/, "") };
+    const { tls } = this.transport.kc;
+    const cluster: Record<string, unknown> = { server: this.transport.server.href.replace(/\/$/, "") };
     if (tls.ca !== undefined) cluster["certificate-authority-data"] = tls.ca.toString("base64");
     if (!tls.rejectUnauthorized) cluster["insecure-skip-tls-verify"] = true;
     if (tls.servername !== undefined) cluster["tls-server-name"] = tls.servername;
@@ -578,174 +550,7 @@ export class ClusterClient {
           `CRD ${name} was not established within ${timeoutMs} ms`,
         );
       }
-      await (this.backoff.sleep ?? realSleep)(Math.min(50 * 2 ** i, 1_000));
+      await (this.transport.backoff.sleep ?? realSleep)(Math.min(50 * 2 ** i, 1_000));
     }
   }
-
-  // ---- transport ----------------------------------------------------------------------------------
-
-  private ensureOk(reply: Reply, what: string): void {
-    if (reply.status >= 200 && reply.status < 300) return;
-    const message = statusMessage(reply.body, `HTTP ${reply.status}`);
-    throw new ClusterError(codeForStatus(reply.status), `${what} failed: ${message}`, reply.status);
-  }
-
-  /** One request, retried with backoff on 429, 5xx and network errors; other answers are returned. */
-  private async send(
-    method: string,
-    path: string,
-    opts: CallOptions & { body?: string; contentType?: string; accept?: string },
-  ): Promise<Reply> {
-    const attempts = this.backoff.attempts ?? BACKOFF_DEFAULTS.attempts;
-    const sleep = this.backoff.sleep ?? realSleep;
-    let last: Reply | undefined;
-    let lastError: unknown;
-    let renewed = false;
-    for (let i = 0; i < attempts; i++) {
-      if (i > 0) await sleep(backoffDelay(i - 1, this.backoff, last?.retryAfterMs));
-      try {
-        last = await this.once(method, path, opts);
-        lastError = undefined;
-        // A 401 may mean a rotated token or an expired plugin credential: get a fresh one, once.
-        if (last.status === 401 && !renewed && this.kc.credentials.invalidate(last.creds)) {
-          renewed = true;
-          last = await this.once(method, path, opts);
-        }
-        if (!isRetryable(last.status)) return last;
-      } catch (err) {
-        // Credentials that cannot be read (a missing token file, a failing plugin) do not get better.
-        if (err instanceof ClusterError) throw err;
-        // Nothing listening, or a certificate that does not verify, does not get better by retrying.
-        const fatal = unreachable(err, this.server.origin);
-        if (fatal !== undefined) throw fatal;
-        last = undefined;
-        lastError = err;
-      }
-    }
-    if (last !== undefined) return last;
-    const reason = lastError instanceof Error ? lastError.message : String(lastError);
-    throw new ClusterError(
-      ClusterErrorCode.Unavailable,
-      `${method} ${path} at ${this.server.origin} failed after ${attempts} attempts: ${reason}`,
-    );
-  }
-
-  /** Request options for `path`: the kubeconfig's credentials and TLS, `agent`, JSON, impersonation. */
-  private async request(
-    method: string,
-    path: string,
-    agent: http.Agent,
-    opts: CallOptions & { accept?: string },
-  ): Promise<{
-    req: https.RequestOptions;
-    url: URL;
-    mod: typeof http | typeof https;
-    creds: RequestCredentials;
-  }> {
-    const { tls } = this.kc;
-    const creds = await this.kc.credentials.current();
-    const headers: Record<string, string> = { ...creds.headers, Accept: opts.accept ?? "application/json" };
-    // The agents pool connections by these TLS options, so a plugin's new client certificate gets its own.
-    const req: https.RequestOptions = {
-      method,
-      headers,
-      agent,
-      rejectUnauthorized: tls.rejectUnauthorized,
-      ...(tls.ca === undefined ? {} : { ca: tls.ca }),
-      ...(tls.servername === undefined ? {} : { servername: tls.servername }),
-      ...((creds.cert ?? tls.cert) !== undefined
-        ? { cert: creds.cert ?? tls.cert, key: creds.key ?? tls.key }
-        : {}),
-    };
-    if (opts.impersonate !== undefined) headers["Impersonate-User"] = opts.impersonate;
-    const url = new URL(this.server.pathname.replace(/\/$/, "") + path, this.server);
-    return { req, url, mod: url.protocol === "http:" ? http : https, creds };
-  }
-
-  private async once(
-    method: string,
-    path: string,
-    opts: CallOptions & { body?: string; contentType?: string; accept?: string },
-  ): Promise<Reply> {
-    const { req, url, mod, creds } = await this.request(method, path, this.agent, opts);
-    if (opts.body !== undefined) {
-      const headers = req.headers as Record<string, string>;
-      headers["Content-Type"] = opts.contentType ?? "application/json";
-      headers["Content-Length"] = String(Buffer.byteLength(opts.body));
-    }
-    return new Promise<Reply>((resolve, reject) => {
-      const r = mod.request(url, req, (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("error", reject);
-        res.on("end", () => {
-          const text = Buffer.concat(chunks).toString("utf8");
-          let body: unknown = text;
-          try {
-            body = JSON.parse(text) as unknown;
-          } catch {
-            // Not JSON: keep the text for the error message.
-          }
-          const status = res.statusCode ?? 0;
-          const ra = Number(res.headers["retry-after"]);
-          resolve({
-            status,
-            body,
-            creds,
-            ...(res.headers.date === undefined ? {} : { date: res.headers.date }),
-            ...(Number.isFinite(ra) && ra > 0 ? { retryAfterMs: ra * 1000 } : {}),
-          });
-        });
-      });
-      r.setTimeout(this.timeoutMs, () => r.destroy(new Error(`no answer within ${this.timeoutMs} ms`)));
-      r.on("error", reject);
-      if (opts.body !== undefined) r.write(opts.body);
-      r.end();
-    });
-  }
-}
-
-/** TLS verification failures of node's tls module (and a TLS reply that is not TLS). */
-const TLS_ERRORS = new Set([
-  "DEPTH_ZERO_SELF_SIGNED_CERT",
-  "SELF_SIGNED_CERT_IN_CHAIN",
-  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
-  "UNABLE_TO_GET_ISSUER_CERT",
-  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
-  "CERT_HAS_EXPIRED",
-  "CERT_NOT_YET_VALID",
-  "CERT_SIGNATURE_FAILURE",
-  "CERT_UNTRUSTED",
-  "ERR_TLS_CERT_ALTNAME_INVALID",
-  "ERR_SSL_WRONG_VERSION_NUMBER",
-  "ERR_SSL_PACKET_LENGTH_TOO_LONG",
-]);
-
-/**
- * A plain, immediate error for a server that cannot be reached as configured: connection refused, a
- * host that does not resolve, or a TLS certificate that does not verify. Other network errors (resets,
- * timeouts) are retried like 5xx answers.
- */
-function unreachable(err: unknown, origin: string): ClusterError | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code !== "string") return undefined;
-  if (code === "ECONNREFUSED") {
-    return new ClusterError(
-      ClusterErrorCode.Unavailable,
-      `cannot connect to the API server at ${origin}: connection refused (is the cluster running? check --kubeconfig and --context)`,
-    );
-  }
-  if (code === "ENOTFOUND") {
-    return new ClusterError(
-      ClusterErrorCode.Unavailable,
-      `cannot connect to the API server at ${origin}: the host name does not resolve (check --kubeconfig and --context)`,
-    );
-  }
-  if (TLS_ERRORS.has(code)) {
-    return new ClusterError(
-      ClusterErrorCode.Unavailable,
-      `TLS with the API server at ${origin} failed: ${code} (the server's certificate does not verify with the kubeconfig's certificate-authority)`,
-    );
-  }
-  return undefined;
 }
