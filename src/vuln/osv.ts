@@ -97,7 +97,11 @@ function labelOf(...places: unknown[]): Level | undefined {
     // Ubuntu and some others nest it: {"severity": [{"type": "Ubuntu", "score": "medium"}]}.
     const list = p["severity"];
     if (Array.isArray(list))
-      for (const s of list) if (isRecord(s)) return levelFromLabel(s["score"]) ?? undefined;
+      for (const s of list) {
+        // An entry without a usable label (a vector, an unknown word) does not decide: look further.
+        const nested = isRecord(s) ? levelFromLabel(s["score"]) : undefined;
+        if (nested !== undefined) return nested;
+      }
   }
   return undefined;
 }

@@ -3,7 +3,6 @@
 // at certificate, key and token files, and those files replaced between requests of one client (as
 // cert-manager or the kubelet do). The next request presents the new certificate and token; a certificate
 // rewritten before its key does not break requests (the last matching pair stays until both are new).
-import { execFileSync } from "node:child_process";
 import { copyFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
@@ -13,6 +12,7 @@ import { TLSSocket } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { ClusterClient } from "../../src/cluster/client.js";
+import { makeTestCa } from "../support/test-ca.js";
 
 let sub: string;
 let server: https.Server;
@@ -22,40 +22,12 @@ const admitted = new Set<string>();
 /** What each request presented: the certificate's CN and the bearer token. */
 const seen: { cn: string; token: string }[] = [];
 
-function ssl(...args: string[]): void {
-  execFileSync("openssl", args, { cwd: sub, stdio: "ignore" });
-}
-
-/** An EC P-256 key and certificate for `subject`, signed by the test CA. */
-function issue(name: string, subject: string, ext: string[] = []): void {
-  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
-  ssl("req", ...ec, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", subject);
-  ssl(
-    "x509",
-    "-req",
-    "-in",
-    `${name}.csr`,
-    "-CA",
-    "ca.crt",
-    "-CAkey",
-    "ca.key",
-    "-CAcreateserial",
-    "-out",
-    `${name}.crt`,
-    "-days",
-    "1",
-    ...ext,
-  );
-}
-
 beforeAll(async () => {
   sub = await mkdtemp(path.join(os.tmpdir(), "gitward-rotation-"));
-  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
-  ssl("req", "-x509", ...ec, "-keyout", "ca.key", "-out", "ca.crt", "-days", "1", "-subj", "/CN=test-ca");
-  await writeFile(path.join(sub, "san.ext"), "subjectAltName=IP:127.0.0.1\n");
-  issue("server", "/CN=localhost", ["-extfile", "san.ext"]);
-  issue("alice", "/CN=alice");
-  issue("bob", "/CN=bob");
+  const ca = await makeTestCa(sub, "/CN=test-ca");
+  await ca.issue("server", "/CN=localhost", { san: "IP:127.0.0.1" });
+  await ca.issue("alice", "/CN=alice");
+  await ca.issue("bob", "/CN=bob");
   const read = (f: string): Promise<Buffer> => readFile(path.join(sub, f));
   server = https.createServer(
     {

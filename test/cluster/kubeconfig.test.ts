@@ -1,7 +1,6 @@
 // Reading kubeconfigs: every supported credential form against the sandbox over HTTPS (tokens, token
 // files, exec plugins, in-cluster), client certificates against a TLS server that demands them, kubectl's
 // merge of $KUBECONFIG, relative paths, and the forms that are refused instead of ignored.
-import { execFileSync } from "node:child_process";
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
@@ -15,6 +14,7 @@ import { ClusterError } from "../../src/cluster/errors.js";
 import { kubeconfigFromFiles, kubeconfigFromText, loadKubeconfig } from "../../src/cluster/kubeconfig.js";
 import { tokenFileCredentials } from "../../src/cluster/rotating.js";
 import { startSandbox, type Sandbox } from "../../src/sandbox/server.js";
+import { makeTestCa } from "../support/test-ca.js";
 
 let sb: Sandbox;
 let dir: string;
@@ -292,34 +292,9 @@ describe("credentials against the sandbox", () => {
 describe("client certificates", () => {
   it("presents the kubeconfig's client certificate (files relative to the kubeconfig) to a server that demands one", async () => {
     const sub = await mkdtemp(path.join(dir, "certs-"));
-    const ssl = (...args: string[]): void => {
-      execFileSync("openssl", args, { cwd: sub, stdio: "ignore" });
-    };
-    // An EC P-256 key and a request for `cn`, then signed by the test CA (with extensions from `ext`).
-    const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
-    ssl("req", "-x509", ...ec, "-keyout", "ca.key", "-out", "ca.crt", "-days", "1", "-subj", "/CN=test-ca");
-    const issue = (name: string, subject: string, ext: string[] = []): void => {
-      ssl("req", ...ec, "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", subject);
-      ssl(
-        "x509",
-        "-req",
-        "-in",
-        `${name}.csr`,
-        "-CA",
-        "ca.crt",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-out",
-        `${name}.crt`,
-        "-days",
-        "1",
-        ...ext,
-      );
-    };
-    await writeFile(path.join(sub, "san.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
-    issue("server", "/CN=localhost", ["-extfile", "san.ext"]);
-    issue("client", "/CN=dave/O=ops");
+    const ca = await makeTestCa(sub, "/CN=test-ca");
+    await ca.issue("server", "/CN=localhost", { san: "IP:127.0.0.1,DNS:localhost" });
+    await ca.issue("client", "/CN=dave/O=ops");
     const read = (f: string): Promise<Buffer> => readFile(path.join(sub, f));
     const server = https.createServer(
       {

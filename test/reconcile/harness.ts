@@ -2,7 +2,7 @@
 // privilege identity from deploy/, an application namespace with its deployer service account, a config
 // repository with SSH-signed commits served over smart HTTP, and an audit log. Everything real except the
 // sandbox itself.
-import type { KeyObject } from "node:crypto";
+import { randomBytes, randomUUID, type KeyObject } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -17,6 +17,7 @@ import {
   type ReconcileEnv,
   type ReconcileReport,
 } from "../../src/reconcile/reconcile.js";
+import type { InventoryEntry } from "../../src/reconcile/inventory.js";
 import { ConfigMapStateStore } from "../../src/reconcile/state.js";
 import { TestRepo, type FileChanges } from "../support/git-repo.js";
 import { createSshSigner, type Signer } from "../support/signers.js";
@@ -272,4 +273,27 @@ export function withImageTrust(
       },
     },
   };
+}
+
+/**
+ * `n` inventory entries of ConfigMaps in namespace shop named cm-<from + i> (with a random suffix up to
+ * `nameLength` characters when that is over 12), each with a random uid and hash: inventories of a size
+ * without applying the objects.
+ */
+export function randomInventory(
+  n: number,
+  opts: { from?: number; nameLength?: number } = {},
+): InventoryEntry[] {
+  const { from = 0, nameLength = 12 } = opts;
+  return Array.from({ length: n }, (_, i) => ({
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    namespace: "shop",
+    name:
+      nameLength <= 12
+        ? `cm-${from + i}`
+        : `cm-${from + i}-${randomBytes(nameLength).toString("hex").slice(0, nameLength)}`,
+    uid: randomUUID(),
+    hash: `sha256:${randomBytes(32).toString("hex")}`,
+  }));
 }

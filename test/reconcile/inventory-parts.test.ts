@@ -1,7 +1,6 @@
 // Inventories beyond the ~15,000 entries one ConfigMap holds: stored in parts of a generation that a small
 // head names, so a crash between part writes leaves the previous generation authoritative (and prune works
 // from it), stale parts are emptied, and a part that is missing or not the one written fails the read.
-import { randomBytes, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { KubeObject, ObjectRef } from "../../src/cluster/client.js";
 import { API_VERSION } from "../../src/config/types.js";
@@ -10,25 +9,13 @@ import {
   INVENTORY_PARTS_KEY,
   InventoryUnreadableError,
   inventoryFromConfigMap,
-  type InventoryEntry,
 } from "../../src/reconcile/inventory.js";
 import { GENERATION_ANNOTATION, PART_LABEL, partName } from "../../src/reconcile/inventory-parts.js";
 import { ConfigMapStateStore } from "../../src/reconcile/state.js";
-import { configMap, installCrds, startWorld, type World } from "./harness.js";
+import { configMap, installCrds, startWorld, randomInventory, type World } from "./harness.js";
 
 let w: World;
 const NS = "gitward-system";
-
-function entries(n: number, from = 0): InventoryEntry[] {
-  return Array.from({ length: n }, (_, i) => ({
-    apiVersion: "v1",
-    kind: "ConfigMap",
-    namespace: "shop",
-    name: `cm-${from + i}`,
-    uid: randomUUID(),
-    hash: `sha256:${randomBytes(32).toString("hex")}`,
-  }));
-}
 
 const cmRef = (name: string, namespace = NS): ObjectRef => ({
   apiVersion: "v1",
@@ -76,7 +63,7 @@ afterAll(async () => {
 describe("an inventory of more than 15,000 entries", () => {
   it("round-trips in parts, in both state stores, and shrinks back to one ConfigMap", async () => {
     const id = { namespace: NS, name: "huge" };
-    const big = entries(40_000);
+    const big = randomInventory(40_000);
     const status = { lastAppliedRevision: "b".repeat(40), objectsApplied: big.length };
     await new ConfigMapStateStore(w.operator).save(id, { status, inventory: big });
     const loaded = await new ConfigMapStateStore(w.operator).load(id);
@@ -96,13 +83,13 @@ describe("an inventory of more than 15,000 entries", () => {
     );
 
     // The next generation goes to the other slot; the previous one's parts are emptied after.
-    const bigger = [...big, ...entries(10_000, 40_000)];
+    const bigger = [...big, ...randomInventory(10_000, { from: 40_000 })];
     await new ConfigMapStateStore(w.operator).save(id, { status, inventory: bigger });
     expect((await new ConfigMapStateStore(w.operator).load(id))?.inventory).toEqual(bigger);
     expect((await liveParts()).every((n) => n.startsWith(`gitward-app-huge-part-${1 - slot}-`))).toBe(true);
 
     // Small again: inline in the head, no part holds anything.
-    const small = entries(10);
+    const small = randomInventory(10);
     await new ConfigMapStateStore(w.operator).save(id, { status, inventory: small });
     expect((await new ConfigMapStateStore(w.operator).load(id))?.inventory).toEqual(small);
     expect(await liveParts()).toEqual([]);
@@ -130,7 +117,7 @@ describe("an inventory of more than 15,000 entries", () => {
   it("a crash between part writes leaves the previous generation authoritative", async () => {
     const id = { namespace: NS, name: "crash" };
     const store = () => new ConfigMapStateStore(w.operator, { partBytes: 64 * 1024 });
-    const first = entries(8_000);
+    const first = randomInventory(8_000);
     await store().save(id, { status: { objectsApplied: 1 }, inventory: first });
     const before = await w.admin.get(cmRef("gitward-app-crash"));
     const partsBefore = await liveParts();
@@ -139,9 +126,9 @@ describe("an inventory of more than 15,000 entries", () => {
     for (const nth of [1, 2, 3]) {
       const fault = failPartWrite(nth);
       try {
-        await expect(store().save(id, { status: {}, inventory: entries(9_000, 100) })).rejects.toThrow(
-          /injected/,
-        );
+        await expect(
+          store().save(id, { status: {}, inventory: randomInventory(9_000, { from: 100 }) }),
+        ).rejects.toThrow(/injected/);
       } finally {
         fault.restore();
       }
@@ -152,7 +139,7 @@ describe("an inventory of more than 15,000 entries", () => {
     }
 
     // The next write that completes wins, and what the crashed ones left is emptied.
-    const next = entries(5_000, 20_000);
+    const next = randomInventory(5_000, { from: 20_000 });
     await store().save(id, { status: {}, inventory: next });
     expect((await store().load(id))?.inventory).toEqual(next);
     const nextHead = await w.admin.get(cmRef("gitward-app-crash"));
@@ -166,7 +153,7 @@ describe("an inventory of more than 15,000 entries", () => {
   it("a part that is missing or not the one written fails the read, never a shorter inventory", async () => {
     const id = { namespace: NS, name: "tampered" };
     const store = () => new ConfigMapStateStore(w.operator, { partBytes: 32 * 1024 });
-    await store().save(id, { status: {}, inventory: entries(3_000) });
+    await store().save(id, { status: {}, inventory: randomInventory(3_000) });
     const head = await w.admin.get(cmRef("gitward-app-tampered"));
     const slot = Number(head?.metadata.annotations?.[GENERATION_ANNOTATION]) % 2;
     const victim = partName("gitward-app-tampered", slot, 1);

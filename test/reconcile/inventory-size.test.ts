@@ -2,7 +2,6 @@
 // the sandbox): stored packed (gzip in binaryData) so 12,000 entries fit, earlier unpacked ones still read,
 // a gzip bomb refused, and a revision whose inventory would not fit (even in parts, inventory-parts.ts)
 // refused before anything is written.
-import { randomBytes, randomUUID } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { KubeObject } from "../../src/cluster/client.js";
@@ -14,29 +13,14 @@ import {
   InventoryTooLargeError,
   packInventory,
   PACKED_INVENTORY_KEY,
-  type InventoryEntry,
 } from "../../src/reconcile/inventory.js";
 import { ConfigMapStateStore } from "../../src/reconcile/state.js";
-import { installCrds, startWorld, type World } from "./harness.js";
+import { installCrds, startWorld, randomInventory, type World } from "./harness.js";
 
 let w: World;
 const NS = "gitward-system";
 
 /** Entries as the reconcile records them: random uids and sha256 hashes, names of `nameLength`. */
-function entries(n: number, nameLength = 12): InventoryEntry[] {
-  return Array.from({ length: n }, (_, i) => ({
-    apiVersion: "v1",
-    kind: "ConfigMap",
-    namespace: "shop",
-    name:
-      nameLength <= 12
-        ? `cm-${i}`
-        : `cm-${i}-${randomBytes(nameLength).toString("hex").slice(0, nameLength)}`,
-    uid: randomUUID(),
-    hash: `sha256:${randomBytes(32).toString("hex")}`,
-  }));
-}
-
 const cmRef = (name: string) => ({ apiVersion: "v1", kind: "ConfigMap", namespace: NS, name });
 
 beforeAll(async () => {
@@ -54,7 +38,7 @@ describe("the 1 MiB a ConfigMap holds", () => {
       apiVersion: "v1",
       kind: "ConfigMap",
       metadata: { name: "unpacked", namespace: NS },
-      data: { "inventory.json": JSON.stringify(entries(12_000)) },
+      data: { "inventory.json": JSON.stringify(randomInventory(12_000)) },
     };
     const err = (await w.admin.apply(big).catch((e: unknown) => e)) as ClusterError;
     expect(err).toBeInstanceOf(ClusterError);
@@ -75,7 +59,7 @@ describe("the 1 MiB a ConfigMap holds", () => {
   });
 
   it("a 12,000-entry inventory fits packed, in both state stores, and reads back the same", async () => {
-    const inventory = entries(12_000);
+    const inventory = randomInventory(12_000);
     const status = { lastAppliedRevision: "a".repeat(40), objectsApplied: inventory.length };
     const plain = new ConfigMapStateStore(w.operator);
     const id = { namespace: NS, name: "many" };
@@ -120,7 +104,7 @@ describe("the 1 MiB a ConfigMap holds", () => {
   });
 
   it("reads an inventory an earlier version wrote unpacked, and drops that key on the next save", async () => {
-    const old = entries(3);
+    const old = randomInventory(3);
     await w.admin.apply(
       {
         apiVersion: "v1",
@@ -141,7 +125,7 @@ describe("the 1 MiB a ConfigMap holds", () => {
   });
 
   it("refuses to pack what would not fit, and unpacks no gzip bomb", () => {
-    expect(() => packInventory(entries(20_000, 200))).toThrow(InventoryTooLargeError);
+    expect(() => packInventory(randomInventory(20_000, { nameLength: 200 }))).toThrow(InventoryTooLargeError);
     const bomb = gzipSync(Buffer.alloc(200 * 1024 * 1024)).toString("base64");
     expect(inventoryFromConfigMap({ binaryData: { [PACKED_INVENTORY_KEY]: bomb } })).toEqual([]);
     expect(inventoryFromConfigMap({ binaryData: { [PACKED_INVENTORY_KEY]: "not gzip" } })).toEqual([]);
@@ -153,7 +137,7 @@ describe("a revision whose inventory would not fit", () => {
     const before = await w.snapshot();
     // Parts of 4 KiB (16 of them at most) and long random names, about 200 bytes an entry packed: 600
     // objects need more than the 64 KiB those parts hold (with the default parts, ~15 MiB).
-    const docs = entries(600, 200).map(
+    const docs = randomInventory(600, { nameLength: 200 }).map(
       (e) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${e.name}\ndata:\n  a: "1"\n`,
     );
     await w.commit({ "apps/shop/many.yaml": docs.join("---\n") });

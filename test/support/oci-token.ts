@@ -5,8 +5,7 @@ import { createPrivateKey, randomBytes, sign, X509Certificate } from "node:crypt
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { readFile } from "node:fs/promises";
-import path from "node:path";
-import { run } from "./git-exec.js";
+import { selfSigned } from "./test-ca.js";
 
 export interface TokenService {
   readonly realm: string;
@@ -29,25 +28,7 @@ export async function startTokenService(
   username: string,
   password: string,
 ): Promise<TokenService> {
-  const keyFile = path.join(dir, "token.key");
-  const certFile = path.join(dir, "token.crt");
-  await run("openssl", [
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-nodes",
-    "-days",
-    "2",
-    "-subj",
-    "/CN=gitward-test-token",
-    "-keyout",
-    keyFile,
-    "-out",
-    certFile,
-  ]);
+  const { key: keyFile, cert: certFile } = await selfSigned(dir, "token", "/CN=gitward-test-token");
   const key = createPrivateKey(await readFile(keyFile, "utf8"));
   const certDer = new X509Certificate(await readFile(certFile)).raw;
   const issuer = "gitward-test-issuer";

@@ -8,6 +8,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { freePort } from "./git-server.js";
 import { makeTempDir, removeDir, run } from "./git-exec.js";
+import { selfSigned } from "./test-ca.js";
 
 export interface StartRegistryOptions {
   /** Serve HTTPS with a fresh self-signed certificate for IP 127.0.0.1 (its PEM is `ca`). */
@@ -76,25 +77,7 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Te
   ];
   let ca: string | undefined;
   if (tls) {
-    await run("openssl", [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-days",
-      "2",
-      "-subj",
-      "/CN=127.0.0.1",
-      "-addext",
-      "subjectAltName=IP:127.0.0.1",
-      "-keyout",
-      path.join(dir, "tls.key"),
-      "-out",
-      path.join(dir, "tls.crt"),
-    ]);
+    await selfSigned(dir, "tls", "/CN=127.0.0.1", "IP:127.0.0.1");
     ca = await readFile(path.join(dir, "tls.crt"), "utf8");
     // skopeo reads a CA from a folder of *.crt files.
     await mkdir(path.join(dir, "certs"));

@@ -2,14 +2,11 @@
 // server that answers AdmissionReview v1 with whatever the test's decide() says (and records every review),
 // and the ValidatingWebhookConfiguration that points the sandbox at it (by url or by service).
 import https from "node:https";
-import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
-
-const run = promisify(execFile);
+import { makeTestCa } from "./test-ca.js";
 
 export interface TestCertificates {
   /** PEM of the CA that signed the serving certificate (what caBundle carries). */
@@ -23,56 +20,12 @@ export interface TestCertificates {
 /** A fresh CA and a serving certificate for 127.0.0.1, localhost and the given DNS names (EC P-256). */
 export async function makeServingCertificates(dnsNames: readonly string[] = []): Promise<TestCertificates> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "gitward-webhook-ca-"));
-  const f = (n: string): string => path.join(dir, n);
   try {
-    const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-    await run("openssl", [
-      "req",
-      "-x509",
-      ...ec,
-      "-keyout",
-      f("ca.key"),
-      "-out",
-      f("ca.pem"),
-      "-days",
-      "2",
-      "-subj",
-      "/CN=gitward test webhook CA",
-    ]);
-    await run("openssl", [
-      "req",
-      ...ec,
-      "-keyout",
-      f("tls.key"),
-      "-out",
-      f("tls.csr"),
-      "-subj",
-      "/CN=webhook",
-    ]);
+    const ca = await makeTestCa(dir, "/CN=gitward test webhook CA");
     const san = ["IP:127.0.0.1", "DNS:localhost", ...dnsNames.map((n) => `DNS:${n}`)].join(",");
-    await run("bash", [
-      "-c",
-      `printf 'subjectAltName=${san}\\nextendedKeyUsage=serverAuth\\n' > '${f("ext")}'`,
-    ]);
-    await run("openssl", [
-      "x509",
-      "-req",
-      "-in",
-      f("tls.csr"),
-      "-CA",
-      f("ca.pem"),
-      "-CAkey",
-      f("ca.key"),
-      "-CAcreateserial",
-      "-out",
-      f("tls.pem"),
-      "-days",
-      "2",
-      "-extfile",
-      f("ext"),
-    ]);
+    const tls = await ca.issue("tls", "/CN=webhook", { san, serverAuth: true });
     const [caPem, certPem, keyPem] = await Promise.all(
-      ["ca.pem", "tls.pem", "tls.key"].map((n) => readFile(f(n), "utf8")),
+      [ca.cert, tls.cert, tls.key].map((f) => readFile(f, "utf8")),
     );
     if (caPem === undefined || certPem === undefined || keyPem === undefined)
       throw new Error("openssl wrote no certificates");
