@@ -1,10 +1,11 @@
 // `npm run bench -- scale [--apps A] [--per-app P] [--objects N] [--rss-objects M] [--prune-percent Q]
-// [--phases many,one,rss]`: gitward at size, next to `kubectl apply --server-side` of the same objects on
-// its own fresh sandbox. "many": A Applications of P objects each (default 100 × 200); "one": one
-// Application of N objects (default 50,000), its first reconcile, no-op reconciles and a revision that
-// drops Q% of the objects (default 10%), which gitward prunes; "rss": the same as "one" at M objects
-// (default 10,000) without the peer, for the operator's memory. gitward runs as the operator does, in a
-// Node process of its own started without any Node flags, whose resident memory is read after each step.
+// [--phases many,one,rss] [--cpu-prof DIR]`: gitward at size, next to `kubectl apply --server-side` of the
+// same objects on its own fresh sandbox. "many": A Applications of P objects each (default 100 × 200);
+// "one": one Application of N objects (default 50,000), its first reconcile, no-op reconciles and a
+// revision that drops Q% of the objects (default 10%), which gitward prunes; "rss": the same as "one" at M
+// objects (default 10,000) without the peer, for the operator's memory. gitward runs as the operator does,
+// in a Node process of its own started without any Node flags (--cpu-prof only when asked), whose
+// resident memory is read after each step.
 import { execFile, spawn } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
@@ -181,11 +182,21 @@ async function operatorChild(jobFile: string): Promise<ChildResult> {
   }
 }
 
-/** The operator's side in a Node process started without flags; resolves what it printed. */
-async function runOperatorChild(dir: string, job: ChildJob, stack: (() => Promise<void>)[]) {
+/**
+ * The operator's side in a Node process started without flags (but --cpu-prof when `cpuProfDir` is
+ * given); resolves what it printed.
+ */
+async function runOperatorChild(
+  dir: string,
+  job: ChildJob,
+  stack: (() => Promise<void>)[],
+  cpuProfDir: string | undefined,
+) {
   const jobFile = path.join(dir, `job-${String(stack.length)}.json`);
   await writeFile(jobFile, JSON.stringify(job), { mode: 0o600 });
-  const child = spawn(process.execPath, [path.join(here, "run.js"), "scale", "--child", jobFile], {
+  const flags = cpuProfDir === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", cpuProfDir];
+  const script = [path.join(here, "run.js"), "scale", "--child", jobFile];
+  const child = spawn(process.execPath, [...flags, ...script], {
     stdio: ["ignore", "pipe", "inherit"],
     env: { ...process.env, NODE_OPTIONS: "" },
   });
@@ -286,6 +297,8 @@ interface PhaseOptions {
   readonly prunePercent: number;
   readonly prune: boolean;
   readonly peer: boolean;
+  /** Where the operator's process writes a CPU profile; absent: no profile (and no flags). */
+  readonly cpuProfDir: string | undefined;
 }
 
 async function phase(dir: string, o: PhaseOptions) {
@@ -310,6 +323,7 @@ async function phase(dir: string, o: PhaseOptions) {
         prune: o.prune,
       },
       stack,
+      o.cpuProfDir,
     );
     await stopChild(g.sandbox.child);
     const noopMs = median(operator.noop.map((n) => n.ms));
@@ -400,6 +414,8 @@ export async function run(args: readonly string[]): Promise<unknown> {
     prunePercent: intArg(args, "--prune-percent", DEFAULTS.prunePercent),
   };
   const phases = phasesArg(args);
+  const prof = args.indexOf("--cpu-prof");
+  const cpuProfDir = prof < 0 ? undefined : path.resolve(args[prof + 1] ?? ".");
   const dir = await mkdtemp(path.join(os.tmpdir(), "gitward-bench-scale-"));
   const loadBefore = os.loadavg().map((x) => Number(x.toFixed(2)));
   const started = performance.now();
@@ -414,6 +430,7 @@ export async function run(args: readonly string[]): Promise<unknown> {
           prunePercent: o.prunePercent,
           prune: false,
           peer: true,
+          cpuProfDir,
         })
       : undefined;
     const one = phases.has("one")
@@ -423,6 +440,7 @@ export async function run(args: readonly string[]): Promise<unknown> {
           prunePercent: o.prunePercent,
           prune: true,
           peer: true,
+          cpuProfDir,
         })
       : undefined;
     const rss = phases.has("rss")
@@ -432,6 +450,7 @@ export async function run(args: readonly string[]): Promise<unknown> {
           prunePercent: o.prunePercent,
           prune: true,
           peer: false,
+          cpuProfDir,
         })
       : undefined;
     return {
