@@ -10,7 +10,7 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import v8 from "node:v8";
-import { parse } from "yaml";
+import { parse, parseAllDocuments } from "yaml";
 import type { Application, TrustPolicy } from "../src/config/types.js";
 import { ClusterClient } from "../src/cluster/client.js";
 import type { LogFn, Operator } from "../src/reconcile/operator.js";
@@ -419,7 +419,8 @@ async function memoryChild(jobFile: string): Promise<MemoryResult> {
 async function installedNodeOptions(): Promise<string[]> {
   const file = path.join(here, "..", "..", "deploy", "install", "deployment.yaml");
   // Our own manifest; a shape it does not have is a failure of the benchmark, not a default.
-  const doc = parse(await readFile(file, "utf8")) as {
+  // The file holds the Deployment first, then its PodDisruptionBudget and Service.
+  const doc = parseAllDocuments(await readFile(file, "utf8"))[0]?.toJS() as {
     spec: { template: { spec: { containers: { env?: { name: string; value?: string }[] }[] } } };
   };
   const env = doc.spec.template.spec.containers[0]?.env ?? [];
