@@ -10,15 +10,12 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import v8 from "node:v8";
-import { parse, stringify } from "yaml";
-import { API_VERSION, type Application, type TrustPolicy } from "../src/config/types.js";
-import { ClusterClient, type KubeObject } from "../src/cluster/client.js";
-import { AuditLog } from "../src/audit/writer.js";
-import { Operator, type LogFn } from "../src/reconcile/operator.js";
-import { ConfigMapStateStore } from "../src/reconcile/state.js";
-import { SealingKeyRing } from "../src/secrets/keys.js";
-import { git } from "../src/source/git.js";
-import { commitSigned, generateSshSigningKey } from "../src/trust/commit/signed-commit.js";
+import { parse, parseAllDocuments } from "yaml";
+import type { Application, TrustPolicy } from "../src/config/types.js";
+import { ClusterClient } from "../src/cluster/client.js";
+import type { LogFn, Operator } from "../src/reconcile/operator.js";
+import { applicationFor, intArg, objectsFor, signedRepo, trustFor } from "./support/app-repo.js";
+import { startBenchOperator } from "./support/operator.js";
 import {
   installOperatorIdentity,
   startSandboxProcess,
@@ -46,90 +43,6 @@ interface Options {
   readonly objects: number;
   readonly events: number;
   readonly memoryObjects: number;
-}
-
-function intArg(args: readonly string[], name: string, fallback: number): number {
-  const i = args.indexOf(name);
-  if (i < 0) return fallback;
-  const n = Number(args[i + 1]);
-  if (!Number.isInteger(n) || n <= 0)
-    throw new Error(`${name} ${String(args[i + 1])}: give a positive integer`);
-  return n;
-}
-
-// ---- objects and repository -------------------------------------------------------------------------
-
-/** Three ConfigMaps to one Service, all in namespace shop; `prefix` keeps two applications apart. */
-function objectsFor(prefix: string, n: number): KubeObject[] {
-  return Array.from({ length: n }, (_, i): KubeObject =>
-    i % 4 === 3
-      ? {
-          apiVersion: "v1",
-          kind: "Service",
-          metadata: { name: `${prefix}svc-${i}`, namespace: "shop", labels: { tier: "web" } },
-          spec: { selector: { app: `app-${i}` }, ports: [{ port: 80, targetPort: 8080 }] },
-        }
-      : {
-          apiVersion: "v1",
-          kind: "ConfigMap",
-          metadata: { name: `${prefix}cm-${i}`, namespace: "shop", labels: { tier: "config" } },
-          data: { index: String(i), payload: "x".repeat(200) },
-        },
-  );
-}
-
-interface SignedRepo {
-  readonly dir: string;
-  readonly publicKeyLine: string;
-}
-
-/** A repository whose one commit, signed in-process, holds `objects` in files of 100 under apps/<name>. */
-async function signedRepo(dir: string, name: string, objects: readonly KubeObject[]): Promise<SignedRepo> {
-  const files = path.join(dir, "apps", name);
-  await mkdir(files, { recursive: true });
-  await git(["init", "-q", "-b", "main"], { cwd: dir });
-  for (let f = 0; f * 100 < objects.length; f++) {
-    const docs = objects.slice(f * 100, f * 100 + 100).map((o) => stringify(o));
-    await writeFile(path.join(files, `part-${f}.yaml`), docs.join("---\n"));
-  }
-  const key = generateSshSigningKey("bench@gitward.dev");
-  await commitSigned({
-    repoDir: dir,
-    message: `bench: ${objects.length} objects`,
-    key,
-    author: { name: "Bench", email: "bench@gitward.dev" },
-  });
-  return { dir, publicKeyLine: key.publicKeyLine };
-}
-
-function trustFor(publicKeyLine: string): TrustPolicy {
-  return {
-    apiVersion: API_VERSION,
-    kind: "TrustPolicy",
-    metadata: { name: "bench" },
-    spec: {
-      commits: { signers: [{ name: "bench", ssh: [publicKeyLine], paths: ["**"] }] },
-      policy: { packs: ["pod-security-restricted", "rbac-least-privilege"] },
-    },
-  };
-}
-
-function applicationFor(name: string, repo: string): Application {
-  return {
-    apiVersion: API_VERSION,
-    kind: "Application",
-    metadata: { name, namespace: "gitward-system" },
-    spec: {
-      source: { url: repo, ref: { branch: "main" }, path: `apps/${name}` },
-      render: { type: "directory" },
-      destination: { namespace: "shop", serviceAccountName: "shop-deployer" },
-      trustPolicy: "bench",
-      prune: true,
-      // Long enough that no interval pass runs unasked: every report below comes from the watch.
-      interval: "1h",
-      drift: "alert",
-    },
-  };
 }
 
 // ---- the sandbox, in its own process ----------------------------------------------------------------
@@ -285,34 +198,16 @@ async function startOperator(opts: {
   readonly app: Application;
   readonly trust: TrustPolicy;
 }): Promise<RunningOperator> {
-  const cluster = ClusterClient.fromText(opts.kubeconfig);
-  const audit = await AuditLog.open({ path: path.join(opts.dir, `audit-${opts.app.metadata.name}.jsonl`) });
   const clock = new ReportClock();
-  const op = new Operator({
-    cluster,
-    state: new ConfigMapStateStore(cluster),
-    cacheDir: path.join(opts.dir, "cache"),
-    workDir: opts.dir,
-    audit,
-    actor: { type: "operator", name: "system:serviceaccount:gitward-system:gitward" },
+  const running = await startBenchOperator({
+    kubeconfig: opts.kubeconfig,
+    dir: opts.dir,
+    apps: [opts.app],
+    trust: opts.trust,
+    name: opts.app.metadata.name,
     log: clock.log,
-    sealingKeys: () => Promise.resolve(new SealingKeyRing([])),
-    credentials: () => Promise.resolve(undefined),
   });
-  op.setConfig([opts.app], [opts.trust]);
-  op.start();
-  let stopped = false;
-  return {
-    op,
-    clock,
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      await op.stop();
-      await audit.close();
-      cluster.close();
-    },
-  };
+  return { op: running.op, clock, stop: () => running.stop() };
 }
 
 /** Waits for the first reconcile to have applied the revision, then for the watches to list and open. */
@@ -524,7 +419,8 @@ async function memoryChild(jobFile: string): Promise<MemoryResult> {
 async function installedNodeOptions(): Promise<string[]> {
   const file = path.join(here, "..", "..", "deploy", "install", "deployment.yaml");
   // Our own manifest; a shape it does not have is a failure of the benchmark, not a default.
-  const doc = parse(await readFile(file, "utf8")) as {
+  // The file holds the Deployment first, then its PodDisruptionBudget and Service.
+  const doc = parseAllDocuments(await readFile(file, "utf8"))[0]?.toJS() as {
     spec: { template: { spec: { containers: { env?: { name: string; value?: string }[] }[] } } };
   };
   const env = doc.spec.template.spec.containers[0]?.env ?? [];

@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { stringify } from "yaml";
 import { API_VERSION, type Application, type TrustPolicy } from "../src/config/types.js";
-import { ClusterClient, type KubeObject } from "../src/cluster/client.js";
+import { ClusterClient } from "../src/cluster/client.js";
 import { LiveVersions } from "../src/reconcile/apply.js";
 import { reconcileApplication, type ReconcileEnv, type ReconcileReport } from "../src/reconcile/reconcile.js";
 import { RevisionCache } from "../src/reconcile/revision-cache.js";
@@ -24,34 +24,13 @@ import {
   stopChild,
   type SandboxProcess,
 } from "./support/sandbox-process.js";
+import { objectsFor, partFiles } from "./support/app-repo.js";
 
 const run = promisify(execFile);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const kubectl = path.join(root, ".tools", "bin", "kubectl");
 /** No-op reconciles measured; the median is the figure. */
 const NOOP_RUNS = 5;
-
-function objectsFor(n: number): KubeObject[] {
-  const out: KubeObject[] = [];
-  for (let i = 0; i < n; i++) {
-    out.push(
-      i % 4 === 3
-        ? {
-            apiVersion: "v1",
-            kind: "Service",
-            metadata: { name: `svc-${i}`, namespace: "shop", labels: { tier: "web" } },
-            spec: { selector: { app: `app-${i}` }, ports: [{ port: 80, targetPort: 8080 }] },
-          }
-        : {
-            apiVersion: "v1",
-            kind: "ConfigMap",
-            metadata: { name: `cm-${i}`, namespace: "shop", labels: { tier: "config" } },
-            data: { index: String(i), payload: "x".repeat(200) },
-          },
-    );
-  }
-  return out;
-}
 
 async function prepareCluster(sb: SandboxProcess): Promise<void> {
   const admin = ClusterClient.fromText(sb.kubeconfig);
@@ -72,11 +51,9 @@ export async function run_(args: readonly string[]): Promise<unknown> {
     const repo = path.join(dir, "repo");
     await mkdir(path.join(repo, "apps", "shop"), { recursive: true });
     await git(["init", "-q", "-b", "main"], { cwd: repo });
-    const objects = objectsFor(n);
-    for (let f = 0; f * 100 < n; f++) {
-      const docs = objects.slice(f * 100, f * 100 + 100).map((o) => stringify(o));
-      await writeFile(path.join(repo, "apps", "shop", `part-${f}.yaml`), docs.join("---\n"));
-    }
+    const objects = objectsFor("", n);
+    for (const [f, text] of partFiles(objects).entries())
+      await writeFile(path.join(repo, "apps", "shop", `part-${f}.yaml`), text);
     const key = generateSshSigningKey("bench@gitward.dev");
     await commitSigned({
       repoDir: repo,

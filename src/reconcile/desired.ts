@@ -163,8 +163,19 @@ export function appIdOf(app: Application): AppId {
   return { namespace: app.metadata.namespace, name: app.metadata.name };
 }
 
+/**
+ * Computed scopes by revision: the apply step asks once for every object it applies, which made a
+ * revision of n objects cost n² without it. The length guards an array that grew since it was asked.
+ */
+const crdScopeMemo = new WeakMap<
+  readonly Manifest[],
+  { readonly length: number; readonly scopes: ReadonlyMap<string, Scope> }
+>();
+
 /** The scope each CustomResourceDefinition of the revision gives its kind ("group/version kind" keys). */
-export function crdScopes(manifests: readonly Manifest[]): Map<string, Scope> {
+export function crdScopes(manifests: readonly Manifest[]): ReadonlyMap<string, Scope> {
+  const memo = crdScopeMemo.get(manifests);
+  if (memo?.length === manifests.length) return memo.scopes;
   const out = new Map<string, Scope>();
   for (const m of manifests) {
     if (m.kind !== "CustomResourceDefinition") continue;
@@ -180,6 +191,7 @@ export function crdScopes(manifests: readonly Manifest[]): Map<string, Scope> {
       );
     }
   }
+  crdScopeMemo.set(manifests, { length: manifests.length, scopes: out });
   return out;
 }
 
