@@ -16,7 +16,12 @@ import { verifyAuditText } from "../../src/audit/verify.js";
 import type { ClusterClient, KubeObject, WatchEvent } from "../../src/cluster/client.js";
 import type { ApplicationStatus } from "../../src/config/types.js";
 import { OWNER_LABEL, ownerLabelValue } from "../../src/reconcile/inventory.js";
-import { GENERATION_ANNOTATION, PART_LABEL, partName } from "../../src/reconcile/inventory-parts.js";
+import {
+  GENERATION_ANNOTATION,
+  PART_LABEL,
+  PARTS_ANNOTATION,
+  partName,
+} from "../../src/reconcile/inventory-parts.js";
 import { ConfigMapStateStore, stateName } from "../../src/reconcile/state.js";
 import type { FileChanges } from "../support/git-repo.js";
 import { cliEntry } from "../support/tools.js";
@@ -340,21 +345,32 @@ export function describeKillPoint(k: KillPoint): string {
   }
 }
 
+/** The generation of the inventory last written, as the events saw its head. */
 export function headGeneration(events: ConfigMapEvents): number {
-  const head = events.latest.get(`${SYSTEM_NAMESPACE}/${HEAD}`);
-  return Number(head?.metadata.annotations?.[GENERATION_ANNOTATION] ?? "0");
+  return Number(headAnnotation(events, GENERATION_ANNOTATION) ?? "0");
+}
+
+/** How many parts the inventory last written has (0: inline). */
+export function headParts(events: ConfigMapEvents): number {
+  return Number(headAnnotation(events, PARTS_ANNOTATION) ?? "0");
+}
+
+function headAnnotation(events: ConfigMapEvents, name: string): string | undefined {
+  return events.latest.get(`${SYSTEM_NAMESPACE}/${HEAD}`)?.metadata.annotations?.[name];
 }
 
 /**
  * Kills `p` with SIGKILL from inside the event handler of the event that reaches `point` of the change to
  * `version` (the kill is sent before any further event is read). Resolves once `p` is dead, saying whether
- * the point was reached (false: `p` ended first, e.g. finished before it got there).
+ * the point was reached (false: `p` ended first, or `orElse` settled first, e.g. the reconcile finished
+ * without getting there; then `p` is killed all the same).
  */
 export async function killAt(
   events: ConfigMapEvents,
   p: OperatorProcess,
   point: KillPoint,
   change: { version: string; removed: ReadonlySet<string> },
+  orElse?: Promise<unknown>,
 ): Promise<boolean> {
   const startGeneration = headGeneration(events);
   let seen = 0;
@@ -386,6 +402,11 @@ export async function killAt(
     fired = true;
     p.child.kill("SIGKILL");
   });
+  // Missed (the work ended without reaching the point): killed all the same, so the next run restarts.
+  void orElse?.then(
+    () => p.child.kill("SIGKILL"),
+    () => p.child.kill("SIGKILL"),
+  );
   try {
     await p.exit;
   } finally {
@@ -430,7 +451,7 @@ export function statusSeen(events: ConfigMapEvents): ApplicationStatus | undefin
 
 /**
  * Waits until `p` has finished a reconcile (its /readyz says so) and the status says `sha` is applied and
- * Ready; answers the milliseconds since `since`.
+ * Ready; answers the milliseconds since `since`. Fails when `p` ends first.
  */
 export async function converged(
   events: ConfigMapEvents,
@@ -442,6 +463,9 @@ export async function converged(
   await until(
     `convergence to ${sha.slice(0, 7)}`,
     async () => {
+      if (p.child.exitCode !== null || p.child.signalCode !== null) {
+        throw new Error(`the operator ended before converging: ${lastLines(p)}`);
+      }
       const s = statusSeen(events);
       if (s?.lastAppliedRevision !== sha || s.lastAttemptedRevision !== sha) return false;
       if (s.conditions?.find((c) => c.type === "Ready")?.status !== "True") return false;
