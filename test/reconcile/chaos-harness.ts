@@ -10,8 +10,9 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { stringify } from "yaml";
-import { generateAuditKeyPair } from "../../src/audit/keys.js";
-import { readClusterTrail } from "../../src/audit/cluster-log.js";
+import { generateAuditKeyPair, loadAuditSigningKey } from "../../src/audit/keys.js";
+import { ClusterAuditLog, readClusterTrail } from "../../src/audit/cluster-log.js";
+import type { ReconcileEnv } from "../../src/reconcile/reconcile.js";
 import { verifyAuditText } from "../../src/audit/verify.js";
 import type { ClusterClient, KubeObject, WatchEvent } from "../../src/cluster/client.js";
 import type { ApplicationStatus } from "../../src/config/types.js";
@@ -212,6 +213,8 @@ export interface OperatorProcess {
 
 export interface ChaosSetup {
   readonly publicKey: ReturnType<typeof createPublicKey>;
+  /** The same audit trail and state store the operator uses, for a reconcile in this process. */
+  readonly env: Pick<ReconcileEnv, "audit" | "state">;
   spawn(name: string): OperatorProcess;
 }
 
@@ -260,6 +263,17 @@ export async function prepareChaos(
   ];
   return {
     publicKey: createPublicKey(key.publicPem),
+    env: {
+      audit: new ClusterAuditLog({
+        cluster: w.operator,
+        namespace: SYSTEM_NAMESPACE,
+        signingKey: loadAuditSigningKey(key.privatePem),
+      }),
+      state: new ConfigMapStateStore(
+        w.operator,
+        opts.partBytes === undefined ? {} : { partBytes: opts.partBytes },
+      ),
+    },
     spawn(name) {
       const child = spawn(process.execPath, args, {
         env: { PATH: process.env["PATH"] ?? "", HOME: w.dir, GITWARD_HOOK_SECRET: HOOK_SECRET },

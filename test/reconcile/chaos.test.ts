@@ -57,7 +57,7 @@ async function calm<T>(f: () => Promise<T>): Promise<T> {
 
 describe("chaos: SIGKILL of gitward run at chosen points, on a faulty API server", () => {
   it("converges after each restart: nothing lost, nothing wrongly pruned, one intact audit chain", async () => {
-    const setup = await prepareChaos(w, { interval: "3s", partBytes: 2048 });
+    const setup = await prepareChaos(w, { interval: "3s", partBytes: 4096 });
     events = await ConfigMapEvents.start(w.admin, ["shop", "gitward-system"]);
     const ev = events;
     await w.admin.create({
@@ -70,7 +70,10 @@ describe("chaos: SIGKILL of gitward run at chosen points, on a faulty API server
     const random = seededRandom(18);
     let rev = firstRevision(OBJECTS);
     wrong.revision = rev;
-    let sha = await w.commit(revisionFiles(rev));
+    await w.commit(revisionFiles(rev));
+    // The first revision is applied here, faults off (it is the starting point, not under test), into
+    // the operator's own state and audit trail.
+    expect((await w.reconcile(undefined, setup.env)).result).toBe("applied");
     w.sb.setFaults(FAULTS);
     const spawn = (name: string) => {
       const p = setup.spawn(name);
@@ -83,11 +86,10 @@ describe("chaos: SIGKILL of gitward run at chosen points, on a faulty API server
       if (process.env["CHAOS_TRACE"] === "1") process.stderr.write(`chaos ${Date.now() - t0} ms: ${m}\n`);
     };
     let p = spawn("first");
-    await converged(ev, p, sha, Date.now(), 30_000);
-    T("first converged");
+    T("first applied");
 
     const points: KillPoint[] = [
-      // The write-ahead inventory is 9 parts of 2 KiB: killed after its second part, before its head.
+      // The write-ahead inventory is 5 parts of 4 KiB: killed after its second part, before its head.
       { phase: "inventory", generation: 1, part: 2 },
       { phase: "apply", count: 45 },
       { phase: "prune", count: 15 },
@@ -96,7 +98,7 @@ describe("chaos: SIGKILL of gitward run at chosen points, on a faulty API server
       const version = `v${i + 1}`;
       const change = nextRevision(rev, version, random, { changed: 0.3, removed: 0.1 });
       wrong.revision = change.revision;
-      sha = await w.commit(revisionFiles(change.revision));
+      const sha = await w.commit(revisionFiles(change.revision));
       const before = headGeneration(ev);
       const killed = killAt(ev, p, point, { version, removed: new Set(change.removed) });
       await pushHook(p, sha);
