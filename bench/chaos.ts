@@ -93,6 +93,7 @@ export async function run(args: readonly string[]): Promise<unknown> {
     w.sb.setFaults(faults);
     let p = spawnOperator(setup, "first");
     const firstMs = await converged(ev, p, sha, Date.now(), 3_600_000);
+    process.stderr.write(`chaos: first apply ${firstMs} ms\n`);
 
     const rounds = [];
     const problems = { lost: 0, extra: 0, inventory: 0 };
@@ -136,6 +137,7 @@ export async function run(args: readonly string[]): Promise<unknown> {
         convergeMs,
         ...(c.lost.length + c.extra.length + c.inventoryProblems.length === 0 ? {} : { problems: c }),
       });
+      process.stderr.write(`chaos: ${JSON.stringify(rounds.at(-1))}\n`);
       rev = change.revision;
     }
     p.child.kill("SIGTERM");
@@ -158,7 +160,7 @@ export async function run(args: readonly string[]): Promise<unknown> {
       nothingExtra: problems.extra === 0,
       inventoryWhole: problems.inventory === 0,
       wronglyDeleted: wrong.found,
-      eventsMissed: ev.lost,
+      watchResumesLost: ev.lost,
       audit: {
         chain: audit.status,
         records: audit.records,

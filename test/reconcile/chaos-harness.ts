@@ -132,18 +132,14 @@ export class ConfigMapEvents {
   private readonly listeners = new Set<EventListener>();
   private readonly abort = new AbortController();
   private readonly loops: Promise<void>[] = [];
-  /** Set when a watch could not resume where it ended (410 Gone): some events were missed. */
-  lost = false;
+  /** How often a watch could not resume where it ended (410 Gone): events were missed. */
+  lost = 0;
 
   private constructor(private readonly client: ClusterClient) {}
 
   static async start(client: ClusterClient, namespaces: readonly string[]): Promise<ConfigMapEvents> {
     const events = new ConfigMapEvents(client);
-    for (const ns of namespaces) {
-      const list = await client.listWithVersion("v1", "ConfigMap", { namespace: ns });
-      for (const o of list.items) events.latest.set(`${ns}/${o.metadata.name}`, o);
-      events.loops.push(events.loop(ns, list.resourceVersion));
-    }
+    for (const ns of namespaces) events.loops.push(events.loop(ns, await events.relist(ns)));
     return events;
   }
 
@@ -156,6 +152,13 @@ export class ConfigMapEvents {
   async stop(): Promise<void> {
     this.abort.abort();
     await Promise.all(this.loops);
+  }
+
+  private async relist(namespace: string): Promise<string> {
+    const list = await this.client.listWithVersion("v1", "ConfigMap", { namespace });
+    for (const key of [...this.latest.keys()]) if (key.startsWith(`${namespace}/`)) this.latest.delete(key);
+    for (const o of list.items) this.latest.set(`${namespace}/${o.metadata.name}`, o);
+    return list.resourceVersion;
   }
 
   private async loop(namespace: string, from: string): Promise<void> {
@@ -185,9 +188,11 @@ export class ConfigMapEvents {
           },
         });
         if (seen.gone || status === 410) {
-          // The events since rv are gone: a kill point or a check could be wrong, so say so and stop.
-          this.lost = true;
-          return;
+          // The events since rv are gone (the sandbox keeps the last 50,000): a kill point counted from
+          // them may be off, so say so; the latest versions are read again and watched from there.
+          this.lost++;
+          rv = await this.relist(namespace);
+          continue;
         }
         failures = status === 200 ? 0 : failures + 1;
       } catch {
