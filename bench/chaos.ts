@@ -65,6 +65,8 @@ export async function run(args: readonly string[]): Promise<unknown> {
     throttleRate: rate(args, "--throttle-rate", 0.05),
   };
   const partBytes = numberOption(args, "--part-bytes", 16 * 1024);
+  // A round that takes longer has stalled: the bench stops there and reports what it has.
+  const roundMs = numberOption(args, "--round-timeout-ms", 600_000);
   const loadBefore = os.loadavg();
   const started = Date.now();
   const random = seededRandom(seed);
@@ -92,55 +94,61 @@ export async function run(args: readonly string[]): Promise<unknown> {
     let sha = await w.commit(revisionFiles(rev));
     w.sb.setFaults(faults);
     let p = spawnOperator(setup, "first");
-    const firstMs = await converged(ev, p, sha, Date.now(), 3_600_000);
+    const firstMs = await converged(ev, p, sha, Date.now(), roundMs);
     process.stderr.write(`chaos: first apply ${firstMs} ms\n`);
 
     const rounds = [];
     const problems = { lost: 0, extra: 0, inventory: 0 };
-    for (let i = 1; i <= reconciles; i++) {
-      const version = `v${i}`;
-      const change = nextRevision(rev, version, random, { changed: 0.2, removed: 0.03 });
-      const point = drawKillPoint(random, change, headParts(ev));
-      wrong.revision = change.revision;
-      sha = await w.commit(revisionFiles(change.revision));
-      const before = headGeneration(ev);
-      const target = p;
-      const reconcileStarted = Date.now();
-      const fired = killAt(
-        ev,
-        target,
-        point,
-        { version, removed: new Set(change.removed) },
-        converged(ev, target, sha, reconcileStarted, 3_600_000),
-      );
-      await pushHook(target, sha);
-      const hit = await fired;
-      const killedAfterMs = Date.now() - reconcileStarted;
-      w.sb.setFaults({});
-      const landed = await landing(w.admin, ev, { ...change, version }, before);
-      w.sb.setFaults(faults);
-      const restarted = Date.now();
-      p = spawnOperator(setup, `restart-${i}`);
-      const convergeMs = await converged(ev, p, sha, restarted, 3_600_000);
-      w.sb.setFaults({});
-      const c = await checkCluster(w.admin, change.revision);
-      w.sb.setFaults(faults);
-      problems.lost += c.lost.length;
-      problems.extra += c.extra.length;
-      problems.inventory += c.inventoryProblems.length;
-      rounds.push({
-        round: i,
-        aimed: describeKillPoint(point),
-        hit,
-        killedAfterMs,
-        landed,
-        convergeMs,
-        ...(c.lost.length + c.extra.length + c.inventoryProblems.length === 0 ? {} : { problems: c }),
-      });
-      process.stderr.write(`chaos: ${JSON.stringify(rounds.at(-1))}\n`);
-      rev = change.revision;
+    let stalled: { round: number; error: string } | undefined;
+    for (let i = 1; i <= reconciles && stalled === undefined; i++) {
+      try {
+        const version = `v${i}`;
+        const change = nextRevision(rev, version, random, { changed: 0.2, removed: 0.03 });
+        const point = drawKillPoint(random, change, headParts(ev));
+        wrong.revision = change.revision;
+        sha = await w.commit(revisionFiles(change.revision));
+        const before = headGeneration(ev);
+        const target = p;
+        const reconcileStarted = Date.now();
+        const fired = killAt(
+          ev,
+          target,
+          point,
+          { version, removed: new Set(change.removed) },
+          converged(ev, target, sha, reconcileStarted, roundMs),
+        );
+        await pushHook(target, sha);
+        const hit = await fired;
+        const killedAfterMs = Date.now() - reconcileStarted;
+        w.sb.setFaults({});
+        const landed = await landing(w.admin, ev, { ...change, version }, before);
+        w.sb.setFaults(faults);
+        const restarted = Date.now();
+        p = spawnOperator(setup, `restart-${i}`);
+        const convergeMs = await converged(ev, p, sha, restarted, roundMs);
+        w.sb.setFaults({});
+        const c = await checkCluster(w.admin, change.revision);
+        w.sb.setFaults(faults);
+        problems.lost += c.lost.length;
+        problems.extra += c.extra.length;
+        problems.inventory += c.inventoryProblems.length;
+        rounds.push({
+          round: i,
+          aimed: describeKillPoint(point),
+          hit,
+          killedAfterMs,
+          landed,
+          convergeMs,
+          ...(c.lost.length + c.extra.length + c.inventoryProblems.length === 0 ? {} : { problems: c }),
+        });
+        process.stderr.write(`chaos: ${JSON.stringify(rounds.at(-1))}\n`);
+        rev = change.revision;
+      } catch (err) {
+        stalled = { round: i, error: err instanceof Error ? err.message.slice(0, 2000) : String(err) };
+      }
     }
-    p.child.kill("SIGTERM");
+    // A stalled operator may never finish its queue, which a graceful stop waits for.
+    p.child.kill(stalled === undefined ? "SIGTERM" : "SIGKILL");
     const last = await p.exit;
     wrong.stop();
     w.sb.setFaults({});
@@ -152,6 +160,7 @@ export async function run(args: readonly string[]): Promise<unknown> {
       peer: "none: no peer exists for this measurement (no other GitOps tool runs against the sandbox here)",
       params: { seed, objects, reconciles, faults, inventoryPartBytes: partBytes },
       note: "the sandbox draws its faults with Math.random: the seed fixes revisions and kill points, not which requests fail",
+      ...(stalled === undefined ? {} : { stalled }),
       kills: rounds.length,
       killsAtAimedPoint: rounds.filter((r) => r.hit).length,
       firstApplyMs: firstMs,
