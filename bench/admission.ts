@@ -23,18 +23,7 @@ import { pod, post, review } from "../test/admission/support.js";
 import { pushTestImage, startRegistry } from "../test/support/registry.js";
 import { trustPolicyYaml } from "../test/support/trust-yaml.js";
 import { root, stopChild } from "./support/sandbox-process.js";
-
-function option(args: readonly string[], name: string, fallback: number): number {
-  const i = args.indexOf(name);
-  const v = i >= 0 ? Number(args[i + 1]) : fallback;
-  return Number.isFinite(v) && v > 0 ? v : fallback;
-}
-
-function quantile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return Math.round((sorted[i] ?? Number.NaN) * 1000) / 1000;
-}
+import { numberOption as option, quantile } from "./support/options.js";
 
 function summary(ms: number[]): { n: number; p50Ms: number; p99Ms: number; maxMs: number } {
   const s = [...ms].sort((a, b) => a - b);

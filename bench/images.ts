@@ -10,12 +10,7 @@ import { signImage } from "../src/trust/image/sign.js";
 import { verifyImages } from "../src/trust/image/verify.js";
 import { pushBlob, pushManifest } from "../test/support/oci-push.js";
 import { startRegistry, type TestRegistry } from "../test/support/registry.js";
-
-function option(args: readonly string[], name: string, fallback: number): number {
-  const i = args.indexOf(name);
-  const v = i >= 0 ? Number(args[i + 1]) : fallback;
-  return Number.isFinite(v) && v > 0 ? v : fallback;
-}
+import { numberOption as option } from "./support/options.js";
 
 /** A small but valid single-layer OCI image (skopeo inspect parses its config), pushed with raw calls. */
 async function pushImage(registry: TestRegistry, repo: string, i: number): Promise<void> {

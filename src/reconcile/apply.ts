@@ -221,8 +221,11 @@ export async function plan(
       continue;
     }
     versions?.delete(key);
-    // Git says the same as when it was applied, yet the cluster differs: someone else changed it.
-    const drifted = !opts.force && before?.hash === d.hash ? findDrift(d, l) : undefined;
+    // Git says the same as when it was applied, yet the cluster differs: someone else changed it. An entry
+    // without a uid was never applied (a write-ahead entry of a run killed before it created the object),
+    // so its object missing or different is unfinished work, not drift.
+    const applied = before?.uid !== undefined && before.hash === d.hash;
+    const drifted = !opts.force && applied ? findDrift(d, l) : undefined;
     if (drifted !== undefined) {
       drift.push(drifted);
       if (opts.keepDrift === true) continue;

@@ -62,6 +62,8 @@ export interface RunOptions {
   readonly leaderElection?: false | { identity?: string; leaseDurationMs?: number; name?: string };
   readonly logger: Logger;
   readonly env?: Partial<ReconcileEnv>;
+  /** The most bytes of one inventory part (default a whole ConfigMap's worth); crash tests make it small. */
+  readonly inventoryPartBytes?: number;
   /** Environment for alert-sink and webhook secrets given as {env: NAME} (default process.env). */
   readonly secretEnv?: Readonly<Record<string, string | undefined>>;
 }
@@ -207,12 +209,13 @@ export async function startOperator(opts: RunOptions): Promise<RunningOperator> 
   };
 
   let elector: LeaderElector | undefined;
+  const partOptions = opts.inventoryPartBytes === undefined ? {} : { partBytes: opts.inventoryPartBytes };
   const operator = new Operator({
     cluster,
     state:
       opts.inCluster === true
-        ? new CrdStateStore(cluster, systemNamespace)
-        : new ConfigMapStateStore(cluster),
+        ? new CrdStateStore(cluster, systemNamespace, partOptions)
+        : new ConfigMapStateStore(cluster, partOptions),
     cacheDir,
     audit,
     actor: { type: "operator", name: "gitward" },

@@ -6,6 +6,7 @@ import { ConfigError } from "../../config/errors.js";
 import { formatDuration, parseDuration } from "../../config/duration.js";
 import { createLogger } from "../../observe/logger.js";
 import { resolveTools } from "../../render/tool.js";
+import { PACKED_INVENTORY_LIMIT } from "../../reconcile/inventory.js";
 import { startOperator } from "../../reconcile/run-operator.js";
 import { addToolOptions } from "../tool-options.js";
 
@@ -30,6 +31,7 @@ interface Flags {
   healthTimeout: string;
   kubectl?: string;
   helm?: string;
+  inventoryPartBytes?: string;
 }
 
 /** "HOST:PORT" or "[IPv6]:PORT". */
@@ -64,6 +66,19 @@ function durationFlag(name: keyof typeof DURATION_FLAG_BOUNDS, value: string): n
     throw new ConfigError(`${name} ${value}: give a duration from ${range}`, "gitward run");
   }
   return ms;
+}
+
+/** The hidden --inventory-part-bytes: from 1 KiB to the size of a whole part. */
+function inventoryPartBytes(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1024 || n > PACKED_INVENTORY_LIMIT) {
+    throw new ConfigError(
+      `--inventory-part-bytes ${value}: give a whole number from 1024 to ${PACKED_INVENTORY_LIMIT}`,
+      "gitward run",
+    );
+  }
+  return n;
 }
 
 export function registerRun(program: Command): void {
@@ -128,6 +143,11 @@ export function registerRun(program: Command): void {
     .option("--identity <name>", "this replica's name in the lease (default host name and pid)")
     .option("--health-timeout <duration>", "how long to wait for workloads to become ready (1s to 1h)", "60s")
     .option("--log-level <level>", "debug, info, warn or error", "info")
+    .addOption(
+      // For crash tests only: small parts make a multi-part inventory of a few objects, so that a kill
+      // can land between two part writes.
+      new Option("--inventory-part-bytes <n>", "most bytes of one inventory part").hideHelp(),
+    )
     .action(async (flags: Flags) => {
       if ((flags.config === undefined) === (flags.inCluster !== true)) {
         throw new ConfigError("give exactly one of --config FILE or --in-cluster", "gitward run");
@@ -142,6 +162,7 @@ export function registerRun(program: Command): void {
           "gitward run",
         );
       }
+      const partBytes = inventoryPartBytes(flags.inventoryPartBytes);
       const logger = createLogger({ level: flags.logLevel, name: "gitward" });
       const running = await startOperator({
         ...(flags.config === undefined ? {} : { configPath: flags.config }),
@@ -164,6 +185,7 @@ export function registerRun(program: Command): void {
           : false,
         logger,
         env: { healthTimeoutMs, tools: resolveTools(flags) },
+        ...(partBytes === undefined ? {} : { inventoryPartBytes: partBytes }),
       });
       await new Promise<void>((resolve) => {
         const onSignal = (signal: NodeJS.Signals): void => {
