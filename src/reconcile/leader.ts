@@ -35,6 +35,12 @@ export interface LeaderElectionOptions {
   /** Resolves after `ms`, or early when `signal` aborts (it must not reject). */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   log?: (level: LeaderLogLevel, message: string, fields?: Record<string, unknown>) => void;
+  /**
+   * Asked before taking a Lease that is vacant or expired (never before renewing one already ours). It
+   * returns undefined to decline, or a function that is told whether the take succeeded: a replica that
+   * holds shards uses it to stay within its fair share while several of its electors race (shards.ts).
+   */
+  mayAcquire?: () => ((acquired: boolean) => void) | undefined;
 }
 
 /** The fields of a Lease spec that election reads, parsed defensively: anyone allowed to write Leases in
@@ -52,6 +58,8 @@ interface LeaseRecord {
 type Attempt =
   | { readonly result: "held"; readonly startedAt: number }
   | { readonly result: "held-by-other"; readonly holder: string }
+  /** Vacant or expired, but the mayAcquire gate said no. */
+  | { readonly result: "declined" }
   | { readonly result: "failed"; readonly message: string; readonly code: string | undefined };
 
 const LEASE_API = { apiVersion: "coordination.k8s.io/v1", kind: "Lease" } as const;
@@ -104,6 +112,7 @@ export class LeaderElector {
   private readonly now: () => number;
   private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   private readonly log: (level: LeaderLogLevel, message: string, fields?: Record<string, unknown>) => void;
+  private readonly mayAcquire: () => ((acquired: boolean) => void) | undefined;
 
   private state: "new" | "running" | "stopped" = "new";
   private controller = new AbortController();
@@ -136,6 +145,7 @@ export class LeaderElector {
     // Not a plain setTimeout: a lease duration past 2^31-1 ms would make every sleep 1 ms (a busy loop).
     this.sleep = opts.sleep ?? longSleep;
     this.log = opts.log ?? (() => undefined);
+    this.mayAcquire = opts.mayAcquire ?? (() => () => undefined);
     if (opts.identity === "") throw new RangeError("leader election needs a non-empty identity");
     if (opts.namespace === "" || opts.name === "")
       throw new RangeError("leader election needs the namespace and name of its Lease");
@@ -252,6 +262,7 @@ export class LeaderElector {
         }
         return;
       case "held-by-other":
+      case "declined":
         this.recovered();
         return;
       case "failed":
@@ -294,6 +305,9 @@ export class LeaderElector {
       case "held-by-other":
         this.loseLeadership(`the lease is now held by ${attempt.holder}`);
         return;
+      case "declined":
+        this.loseLeadership("the lease was cleared by someone else");
+        return;
       case "failed":
         this.failed(attempt);
         if (this.lastRenewAt + this.renewDeadlineMs <= this.now())
@@ -313,26 +327,47 @@ export class LeaderElector {
     try {
       const live = await this.cluster.get(this.ref);
       if (signal.aborted) return this.failure("the attempt was abandoned", undefined);
-      if (live === undefined) return await this.create(startedAt);
+      if (live === undefined) return await this.take(() => this.create(startedAt));
       const old = this.observe(live);
       if (old.holderIdentity !== "" && old.holderIdentity !== this.identity && !this.expired(old))
         return { result: "held-by-other", holder: old.holderIdentity };
-      const now = this.now();
       const ours = old.holderIdentity === this.identity;
-      const next: LeaseRecord = {
-        holderIdentity: this.identity,
-        leaseDurationSeconds: this.leaseDurationSeconds,
-        acquireTime: ours ? (old.acquireTime ?? microTime(now)) : microTime(now),
-        renewTime: microTime(now),
-        leaseTransitions: ours ? old.leaseTransitions : old.leaseTransitions + 1,
-      };
-      const written = await this.cluster.replace({ ...live, spec: specOf(next) });
-      this.observe(written);
-      return { result: "held", startedAt };
+      if (ours) return await this.write(live, old, startedAt);
+      return await this.take(() => this.write(live, old, startedAt));
     } catch (err) {
       if (isConflict(err)) return await this.afterConflict();
       return this.failureOf(err);
     }
+  }
+
+  /** A take of a vacant, expired or missing Lease, if the mayAcquire gate allows it. */
+  private async take(write: () => Promise<Attempt>): Promise<Attempt> {
+    const done = this.mayAcquire();
+    if (done === undefined) return { result: "declined" };
+    let acquired = false;
+    try {
+      const attempt = await write();
+      acquired = attempt.result === "held";
+      return attempt;
+    } finally {
+      done(acquired);
+    }
+  }
+
+  /** Writes our record over `live` (renewal when `old` names us); a 409 is thrown to the caller. */
+  private async write(live: KubeObject, old: LeaseRecord, startedAt: number): Promise<Attempt> {
+    const now = this.now();
+    const ours = old.holderIdentity === this.identity;
+    const next: LeaseRecord = {
+      holderIdentity: this.identity,
+      leaseDurationSeconds: this.leaseDurationSeconds,
+      acquireTime: ours ? (old.acquireTime ?? microTime(now)) : microTime(now),
+      renewTime: microTime(now),
+      leaseTransitions: ours ? old.leaseTransitions : old.leaseTransitions + 1,
+    };
+    const written = await this.cluster.replace({ ...live, spec: specOf(next) });
+    this.observe(written);
+    return { result: "held", startedAt };
   }
 
   private async create(startedAt: number): Promise<Attempt> {
