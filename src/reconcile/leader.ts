@@ -15,7 +15,7 @@ export const LEADER_ELECTION_DEFAULTS = {
   retryPeriodMs: 2_000,
 } as const;
 
-export type LeaderLogLevel = "info" | "warn";
+export type LeaderLogLevel = "debug" | "info" | "warn";
 
 export interface LeaderElectionOptions {
   cluster: ClusterClient;

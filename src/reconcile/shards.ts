@@ -1,7 +1,7 @@
 // Sharded replicas of `gitward run --shards S`: shard i is the Lease gitward-shard-<i>, held through a
 // LeaderElector each (so every fence rule of leader.ts applies per shard), and each replica announces itself
 // with a heartbeat Lease of its own (gitward-replica-<hash of identity>). A replica takes free or expired
-// shards up to its fair share, ceil(S / live replicas), and hands back shards above it: it first lowers the
+// shards up to its fair share (at most ceil(S / live replicas)), and hands back shards above it: it first lowers the
 // shard's fence, waits for the shard's work in progress to end while still renewing, and only then clears
 // the Lease, so the next holder never overlaps it. See docs/adr/0014-sharded-replicas.md.
 import { createHash } from "node:crypto";
@@ -122,10 +122,13 @@ export class ShardCoordinator {
   /** Other replicas' heartbeat and the legacy Lease, as last seen. */
   private readonly seen = new Map<string, Seen>();
   private live = 1;
+  /** Our place among the live replicas sorted by identity: it decides who holds one more shard. */
+  private rank = 0;
   private block: Block | undefined = { kind: "settling", reason: "membership not read yet" };
   private registeredAt: number | undefined;
   private lastWarning: string | undefined;
   private lastHeld = 0;
+  private lastBlock: string | undefined;
   private readonly controller = new AbortController();
   private loop: Promise<void> = Promise.resolve();
   private state: "new" | "running" | "stopped" = "new";
@@ -258,7 +261,7 @@ export class ShardCoordinator {
 
   /** Counts live replicas (ourselves included) and says why nothing may be taken, if so. */
   private assess(members: readonly KubeObject[], legacy: KubeObject | undefined): Block | undefined {
-    let live = 1;
+    const live = new Set([this.identity]);
     const others: string[] = [];
     for (const m of members) {
       const holder = holderOf(m);
@@ -267,12 +270,13 @@ export class ShardCoordinator {
         void this.forgetStale(m);
         continue;
       }
-      live++;
+      live.add(holder === "" ? m.metadata.name : holder);
       const theirs = m.metadata.annotations?.[SHARDS_ANNOTATION];
       if (theirs !== String(this.shards))
         others.push(`${holder || m.metadata.name} runs --shards ${theirs ?? "?"}`);
     }
-    this.live = live;
+    this.live = live.size;
+    this.rank = [...live].sort().indexOf(this.identity);
     if (others.length > 0)
       return {
         kind: "conflict",
@@ -331,6 +335,13 @@ export class ShardCoordinator {
 
   /** A conflict is logged when it starts and when it ends, not every round. */
   private warnOnce(): void {
+    if (this.block?.reason !== this.lastBlock) {
+      this.lastBlock = this.block?.reason;
+      this.log("debug", `shards: ${this.lastBlock ?? "taking shards"}`, {
+        replica: this.identity,
+        live: this.live,
+      });
+    }
     const reason = this.block?.kind === "conflict" ? this.block.reason : undefined;
     if (reason === this.lastWarning) return;
     if (reason === undefined)
@@ -341,8 +352,15 @@ export class ShardCoordinator {
 
   // ---- fair share ---------------------------------------------------------------------------------
 
+  /**
+   * With S = q*L + r shards over L live replicas, the first r replicas by identity hold q+1 and the others
+   * q: every replica computes the same quotas from the same membership, they add up to S exactly (so no
+   * shard stays free while every replica is full), and none exceeds ceil(S/L).
+   */
   private fairShare(): number {
-    return Math.ceil(this.shards / Math.max(1, this.live));
+    const live = Math.max(1, this.live);
+    const q = Math.floor(this.shards / live);
+    return q + (this.rank < this.shards % live ? 1 : 0);
   }
 
   /** Shards held or claimed (draining ones included: their Leases are still ours). */
@@ -377,7 +395,8 @@ export class ShardCoordinator {
     const keep = this.block === undefined ? this.fairShare() : 0;
     const active: number[] = [];
     for (let i = 0; i < this.shards; i++) if (this.owns(i)) active.push(i);
-    const excess = active.length + this.draining.size - keep;
+    // Shards already draining are on their way out: only the active ones above the share go now.
+    const excess = active.length - keep;
     if (excess <= 0) return;
     const why = this.block?.reason ?? `above the fair share of ${String(keep)}`;
     for (const shard of active.slice(-excess)) this.handBack(shard, why);
