@@ -41,6 +41,12 @@ export interface LeaderElectionOptions {
    * holds shards uses it to stay within its fair share while several of its electors race (shards.ts).
    */
   mayAcquire?: () => ((acquired: boolean) => void) | undefined;
+  /**
+   * While this says false, a follower does not even read the Lease (it could not take it anyway); whoever
+   * set it feeds the elector what it reads instead (`observeLease`), so expiry is still judged from a
+   * continuous observation. Absent: always read.
+   */
+  wantsLease?: () => boolean;
 }
 
 /** The fields of a Lease spec that election reads, parsed defensively: anyone allowed to write Leases in
@@ -113,6 +119,9 @@ export class LeaderElector {
   private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   private readonly log: (level: LeaderLogLevel, message: string, fields?: Record<string, unknown>) => void;
   private readonly mayAcquire: () => ((acquired: boolean) => void) | undefined;
+  private readonly wantsLease: () => boolean;
+  /** The Lease as we last wrote it: a renewal replaces it directly (one request); a 409 says it changed. */
+  private lastWritten: KubeObject | undefined;
 
   private state: "new" | "running" | "stopped" = "new";
   private controller = new AbortController();
@@ -146,6 +155,7 @@ export class LeaderElector {
     this.sleep = opts.sleep ?? longSleep;
     this.log = opts.log ?? (() => undefined);
     this.mayAcquire = opts.mayAcquire ?? (() => () => undefined);
+    this.wantsLease = opts.wantsLease ?? (() => true);
     if (opts.identity === "") throw new RangeError("leader election needs a non-empty identity");
     if (opts.namespace === "" || opts.name === "")
       throw new RangeError("leader election needs the namespace and name of its Lease");
@@ -202,6 +212,12 @@ export class LeaderElector {
     });
   }
 
+  /** A read of the Lease made by someone else (see `wantsLease`): remembered as if this elector read it. */
+  observeLease(lease: KubeObject): void {
+    if (lease.metadata.name === this.ref.name && lease.metadata.namespace === this.namespace)
+      this.observe(lease);
+  }
+
   onStartedLeading(cb: () => void): void {
     this.startedListeners.push(cb);
   }
@@ -248,6 +264,7 @@ export class LeaderElector {
   }
 
   private async acquireRound(signal: AbortSignal): Promise<void> {
+    if (!this.wantsLease()) return;
     // No deadline here: a follower that waits on a slow server loses nothing. stop() must not wait for it.
     const attempt = await this.unlessAborted(this.track(this.attempt(signal)), signal);
     if (attempt === undefined) return;
@@ -324,8 +341,10 @@ export class LeaderElector {
    * rejects: failures are values, so an attempt the deadline abandoned cannot become an unhandled error. */
   private async attempt(signal: AbortSignal): Promise<Attempt> {
     const startedAt = this.now();
+    const renewing = this.leading ? this.lastWritten : undefined;
+    this.lastWritten = undefined;
     try {
-      const live = await this.cluster.get(this.ref);
+      const live = renewing ?? (await this.cluster.get(this.ref));
       if (signal.aborted) return this.failure("the attempt was abandoned", undefined);
       if (live === undefined) return await this.take(() => this.create(startedAt));
       const old = this.observe(live);
@@ -367,6 +386,7 @@ export class LeaderElector {
     };
     const written = await this.cluster.replace({ ...live, spec: specOf(next) });
     this.observe(written);
+    this.lastWritten = written;
     return { result: "held", startedAt };
   }
 
@@ -386,6 +406,7 @@ export class LeaderElector {
         spec: specOf(record),
       });
       this.observe(created);
+      this.lastWritten = created;
       return { result: "held", startedAt };
     } catch (err) {
       // 409 AlreadyExists: another replica created it first.

@@ -198,13 +198,19 @@ export class ShardCoordinator {
   /** Heartbeat, membership, guards, then hand back what is above the fair share. */
   private async round(): Promise<void> {
     try {
-      await this.heartbeat();
-      const members = await this.cluster.list(LEASE_API.apiVersion, LEASE_API.kind, {
+      // One read for everything: the heartbeats, the shard Leases (fed to their electors, which do not
+      // read a Lease they could not take) and the --shards 1 leader's Lease.
+      const leases = await this.cluster.list(LEASE_API.apiVersion, LEASE_API.kind, {
         namespace: this.namespace,
-        labelSelector: `${REPLICA_LABEL}=true`,
       });
-      const legacy = await this.cluster.get(this.ref(LEGACY_LEASE));
-      this.block = this.assess(members, legacy);
+      const byName = new Map(leases.map((l) => [l.metadata.name, l]));
+      for (let i = 0; i < this.shards; i++) {
+        const lease = byName.get(shardLeaseName(i));
+        if (lease !== undefined) this.electors[i]?.observeLease(lease);
+      }
+      await this.heartbeat(byName.get(this.memberName));
+      const members = leases.filter((l) => l.metadata.labels?.[REPLICA_LABEL] === "true");
+      this.block = this.assess(members, byName.get(LEGACY_LEASE));
     } catch (err) {
       // Membership unknown: take nothing new; shards already held keep their own fences.
       const hint =
@@ -226,15 +232,14 @@ export class ShardCoordinator {
     this.opts.onHeldChange?.(n);
   }
 
-  private async heartbeat(): Promise<void> {
-    const ref = this.ref(this.memberName);
+  /** Renews our heartbeat Lease as listed (a 409 means someone touched it: the next round writes again). */
+  private async heartbeat(live: KubeObject | undefined): Promise<void> {
     const now = microTime(this.now());
     const spec = {
       holderIdentity: this.identity,
       leaseDurationSeconds: Math.max(1, Math.ceil(this.leaseDurationMs / 1000)),
       renewTime: now,
     };
-    const live = await this.cluster.get(ref);
     if (live === undefined) {
       await this.cluster.create({
         ...LEASE_API,
@@ -290,9 +295,10 @@ export class ShardCoordinator {
           reason: `Lease ${this.namespace}/${LEGACY_LEASE} is held by ${holder}, a replica running --shards 1`,
         };
     }
-    // Registered a retry period ago: replicas that started with us have had time to announce themselves,
-    // so the first fair share is not computed as if we were alone.
-    if (this.registeredAt === undefined || this.now() - this.registeredAt < this.retryPeriodMs)
+    // Registered a renew deadline ago: replicas that started about when we did have had time to announce
+    // themselves, so the first fair share is not computed as if we were alone (which would take every
+    // shard, only to hand most of them back).
+    if (this.registeredAt === undefined || this.now() - this.registeredAt < this.renewDeadlineMs)
       return { kind: "settling", reason: "membership not settled yet" };
     return undefined;
   }
@@ -371,6 +377,12 @@ export class ShardCoordinator {
     return out;
   }
 
+  /** Whether a follower elector should read its Lease at all: only while the shard could be taken. */
+  private wants(shard: number): boolean {
+    if (this.state !== "running" || this.block !== undefined) return false;
+    return this.claims.has(shard) || this.heldShards().length < this.fairShare();
+  }
+
   /** The gate of each shard's elector: a vacant or expired shard is taken only within the fair share. */
   private gate(shard: number): ((acquired: boolean) => void) | undefined {
     if (this.state !== "running" || this.block !== undefined) return undefined;
@@ -447,6 +459,7 @@ export class ShardCoordinator {
       sleep: this.sleep,
       log: this.log,
       mayAcquire: () => this.gate(shard),
+      wantsLease: () => this.wants(shard),
     });
     e.onStartedLeading(() => {
       this.log("info", `holding shard ${String(shard)}`, this.fields(shard));

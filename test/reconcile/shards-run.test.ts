@@ -159,13 +159,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (process.env["SHARDS_DEBUG"] !== undefined)
-    await writeFile(
-      process.env["SHARDS_DEBUG"],
-      procs
-        .map((p) => p.lines.map((l) => `${p.name} ${l.at} ${JSON.stringify(l.rec)}`).join("\n"))
-        .join("\n"),
-    );
   for (const p of procs) p.child.kill("SIGKILL");
   await Promise.all(procs.map((p) => p.exit));
   await w.stop();
@@ -199,7 +192,7 @@ describe("gitward run --shards: three replicas", () => {
     await until("a pass of every Application by its owner", () =>
       apps.every((a) => {
         const p = replicas.find((r) => r.name === owner(a, settled));
-        return p !== undefined && started(p, `${NS}/${a.metadata.name}`, settledAt) !== undefined;
+        return p !== undefined && started(p, `${NS}/${a.metadata.name}`) !== undefined;
       }),
     );
     for (const p of replicas) {
