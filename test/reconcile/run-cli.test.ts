@@ -12,7 +12,7 @@ import { stringify } from "yaml";
 import { auditKeyId, generateAuditKeyPair } from "../../src/audit/keys.js";
 import { verifyAuditLog } from "../../src/audit/verify.js";
 import { cliEntry } from "../support/tools.js";
-import { spawnRun, type RunProc } from "../support/gitward-run.js";
+import { replicaArgs, spawnRun, type RunProc } from "../support/gitward-run.js";
 import { configMap, startWorld, type World } from "./harness.js";
 import { until as waitUntil } from "../support/until.js";
 
@@ -31,25 +31,9 @@ function start(name: string): Proc {
   const p = spawnRun(
     name,
     [
-      "--config",
-      configFile,
-      "--kubeconfig",
-      kubeconfig,
-      "--metrics-addr",
-      "127.0.0.1:0",
-      "--cache-dir",
-      path.join(w.dir, `cache-${name}`),
-      // Each replica keeps its own audit log, as pods with their own volumes do (one writer per file).
-      "--audit-log",
-      path.join(w.dir, `audit-${name}.jsonl`),
+      ...replicaArgs(name, { configFile, kubeconfig, dir: w.dir, leaseMs: LEASE_MS }),
       "--audit-key",
       auditKeyFile,
-      "--lease-duration",
-      `${LEASE_MS}ms`,
-      "--identity",
-      name,
-      "--health-timeout",
-      "10s",
     ],
     { HOME: w.dir, GITWARD_HOOK_SECRET: HOOK_SECRET },
   );

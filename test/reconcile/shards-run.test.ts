@@ -10,7 +10,7 @@ import { stringify } from "yaml";
 import type { Application } from "../../src/config/types.js";
 import { shardOf } from "../../src/reconcile/shard-hash.js";
 import { replicaLeaseName, shardLeaseName } from "../../src/reconcile/shards.js";
-import { spawnRun, type RunProc } from "../support/gitward-run.js";
+import { replicaArgs, spawnRun, type RunProc } from "../support/gitward-run.js";
 import { until as waitUntil } from "../support/until.js";
 import { configMap, startWorld, type World } from "./harness.js";
 
@@ -28,24 +28,9 @@ function start(name: string): RunProc {
   const p = spawnRun(
     name,
     [
-      "--config",
-      configFile,
-      "--kubeconfig",
-      kubeconfig,
-      "--metrics-addr",
-      "127.0.0.1:0",
-      "--cache-dir",
-      path.join(w.dir, `cache-${name}`),
-      "--audit-log",
-      path.join(w.dir, `audit-${name}.jsonl`),
-      "--lease-duration",
-      `${LEASE_MS}ms`,
+      ...replicaArgs(name, { configFile, kubeconfig, dir: w.dir, leaseMs: LEASE_MS }),
       "--shards",
       String(SHARDS),
-      "--identity",
-      name,
-      "--health-timeout",
-      "10s",
       "--log-level",
       "debug",
     ],

@@ -1,6 +1,7 @@
 // A `gitward run` process of the built CLI, its JSON log lines collected as they come (with the time the
 // test saw each), for tests that run replicas as they are deployed: separate processes, killed for real.
 import { spawn, type ChildProcess } from "node:child_process";
+import path from "node:path";
 import { cliEntry } from "./tools.js";
 
 export interface RunProc {
@@ -47,4 +48,35 @@ export function spawnRun(name: string, args: readonly string[], env: Record<stri
     }
   });
   return p;
+}
+
+export interface ReplicaArgs {
+  readonly configFile: string;
+  readonly kubeconfig: string;
+  /** Folder of the replica's cache and audit log. */
+  readonly dir: string;
+  readonly leaseMs: number;
+}
+
+/** The flags of one replica as tests deploy it: an ephemeral metrics port, and its own cache and audit
+ * log, as pods with their own volumes have (one writer per file). */
+export function replicaArgs(name: string, a: ReplicaArgs): string[] {
+  return [
+    "--config",
+    a.configFile,
+    "--kubeconfig",
+    a.kubeconfig,
+    "--metrics-addr",
+    "127.0.0.1:0",
+    "--cache-dir",
+    path.join(a.dir, `cache-${name}`),
+    "--audit-log",
+    path.join(a.dir, `audit-${name}.jsonl`),
+    "--lease-duration",
+    `${String(a.leaseMs)}ms`,
+    "--identity",
+    name,
+    "--health-timeout",
+    "10s",
+  ];
 }
