@@ -45,6 +45,7 @@ export class OperatorMetrics {
   private readonly lastSuccess: Gauge<"application">;
   private readonly objectsManaged: Gauge<"application">;
   private readonly leader: Gauge;
+  private readonly shardsHeld: Gauge;
   private readonly sealingKeyTime: Gauge;
   private readonly sealingKeys: Gauge;
   /** Reason labels in use per application, so that forget() can remove exactly those series. */
@@ -92,10 +93,15 @@ export class OperatorMetrics {
     });
     this.leader = new Gauge({
       name: "gitward_leader",
-      help: "1 when this replica holds the leader lease, else 0.",
+      help: "1 when this replica holds the leader lease (or, with shards, at least one shard), else 0.",
       registers,
     });
     this.leader.set(0);
+    this.shardsHeld = new Gauge({
+      name: "gitward_shards_held",
+      help: "Shards whose Lease this replica holds (gitward run --shards above 1; else 0).",
+      registers,
+    });
     this.sealingKeyTime = new Gauge({
       name: "gitward_sealing_key_newest_timestamp_seconds",
       help: "Unix time the newest sealing key was made (its certificate's notBefore); alert when it is older than the rotation period.",
@@ -144,6 +150,10 @@ export class OperatorMetrics {
 
   setLeader(isLeader: boolean): void {
     this.leader.set(isLeader ? 1 : 0);
+  }
+
+  setShardsHeld(n: number): void {
+    this.shardsHeld.set(n);
   }
 
   /** Removes every series of an Application that was deleted, so its last values do not linger. */

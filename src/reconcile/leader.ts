@@ -15,7 +15,7 @@ export const LEADER_ELECTION_DEFAULTS = {
   retryPeriodMs: 2_000,
 } as const;
 
-export type LeaderLogLevel = "info" | "warn";
+export type LeaderLogLevel = "debug" | "info" | "warn";
 
 export interface LeaderElectionOptions {
   cluster: ClusterClient;
@@ -35,6 +35,18 @@ export interface LeaderElectionOptions {
   /** Resolves after `ms`, or early when `signal` aborts (it must not reject). */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   log?: (level: LeaderLogLevel, message: string, fields?: Record<string, unknown>) => void;
+  /**
+   * Asked before taking a Lease that is vacant or expired (never before renewing one already ours). It
+   * returns undefined to decline, or a function that is told whether the take succeeded: a replica that
+   * holds shards uses it to stay within its fair share while several of its electors race (shards.ts).
+   */
+  mayAcquire?: () => ((acquired: boolean) => void) | undefined;
+  /**
+   * While this says false, a follower does not even read the Lease (it could not take it anyway); whoever
+   * set it feeds the elector what it reads instead (`observeLease`), so expiry is still judged from a
+   * continuous observation. Absent: always read.
+   */
+  wantsLease?: () => boolean;
 }
 
 /** The fields of a Lease spec that election reads, parsed defensively: anyone allowed to write Leases in
@@ -52,6 +64,8 @@ interface LeaseRecord {
 type Attempt =
   | { readonly result: "held"; readonly startedAt: number }
   | { readonly result: "held-by-other"; readonly holder: string }
+  /** Vacant or expired, but the mayAcquire gate said no. */
+  | { readonly result: "declined" }
   | { readonly result: "failed"; readonly message: string; readonly code: string | undefined };
 
 const LEASE_API = { apiVersion: "coordination.k8s.io/v1", kind: "Lease" } as const;
@@ -104,6 +118,10 @@ export class LeaderElector {
   private readonly now: () => number;
   private readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   private readonly log: (level: LeaderLogLevel, message: string, fields?: Record<string, unknown>) => void;
+  private readonly mayAcquire: () => ((acquired: boolean) => void) | undefined;
+  private readonly wantsLease: () => boolean;
+  /** The Lease as we last wrote it: a renewal replaces it directly (one request); a 409 says it changed. */
+  private lastWritten: KubeObject | undefined;
 
   private state: "new" | "running" | "stopped" = "new";
   private controller = new AbortController();
@@ -136,6 +154,8 @@ export class LeaderElector {
     // Not a plain setTimeout: a lease duration past 2^31-1 ms would make every sleep 1 ms (a busy loop).
     this.sleep = opts.sleep ?? longSleep;
     this.log = opts.log ?? (() => undefined);
+    this.mayAcquire = opts.mayAcquire ?? (() => () => undefined);
+    this.wantsLease = opts.wantsLease ?? (() => true);
     if (opts.identity === "") throw new RangeError("leader election needs a non-empty identity");
     if (opts.namespace === "" || opts.name === "")
       throw new RangeError("leader election needs the namespace and name of its Lease");
@@ -192,6 +212,12 @@ export class LeaderElector {
     });
   }
 
+  /** A read of the Lease made by someone else (see `wantsLease`): remembered as if this elector read it. */
+  observeLease(lease: KubeObject): void {
+    if (lease.metadata.name === this.ref.name && lease.metadata.namespace === this.namespace)
+      this.observe(lease);
+  }
+
   onStartedLeading(cb: () => void): void {
     this.startedListeners.push(cb);
   }
@@ -238,6 +264,7 @@ export class LeaderElector {
   }
 
   private async acquireRound(signal: AbortSignal): Promise<void> {
+    if (!this.wantsLease()) return;
     // No deadline here: a follower that waits on a slow server loses nothing. stop() must not wait for it.
     const attempt = await this.unlessAborted(this.track(this.attempt(signal)), signal);
     if (attempt === undefined) return;
@@ -252,6 +279,7 @@ export class LeaderElector {
         }
         return;
       case "held-by-other":
+      case "declined":
         this.recovered();
         return;
       case "failed":
@@ -294,6 +322,9 @@ export class LeaderElector {
       case "held-by-other":
         this.loseLeadership(`the lease is now held by ${attempt.holder}`);
         return;
+      case "declined":
+        this.loseLeadership("the lease was cleared by someone else");
+        return;
       case "failed":
         this.failed(attempt);
         if (this.lastRenewAt + this.renewDeadlineMs <= this.now())
@@ -310,29 +341,53 @@ export class LeaderElector {
    * rejects: failures are values, so an attempt the deadline abandoned cannot become an unhandled error. */
   private async attempt(signal: AbortSignal): Promise<Attempt> {
     const startedAt = this.now();
+    const renewing = this.leading ? this.lastWritten : undefined;
+    this.lastWritten = undefined;
     try {
-      const live = await this.cluster.get(this.ref);
+      const live = renewing ?? (await this.cluster.get(this.ref));
       if (signal.aborted) return this.failure("the attempt was abandoned", undefined);
-      if (live === undefined) return await this.create(startedAt);
+      if (live === undefined) return await this.take(() => this.create(startedAt));
       const old = this.observe(live);
       if (old.holderIdentity !== "" && old.holderIdentity !== this.identity && !this.expired(old))
         return { result: "held-by-other", holder: old.holderIdentity };
-      const now = this.now();
       const ours = old.holderIdentity === this.identity;
-      const next: LeaseRecord = {
-        holderIdentity: this.identity,
-        leaseDurationSeconds: this.leaseDurationSeconds,
-        acquireTime: ours ? (old.acquireTime ?? microTime(now)) : microTime(now),
-        renewTime: microTime(now),
-        leaseTransitions: ours ? old.leaseTransitions : old.leaseTransitions + 1,
-      };
-      const written = await this.cluster.replace({ ...live, spec: specOf(next) });
-      this.observe(written);
-      return { result: "held", startedAt };
+      if (ours) return await this.write(live, old, startedAt);
+      return await this.take(() => this.write(live, old, startedAt));
     } catch (err) {
       if (isConflict(err)) return await this.afterConflict();
       return this.failureOf(err);
     }
+  }
+
+  /** A take of a vacant, expired or missing Lease, if the mayAcquire gate allows it. */
+  private async take(write: () => Promise<Attempt>): Promise<Attempt> {
+    const done = this.mayAcquire();
+    if (done === undefined) return { result: "declined" };
+    let acquired = false;
+    try {
+      const attempt = await write();
+      acquired = attempt.result === "held";
+      return attempt;
+    } finally {
+      done(acquired);
+    }
+  }
+
+  /** Writes our record over `live` (renewal when `old` names us); a 409 is thrown to the caller. */
+  private async write(live: KubeObject, old: LeaseRecord, startedAt: number): Promise<Attempt> {
+    const now = this.now();
+    const ours = old.holderIdentity === this.identity;
+    const next: LeaseRecord = {
+      holderIdentity: this.identity,
+      leaseDurationSeconds: this.leaseDurationSeconds,
+      acquireTime: ours ? (old.acquireTime ?? microTime(now)) : microTime(now),
+      renewTime: microTime(now),
+      leaseTransitions: ours ? old.leaseTransitions : old.leaseTransitions + 1,
+    };
+    const written = await this.cluster.replace({ ...live, spec: specOf(next) });
+    this.observe(written);
+    this.lastWritten = written;
+    return { result: "held", startedAt };
   }
 
   private async create(startedAt: number): Promise<Attempt> {
@@ -351,6 +406,7 @@ export class LeaderElector {
         spec: specOf(record),
       });
       this.observe(created);
+      this.lastWritten = created;
       return { result: "held", startedAt };
     } catch (err) {
       // 409 AlreadyExists: another replica created it first.

@@ -1,7 +1,8 @@
 // The long-running operator behind `gitward run`: one worker per Application that reconciles on its
 // interval (with jitter), at once on a verified push webhook, and watches the application's objects for
 // drift between passes. Work for one application runs one task at a time (reconcile, revert, status),
-// only while this replica is the leader, and every outcome goes to the log, metrics, audit log and alerts.
+// only while this replica is the leader (or holds the application's shard), and every outcome goes to the
+// log, metrics, audit log and alerts.
 import type { Application, TrustPolicy } from "../config/types.js";
 import { INTERVAL_BOUNDS, parseDuration } from "../config/duration.js";
 import { setLongTimeout, type LongTimer } from "./long-timer.js";
@@ -27,7 +28,7 @@ import type { StateStore } from "./state.js";
 import { requestOf } from "../day2/app-control.js";
 
 export type LogFn = (
-  level: "info" | "warn" | "error",
+  level: "debug" | "info" | "warn" | "error",
   message: string,
   fields?: Record<string, unknown>,
 ) => void;
@@ -48,8 +49,9 @@ export interface OperatorOptions {
   readonly configDir?: string;
   readonly sealingKeys: () => Promise<SealingKeyRing>;
   readonly credentials: (app: Application) => Promise<SourceCredentials | undefined>;
-  /** This replica may write only while this says so (the leader lease); absent: always. */
-  readonly isLeader?: () => boolean;
+  /** This replica may work on an application only while this says so (the leader lease, or the Lease of
+   * the application's shard); absent: always. */
+  readonly isLeader?: (app: AppId) => boolean;
   /** Further reconcile settings (tools, health timeout, preflight...). */
   readonly env?: Partial<ReconcileEnv>;
   /** Jitter source (default Math.random): each interval is stretched or shrunk by up to 10%. */
@@ -175,14 +177,27 @@ export class Operator {
     return true;
   }
 
-  /** Reconciles every application now (this replica just became the leader). */
-  triggerAll(why: string): void {
-    for (const w of this.workers.values()) this.trigger(w.id, why);
+  /** Reconciles every application (of those `which` picks) now: this replica just became the leader, or
+   * took their shard. */
+  triggerAll(why: string, which: (id: AppId) => boolean = () => true): void {
+    for (const w of this.workers.values()) if (which(w.id)) this.trigger(w.id, why);
   }
 
-  /** Stops the drift watches (this replica is no longer the leader); the next reconcile starts them. */
-  async pauseWatches(): Promise<void> {
-    await Promise.all([...this.workers.values()].map((w) => w.watcher.suspend()));
+  /** Stops the drift watches (this replica is no longer the leader, or lost their shard); the next
+   * reconcile starts them. */
+  async pauseWatches(which: (id: AppId) => boolean = () => true): Promise<void> {
+    await Promise.all([...this.workers.values()].filter((w) => which(w.id)).map((w) => w.watcher.suspend()));
+  }
+
+  /** Resolves when no task of these applications is running or queued (their fence is already down, so
+   * tasks queued meanwhile end at once): a shard is handed back only after this. */
+  async idle(which: (id: AppId) => boolean): Promise<void> {
+    const queues = [...this.workers.values()].filter((w) => which(w.id)).map((w) => w.queue);
+    for (;;) {
+      const tails = queues.map((q) => q.idle());
+      await Promise.all(tails);
+      if (queues.every((q, i) => q.idle() === tails[i])) return;
+    }
   }
 
   snapshot(): AppSnapshot[] {
@@ -194,9 +209,9 @@ export class Operator {
     }));
   }
 
-  /** Whether every application has been reconciled at least once (readiness). */
+  /** Whether every application this replica works on has been reconciled at least once (readiness). */
   get synced(): boolean {
-    return [...this.workers.values()].every((w) => w.reconciles > 0);
+    return [...this.workers.values()].every((w) => w.reconciles > 0 || !this.leader(w));
   }
 
   /** Graceful stop: no new work; the task in progress (an apply) finishes; watches and timers end. */
@@ -256,14 +271,14 @@ export class Operator {
     return this.stopping;
   }
 
-  private leader(): boolean {
-    return this.opts.isLeader?.() ?? true;
+  private leader(w: AppWorker): boolean {
+    return this.opts.isLeader?.(w.id) ?? true;
   }
 
   // ---- one reconcile ------------------------------------------------------------------------------
 
   private async reconcile(w: AppWorker): Promise<void> {
-    if (this.stopping || !this.leader()) return;
+    if (this.stopping || !this.leader(w)) return;
     const trust = this.trusts.get(w.app.spec.trustPolicy);
     const application = appKey(w.id);
     if (trust === undefined) {
@@ -276,6 +291,9 @@ export class Operator {
     const got: { desired?: readonly DesiredObject[] } = {};
     w.watcher.pause();
     let report: ReconcileReport;
+    // The pair of lines that bound this replica's work on the application (`--log-level debug`): they
+    // show, across replicas, that no two ever worked on one application at once.
+    this.opts.log("debug", "reconcile started", { application });
     try {
       const credentials = await this.opts.credentials(w.app);
       report = await reconcileApplication(w.app, trust, {
@@ -291,7 +309,7 @@ export class Operator {
         revisionCache: this.cache,
         liveVersions: this.versions,
         honorDriftMode: true,
-        mayWrite: () => this.leader() && !this.stopping,
+        mayWrite: () => this.leader(w) && !this.stopping,
         onDesired: (_id, d) => {
           got.desired = d;
         },
@@ -299,6 +317,7 @@ export class Operator {
       });
     } finally {
       if (got.desired !== undefined && !this.halted()) w.watcher.setDesired(got.desired);
+      this.opts.log("debug", "reconcile finished", { application });
     }
     w.reconciles++;
     w.lastReport = report;
@@ -407,7 +426,7 @@ export class Operator {
 
   /** A drift the watch found: reported at once; under `drift: revert` put back by the next task. */
   driftSeen(w: AppWorker, finding: DriftFinding, desired: DesiredObject): void {
-    if (this.stopping || !this.leader() || w.app.spec.suspend === true) return;
+    if (this.stopping || !this.leader(w) || w.app.spec.suspend === true) return;
     this.logDrift(w, finding, "detected");
     this.auditThenAlert(w, finding);
     if ((w.app.spec.drift ?? "alert") !== "revert") {
@@ -423,7 +442,7 @@ export class Operator {
   }
 
   private async revert(w: AppWorker, finding: DriftFinding, desired: DesiredObject): Promise<void> {
-    if (this.stopping || !this.leader() || w.app.spec.suspend === true) return;
+    if (this.stopping || !this.leader(w) || w.app.spec.suspend === true) return;
     const sa = serviceAccountUser(
       w.app.spec.destination.namespace,
       w.app.spec.destination.serviceAccountName,
@@ -575,6 +594,7 @@ export class Operator {
     void w.queue.push(
       async () => {
         w.statusDirty = false;
+        if (!this.leader(w)) return;
         const state = await this.opts.state.load(w.id);
         if (state === undefined) return;
         await this.opts.state.save(w.id, {

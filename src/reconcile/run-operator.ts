@@ -1,6 +1,6 @@
 // Puts `gitward run` together: the config (a gitward.yaml, or the CRDs in the cluster, watched), the
-// cluster client, the audit log, alert sinks, metrics and the HTTP endpoints, the leader lease, and the
-// Operator itself. Returns a handle whose stop() is the graceful shutdown that SIGTERM asks for.
+// cluster client, the audit log, alert sinks, metrics and the HTTP endpoints, the leader lease (or the
+// shard Leases of --shards), and the Operator itself. Returns a handle whose stop() is the graceful shutdown that SIGTERM asks for.
 import os from "node:os";
 import path from "node:path";
 import { mkdir } from "node:fs/promises";
@@ -16,6 +16,9 @@ import { tokenAccess } from "../dashboard/auth.js";
 import { startDashboard, type Dashboard } from "../dashboard/server.js";
 import { startOperatorServer, type OperatorServer } from "../observe/server.js";
 import { LeaderElector } from "./leader.js";
+import { shardOf } from "./shard-hash.js";
+import { ShardCoordinator } from "./shards.js";
+import type { AppId } from "./inventory.js";
 import { Operator, type LogFn } from "./operator.js";
 import { CredentialsCache, openAuditLog, SealingKeyCache, secretValue } from "./run-config.js";
 import type { SealingKeyRing } from "../secrets/keys.js";
@@ -58,8 +61,12 @@ export interface RunOptions {
   readonly keyMaxAgeMs?: number;
   /** Clock for the key age check (tests). */
   readonly now?: () => Date;
-  /** Leader election (default on); `identity` defaults to host name and pid. */
-  readonly leaderElection?: false | { identity?: string; leaseDurationMs?: number; name?: string };
+  /**
+   * Leader election (default on); `identity` defaults to host name and pid. With `shards` above 1 the
+   * Applications are split into that many shards, one Lease each, spread over the replicas (shards.ts).
+   */
+  readonly leaderElection?:
+    false | { identity?: string; leaseDurationMs?: number; name?: string; shards?: number };
   readonly logger: Logger;
   readonly env?: Partial<ReconcileEnv>;
   /** The most bytes of one inventory part (default a whole ConfigMap's worth); crash tests make it small. */
@@ -72,6 +79,7 @@ export interface RunningOperator {
   readonly operator: Operator;
   readonly server: OperatorServer;
   readonly elector?: LeaderElector;
+  readonly shards?: ShardCoordinator;
   readonly dashboard?: Dashboard;
   /** Graceful: stop taking work, let the apply in progress finish, release the lease, close. */
   stop(): Promise<void>;
@@ -210,6 +218,7 @@ export async function startOperator(opts: RunOptions): Promise<RunningOperator> 
 
   let elector: LeaderElector | undefined;
   const partOptions = opts.inventoryPartBytes === undefined ? {} : { partBytes: opts.inventoryPartBytes };
+  let sharding: { coordinator: ShardCoordinator; shardOf: (id: AppId) => number } | undefined;
   const operator = new Operator({
     cluster,
     state:
@@ -225,7 +234,8 @@ export async function startOperator(opts: RunOptions): Promise<RunningOperator> 
     ...(opts.configPath === undefined ? {} : { configDir: path.dirname(path.resolve(opts.configPath)) }),
     sealingKeys: async () => keyAge(await sealingKeys.ring()),
     credentials: (app) => credentials.get(app),
-    isLeader: () => elector?.isLeader ?? true,
+    isLeader: (id) =>
+      sharding !== undefined ? sharding.coordinator.owns(sharding.shardOf(id)) : (elector?.isLeader ?? true),
     ...(opts.env === undefined ? {} : { env: opts.env }),
   });
 
@@ -259,6 +269,8 @@ export async function startOperator(opts: RunOptions): Promise<RunningOperator> 
     log,
     ready: () => {
       if (elector !== undefined && !elector.isLeader) return { ok: true, reason: "standby" };
+      if (sharding !== undefined && sharding.coordinator.view().held.length === 0)
+        return { ok: true, reason: "standby" };
       return operator.synced ? { ok: true } : { ok: false, reason: "first reconcile not done" };
     },
     hooks: {
@@ -281,20 +293,25 @@ export async function startOperator(opts: RunOptions): Promise<RunningOperator> 
     },
   });
 
-  if (opts.leaderElection !== false) {
-    const le = opts.leaderElection ?? {};
+  const le = opts.leaderElection === false ? undefined : (opts.leaderElection ?? {});
+  const timings =
+    le?.leaseDurationMs === undefined
+      ? {}
+      : {
+          leaseDurationMs: le.leaseDurationMs,
+          renewDeadlineMs: Math.round(le.leaseDurationMs * (2 / 3)),
+          retryPeriodMs: Math.max(100, Math.round(le.leaseDurationMs / 7.5)),
+        };
+  const identity = le?.identity ?? `${os.hostname()}-${process.pid}`;
+  if (le !== undefined && (le.shards ?? 1) > 1) {
+    sharding = startShards(le.shards ?? 1);
+  } else if (le !== undefined) {
     elector = new LeaderElector({
       cluster,
       namespace: systemNamespace,
       name: le.name ?? "gitward-operator",
-      identity: le.identity ?? `${os.hostname()}-${process.pid}`,
-      ...(le.leaseDurationMs === undefined
-        ? {}
-        : {
-            leaseDurationMs: le.leaseDurationMs,
-            renewDeadlineMs: Math.round(le.leaseDurationMs * (2 / 3)),
-            retryPeriodMs: Math.max(100, Math.round(le.leaseDurationMs / 7.5)),
-          }),
+      identity,
+      ...timings,
       log: (level, message, fields) => {
         logFn(level, message, fields);
       },
@@ -313,6 +330,44 @@ export async function startOperator(opts: RunOptions): Promise<RunningOperator> 
     e.start();
   } else {
     metrics.setLeader(true);
+  }
+
+  /** Sharded replicas: the Operator's fence per Application is the Lease of the Application's shard. */
+  function startShards(count: number): NonNullable<typeof sharding> {
+    const memo = new Map<string, number>();
+    const shardFor = (id: AppId): number => {
+      const k = `${id.namespace}/${id.name}`;
+      let s = memo.get(k);
+      if (s === undefined) {
+        s = shardOf(id, count);
+        memo.set(k, s);
+      }
+      return s;
+    };
+    const inShard = (shard: number) => (id: AppId) => shardFor(id) === shard;
+    const coordinator = new ShardCoordinator({
+      cluster,
+      namespace: systemNamespace,
+      identity,
+      shards: count,
+      ...timings,
+      drain: (shard) => operator.idle(inShard(shard)),
+      onHeldChange: (n) => {
+        metrics.setLeader(n > 0);
+        metrics.setShardsHeld(n);
+      },
+      onAcquired: (shard) => {
+        operator.triggerAll(`took shard ${String(shard)}`, inShard(shard));
+      },
+      onLost: (shard) => {
+        void operator.pauseWatches(inShard(shard));
+      },
+      log: (level, message, fields) => {
+        logFn(level, message, fields);
+      },
+    });
+    coordinator.start();
+    return { coordinator, shardOf: shardFor };
   }
   operator.start();
   const dashboard =
@@ -336,6 +391,7 @@ export async function startOperator(opts: RunOptions): Promise<RunningOperator> 
     ...(dashboard === undefined ? {} : { dashboard: dashboard.url }),
     applications: operator.snapshot().length,
     leaderElection: elector !== undefined,
+    ...(sharding === undefined ? {} : { shards: le?.shards, replica: identity }),
   });
 
   let stopped: Promise<void> | undefined;
@@ -343,6 +399,7 @@ export async function startOperator(opts: RunOptions): Promise<RunningOperator> 
     operator,
     server,
     ...(elector === undefined ? {} : { elector }),
+    ...(sharding === undefined ? {} : { shards: sharding.coordinator }),
     ...(dashboard === undefined ? {} : { dashboard }),
     stop() {
       stopped ??= (async () => {
@@ -350,6 +407,7 @@ export async function startOperator(opts: RunOptions): Promise<RunningOperator> 
         await watch?.stop();
         await operator.stop();
         await elector?.stop({ release: true });
+        await sharding?.coordinator.stop();
         await dashboard?.close();
         await server.close();
         await audit.close();

@@ -36,3 +36,28 @@ describe("gitward run duration flags", () => {
     }
   });
 });
+
+describe("gitward run --shards", () => {
+  it("refuses a shard count out of 1..256, or shards without leader election, with exit 2", async () => {
+    const cases: [string[], RegExp][] = [
+      [["--shards", "0"], /--shards 0: give a whole number from 1 to 256/],
+      [["--shards", "257"], /--shards 257: give a whole number from 1 to 256/],
+      [["--shards", "2.5"], /--shards 2.5: give a whole number/],
+      [["--shards", "-3"], /--shards -3: give a whole number/],
+      [["--shards", "4", "--no-leader-elect"], /--shards needs leader election/],
+    ];
+    const runs = await Promise.all(cases.map(([flags]) => run(...flags)));
+    for (const [i, r] of runs.entries()) {
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(cases[i]![1]);
+    }
+  });
+
+  it("accepts 1, 256 and the default", async () => {
+    const runs = await Promise.all([run("--shards", "1"), run("--shards", "256"), run("--no-leader-elect")]);
+    for (const r of runs) {
+      expect(r.stderr).not.toMatch(/--shards/);
+      expect(r.stderr).toContain("cannot read the configuration file");
+    }
+  });
+});

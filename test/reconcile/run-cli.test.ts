@@ -2,7 +2,7 @@
 // least-privilege identity, leader election by Lease. Exactly one reconciles; a forged push webhook gets 401
 // and a signed one triggers a reconcile at once; the leader killed with SIGKILL is replaced within the lease
 // duration; SIGTERM stops gracefully and releases the lease.
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { createPublicKey } from "node:crypto";
@@ -12,16 +12,11 @@ import { stringify } from "yaml";
 import { auditKeyId, generateAuditKeyPair } from "../../src/audit/keys.js";
 import { verifyAuditLog } from "../../src/audit/verify.js";
 import { cliEntry } from "../support/tools.js";
+import { replicaArgs, spawnRun, type RunProc } from "../support/gitward-run.js";
 import { configMap, startWorld, type World } from "./harness.js";
 import { until as waitUntil } from "../support/until.js";
 
-interface Proc {
-  readonly name: string;
-  readonly child: ChildProcess;
-  readonly lines: { at: number; rec: Record<string, unknown> }[];
-  url?: string;
-  exit: Promise<number | null>;
-}
+type Proc = RunProc;
 
 const LEASE_MS = 3_000;
 const HOOK_SECRET = "push-hook-secret-for-tests";
@@ -33,62 +28,15 @@ let auditKeyFile: string;
 const procs: Proc[] = [];
 
 function start(name: string): Proc {
-  const child = spawn(
-    process.execPath,
+  const p = spawnRun(
+    name,
     [
-      cliEntry,
-      "run",
-      "--config",
-      configFile,
-      "--kubeconfig",
-      kubeconfig,
-      "--metrics-addr",
-      "127.0.0.1:0",
-      "--cache-dir",
-      path.join(w.dir, `cache-${name}`),
-      // Each replica keeps its own audit log, as pods with their own volumes do (one writer per file).
-      "--audit-log",
-      path.join(w.dir, `audit-${name}.jsonl`),
+      ...replicaArgs(name, { configFile, kubeconfig, dir: w.dir, leaseMs: LEASE_MS }),
       "--audit-key",
       auditKeyFile,
-      "--lease-duration",
-      `${LEASE_MS}ms`,
-      "--identity",
-      name,
-      "--health-timeout",
-      "10s",
     ],
-    { env: { PATH: process.env["PATH"] ?? "", HOME: w.dir, GITWARD_HOOK_SECRET: HOOK_SECRET } },
+    { HOME: w.dir, GITWARD_HOOK_SECRET: HOOK_SECRET },
   );
-  const p: Proc = {
-    name,
-    child,
-    lines: [],
-    exit: new Promise((resolve) => {
-      child.on("exit", (code) => {
-        resolve(code);
-      });
-    }),
-  };
-  child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-    p.lines.push({ at: Date.now(), rec: { msg: `stderr: ${chunk}` } });
-  });
-  let buf = "";
-  child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-    buf += chunk;
-    let nl: number;
-    while ((nl = buf.indexOf("\n")) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      try {
-        const rec = JSON.parse(line) as Record<string, unknown>;
-        p.lines.push({ at: Date.now(), rec });
-        if (rec["msg"] === "gitward run started") p.url = String(rec["listen"]);
-      } catch {
-        p.lines.push({ at: Date.now(), rec: { msg: line } });
-      }
-    }
-  });
   procs.push(p);
   return p;
 }

@@ -8,6 +8,7 @@ import { createLogger } from "../../observe/logger.js";
 import { resolveTools } from "../../render/tool.js";
 import { PACKED_INVENTORY_LIMIT } from "../../reconcile/inventory.js";
 import { startOperator } from "../../reconcile/run-operator.js";
+import { MAX_SHARDS } from "../../reconcile/shard-hash.js";
 import { addToolOptions } from "../tool-options.js";
 
 interface Flags {
@@ -26,6 +27,7 @@ interface Flags {
   keyMaxAgeDays: string;
   leaderElect: boolean;
   leaseDuration: string;
+  shards: string;
   identity?: string;
   logLevel: string;
   healthTimeout: string;
@@ -87,7 +89,8 @@ export function registerRun(program: Command): void {
       "Run the operator: reconcile every Application on its interval (with jitter) and at once on a " +
         "verified git push webhook (POST /hooks/<name>), watch managed objects for drift (reported within " +
         "a second; reverted under drift: revert), send signed alerts, and serve /metrics, /healthz and " +
-        "/readyz. With leader election (default) only one replica reconciles. Stops gracefully on " +
+        "/readyz. With leader election (default) only one replica reconciles; with --shards N the " +
+        "Applications are spread over the replicas, each reconciled by one replica at a time. Stops gracefully on " +
         "SIGTERM/SIGINT. Logs are JSON lines on stdout.\n" +
         "Exit 0 after a graceful stop, 2 on a usage or configuration error.",
     )
@@ -140,7 +143,14 @@ export function registerRun(program: Command): void {
       "how long a leader's lease lasts without renewal (1s to 10m)",
       "15s",
     )
-    .option("--identity <name>", "this replica's name in the lease (default host name and pid)")
+    .option(
+      "--shards <count>",
+      `split the Applications into this many shards (1 to ${String(MAX_SHARDS)}), one Lease each ` +
+        "(gitward-shard-<i>), spread evenly over the live replicas; every replica must run with the same " +
+        "count. 1: one leader reconciles everything (Lease gitward-operator)",
+      "1",
+    )
+    .option("--identity <name>", "this replica's name in the leases (default host name and pid)")
     .option("--health-timeout <duration>", "how long to wait for workloads to become ready (1s to 1h)", "60s")
     .option("--log-level <level>", "debug, info, warn or error", "info")
     .addOption(
@@ -155,6 +165,16 @@ export function registerRun(program: Command): void {
       const listen = parseListen(flags.metricsAddr);
       const leaseDurationMs = durationFlag("--lease-duration", flags.leaseDuration);
       const healthTimeoutMs = durationFlag("--health-timeout", flags.healthTimeout);
+      const shards = Number(flags.shards);
+      if (!/^\d+$/.test(flags.shards) || shards < 1 || shards > MAX_SHARDS) {
+        throw new ConfigError(
+          `--shards ${flags.shards}: give a whole number from 1 to ${String(MAX_SHARDS)}`,
+          "gitward run",
+        );
+      }
+      if (shards > 1 && !flags.leaderElect) {
+        throw new ConfigError("--shards needs leader election; drop --no-leader-elect", "gitward run");
+      }
       const keyMaxAgeDays = Number(flags.keyMaxAgeDays);
       if (!Number.isInteger(keyMaxAgeDays) || keyMaxAgeDays <= 0) {
         throw new ConfigError(
@@ -181,7 +201,11 @@ export function registerRun(program: Command): void {
         ...(flags.keyNamespace === undefined ? {} : { keyNamespace: flags.keyNamespace }),
         keyMaxAgeMs: keyMaxAgeDays * 86_400_000,
         leaderElection: flags.leaderElect
-          ? { leaseDurationMs, ...(flags.identity === undefined ? {} : { identity: flags.identity }) }
+          ? {
+              leaseDurationMs,
+              shards,
+              ...(flags.identity === undefined ? {} : { identity: flags.identity }),
+            }
           : false,
         logger,
         env: { healthTimeoutMs, tools: resolveTools(flags) },
