@@ -80,6 +80,10 @@ export function repoSlug(url: string): string | undefined {
   return parts.length >= 2 ? parts.slice(-2).join("/").toLowerCase() : undefined;
 }
 
+function stripQuotes(w: string): string {
+  return w.replace(/^["']|["']$/g, "");
+}
+
 /** A git push that only pushes tags is a release of the code, not a write of deployment config. */
 function isTagOnlyPush(line: string): boolean {
   return line.includes("--tags") || line.includes("refs/tags/");
@@ -110,7 +114,19 @@ function gitWrites(file: CiFile, job: Job, configRepos: ReadonlySet<string>): Ev
   }
   for (const script of job.scripts) {
     for (const line of linesOf(script)) {
-      const git = subcommands(line, "git", new Set(["-C", "-c"])).some((s) => s[0] === "push");
+      const gitSubs = subcommands(line, "git", new Set(["-C", "-c"]));
+      const git = gitSubs.some((s) => s[0] === "push");
+      // A clone of a repository the config names as an Application source, to commit to it further on.
+      const cloned = gitSubs.some(
+        (s) => s[0] === "clone" && configRepos.has(repoSlug(stripQuotes(s[1] ?? "")) ?? ""),
+      );
+      if (cloned) {
+        out.push({
+          file: file.file,
+          line: posIn(file, script.node, line).line,
+          what: `job ${job.id}: clones the config repository ${repoSlug(stripQuotes(gitSubs.find((s) => s[0] === "clone")?.[1] ?? "")) ?? ""}`,
+        });
+      }
       const gh = subcommands(line, "gh", new Set(["-R", "--repo"])).some(
         (s) => s[0] === "pr" && (s[1] === "create" || s[1] === "merge"),
       );
@@ -144,6 +160,7 @@ function classify(cluster: boolean, configRepo: boolean): AccessPattern {
 }
 
 interface ConfigFacts {
+  readonly given: boolean;
   readonly commitSigners: number;
   readonly imageSigners: number;
   readonly requireDigest: boolean;
@@ -162,7 +179,11 @@ function attackerCan(
         "bypassing gitward's commit, image and policy checks, with no signed commit recording it.",
     );
   if (rows["config-repo-write"].heldByCi) {
-    if (c.commitSigners === 0)
+    if (!c.given)
+      out.push(
+        "Push commits to the repositories CI can write; pass --config to see whether gitward would apply them.",
+      );
+    else if (c.commitSigners === 0)
       out.push(
         "Push commits to the config repository; with no commits.signers in the TrustPolicy gitward has no signer to check.",
       );
@@ -179,10 +200,12 @@ function attackerCan(
   }
   if (rows["registry-push"].heldByCi) {
     out.push(
-      c.imageSigners > 0
-        ? "Push or overwrite images in the registry; the cluster runs only images signed by a TrustPolicy image " +
+      !c.given
+        ? "Push or overwrite images in the registry; pass --config to see whether the cluster would run them."
+        : c.imageSigners > 0
+          ? "Push or overwrite images in the registry; the cluster runs only images signed by a TrustPolicy image " +
             `signer${c.requireDigest ? " and pinned by digest" : ""}, so an image CI did not sign is refused.`
-        : "Push or overwrite images in the registry; with no images.signers in the TrustPolicy, a replaced image " +
+          : "Push or overwrite images in the registry; with no images.signers in the TrustPolicy, a replaced image " +
             "runs wherever it is deployed.",
     );
   }
@@ -206,9 +229,11 @@ function nextStep(pattern: AccessPattern, c: ConfigFacts): string {
         "limited to the image paths (code-only)."
       );
     case "code-only":
-      return c.imageSigners > 0
-        ? "Code-only already. Keep images.signers and requireDigest so a stolen registry credential cannot ship an image."
-        : "Code-only, but add images.signers (and requireDigest) to the TrustPolicy: today a stolen registry " +
+      return !c.given
+        ? "Code-only as far as the CI files show; pass --config to check that images.signers protects the registry side."
+        : c.imageSigners > 0
+          ? "Code-only already. Keep images.signers and requireDigest so a stolen registry credential cannot ship an image."
+          : "Code-only, but add images.signers (and requireDigest) to the TrustPolicy: today a stolen registry " +
             "credential can replace an image the cluster pulls.";
     default: {
       const never: never = pattern;
@@ -227,6 +252,7 @@ export async function auditAccess(target: string, config: ConfigSet | undefined)
     return { name: a.metadata.name, source: a.spec.source.url };
   });
   const facts: ConfigFacts = {
+    given: config !== undefined,
     commitSigners: Math.max(
       0,
       ...(config?.trustPolicies ?? []).map((t) => t.spec.commits?.signers.length ?? 0),
@@ -278,9 +304,11 @@ export async function auditAccess(target: string, config: ConfigSet | undefined)
       heldByCi: repo.length > 0,
       holders: [
         ...ci(repo),
-        facts.commitSigners > 0
-          ? `${facts.commitSigners} TrustPolicy commit signer(s): only their signed commits are applied`
-          : "anyone with push access (no commits.signers configured)",
+        !facts.given
+          ? "unknown without --config (who may push, and which signers gitward requires)"
+          : facts.commitSigners > 0
+            ? `${facts.commitSigners} TrustPolicy commit signer(s): only their signed commits are applied`
+            : "anyone with push access (no commits.signers configured)",
       ],
       evidence: repo,
     },
@@ -291,6 +319,9 @@ export async function auditAccess(target: string, config: ConfigSet | undefined)
         ...ci(cluster),
         ...(facts.hasApplications
           ? ["the gitward operator, inside the cluster (pulls verified revisions)"]
+          : []),
+        ...(cluster.length === 0 && !facts.hasApplications
+          ? ["none found in the CI files or the config"]
           : []),
       ],
       evidence: cluster,
