@@ -3,6 +3,7 @@
 // node it came from so a finding can name its line.
 import { isMap } from "yaml";
 import { entries, get, items, str, strings, type YNode } from "./nav.js";
+import { scriptLines } from "./shell.js";
 import type { CiFile } from "./types.js";
 
 export interface Step {
@@ -95,7 +96,20 @@ function gitlabScripts(job: YNode): Script[] {
   return out;
 }
 
-export function jobs(file: CiFile): Job[] {
+// Every rule asks for the jobs of the same file: read them once per file (files are never changed after
+// parsing, so the cache cannot go stale; a WeakMap lets them go with the file).
+const jobCache = new WeakMap<CiFile, readonly Job[]>();
+
+export function jobs(file: CiFile): readonly Job[] {
+  let cached = jobCache.get(file);
+  if (cached === undefined) {
+    cached = readJobs(file);
+    jobCache.set(file, cached);
+  }
+  return cached;
+}
+
+function readJobs(file: CiFile): Job[] {
   const root = file.doc.contents;
   if (file.kind === "github-action") {
     const runs = get(root, "runs");
@@ -138,6 +152,20 @@ export function jobs(file: CiFile): Job[] {
   if (globals.length > 0)
     out.push({ id: "(default)", keyNode: root, node: get(root, "default"), steps: [], scripts: globals });
   return out;
+}
+
+// Several rules read the lines of the same script; split each script once (keyed on the script object,
+// which the job cache keeps alive for as long as its file).
+const lineCache = new WeakMap<Script, readonly string[]>();
+
+/** The logical lines of a script (see shell.ts scriptLines), split once per script. */
+export function linesOf(script: Script): readonly string[] {
+  let cached = lineCache.get(script);
+  if (cached === undefined) {
+    cached = scriptLines(script.text);
+    lineCache.set(script, cached);
+  }
+  return cached;
 }
 
 /** The action a `uses:` names, without its ref and lower-cased ("actions/checkout"). */

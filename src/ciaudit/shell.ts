@@ -35,6 +35,8 @@ export function words(line: string): string[] {
  * with flags skipped). Flags in `valueFlags` take the next word as their value.
  */
 export function subcommands(line: string, tool: string, valueFlags: ReadonlySet<string>): string[][] {
+  // Most lines do not name the tool at all: skip splitting them (rules ask for several tools per line).
+  if (!line.includes(tool)) return [];
   const ws = words(line);
   const out: string[][] = [];
   for (let i = 0; i < ws.length; i++) {

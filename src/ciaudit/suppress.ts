@@ -27,6 +27,7 @@ export function readSuppressions(
 ): { suppressions: Suppression[]; bad: BadSuppression[] } {
   const suppressions: Suppression[] = [];
   const bad: BadSuppression[] = [];
+  if (!file.text.includes(MARKER)) return { suppressions, bad };
   const lines = file.text.split("\n");
   for (let i = 0; i < lines.length; i++) {
     const text = lines[i] ?? "";

@@ -1,9 +1,9 @@
 // The seeds' two anti-patterns: CI holding credentials for the cluster, and CI deploying to it (kubectl,
 // helm, argocd from a pipeline). Jobs that start a throw-away cluster of their own (kind, minikube, k3d)
 // are tests, not deploys, and are left alone.
-import { jobs, usesAction, type Job } from "../model.js";
+import { jobs, linesOf, usesAction, type Job } from "../model.js";
 import { entries, get, pos, posIn, str, type YNode } from "../nav.js";
-import { scriptLines, subcommands, variableUses } from "../shell.js";
+import { subcommands, variableUses } from "../shell.js";
 import type { CiFile, CiRule, RawFinding } from "../types.js";
 
 const CREDENTIAL_ACTIONS = [
@@ -163,7 +163,7 @@ function clusterCredentials(file: CiFile): RawFinding[] {
       }
     }
     for (const script of job.scripts) {
-      for (const line of scriptLines(script.text)) {
+      for (const line of linesOf(script)) {
         for (const re of CREDENTIAL_COMMANDS) {
           const m = re.exec(line);
           if (m !== null)
@@ -218,7 +218,7 @@ function deploys(file: CiFile): RawFinding[] {
       }
     }
     for (const script of job.scripts) {
-      for (const line of scriptLines(script.text)) {
+      for (const line of linesOf(script)) {
         if (line.includes("--dry-run")) continue;
         const hit =
           subcommands(line, "kubectl", KUBECTL_VALUE_FLAGS).find((s) => KUBECTL_WRITES.has(s[0] ?? "")) !==

@@ -1,9 +1,9 @@
 // Images leaving CI: pushes of mutable tags (latest, branch-like tags) that anyone with push access can
 // move later, and pushes from a workflow that neither signs the image nor attests its provenance, so the
 // cluster has nothing to verify it by.
-import { jobs, usesAction, type Job } from "../model.js";
+import { jobs, linesOf, usesAction, type Job } from "../model.js";
 import { get, pos, posIn, str, type YNode } from "../nav.js";
-import { scriptLines, subcommands, words } from "../shell.js";
+import { subcommands, words } from "../shell.js";
 import type { CiFile, CiRule, Position, RawFinding } from "../types.js";
 
 const MUTABLE_TAGS = new Set([
@@ -64,7 +64,19 @@ function truthy(node: YNode): boolean {
 
 /** Every image push of a job: push actions with push: true, docker/podman/buildah push, buildx --push,
  *  kaniko --destination, ko. */
-export function pushesOf(file: CiFile, job: Job): Push[] {
+export function pushesOf(file: CiFile, job: Job): readonly Push[] {
+  let cached = pushCache.get(job);
+  if (cached === undefined) {
+    cached = readPushes(file, job);
+    pushCache.set(job, cached);
+  }
+  return cached;
+}
+
+// Two rules read the pushes of the same job; jobs are cached per file, so this is keyed on the job.
+const pushCache = new WeakMap<Job, readonly Push[]>();
+
+function readPushes(file: CiFile, job: Job): Push[] {
   const out: Push[] = [];
   for (const step of job.steps) {
     if (step.uses === undefined || !usesAction(step, ...PUSH_ACTIONS)) continue;
@@ -77,8 +89,7 @@ export function pushesOf(file: CiFile, job: Job): Push[] {
     out.push({ at: pos(file, step.uses.node), job: job.id, refs: tags, what: step.uses.value });
   }
   for (const script of job.scripts) {
-    for (const line of scriptLines(script.text)) {
-      const ws = words(line);
+    for (const line of linesOf(script)) {
       for (const tool of ["docker", "podman", "buildah"]) {
         for (const sub of subcommands(line, tool, new Set(["--config", "-H", "--host", "--context"]))) {
           if (sub[0] === "push" || (sub[0] === "image" && sub[1] === "push")) {
@@ -99,6 +110,7 @@ export function pushesOf(file: CiFile, job: Job): Push[] {
         line.includes("--destination") &&
         !line.includes("--no-push");
       if (buildxPush || kaniko) {
+        const ws = words(line);
         const refs: string[] = [];
         for (let i = 0; i < ws.length; i++) {
           const w = ws[i] ?? "";
@@ -138,7 +150,6 @@ function mutableTagPushes(file: CiFile): RawFinding[] {
 }
 
 function unsignedPushes(file: CiFile): RawFinding[] {
-  if (SIGNS.test(file.text)) return [];
   const out: RawFinding[] = [];
   for (const job of jobs(file)) {
     const first = pushesOf(file, job)[0];
@@ -149,7 +160,8 @@ function unsignedPushes(file: CiFile): RawFinding[] {
       });
     }
   }
-  return out;
+  // The search for signing runs over the whole text; most files push nothing, so it runs only for those that do.
+  return out.length > 0 && SIGNS.test(file.text) ? [] : out;
 }
 
 export const imageRules: CiRule[] = [

@@ -1,9 +1,8 @@
 // Where untrusted code runs and what it leaves behind: self-hosted runners on triggers that anyone can
 // fire (a pull request from a fork runs on the machine, and can persist on it), and caches restored in
 // release workflows, where an entry written by any earlier run on the default branch flows into a release.
-import { jobs, triggerConfig, triggers, usesAction, type Job } from "../model.js";
+import { jobs, linesOf, triggerConfig, triggers, usesAction, type Job } from "../model.js";
 import { get, pos, posIn, str, strings } from "../nav.js";
-import { scriptLines } from "../shell.js";
 import type { CiFile, CiRule, RawFinding } from "../types.js";
 
 const PUBLIC_TRIGGERS = [
@@ -79,7 +78,7 @@ function publishes(job: Job): boolean {
       (s) =>
         usesAction(s, ...PUBLISH_ACTIONS) &&
         (!usesAction(s, "docker/build-push-action") || str(get(s.with, "push")) === "true"),
-    ) || job.scripts.some((s) => scriptLines(s.text).some((l) => PUBLISH_COMMAND.test(l)))
+    ) || job.scripts.some((s) => linesOf(s).some((l) => PUBLISH_COMMAND.test(l)))
   );
 }
 

@@ -2,9 +2,9 @@
 // with the base repository's secrets and a write token, so checking out and building the pull request's
 // head there hands both to whoever opened it. And template injection: `${{ }}` expressions are pasted into
 // the script before the shell sees it, so an attacker-written title or branch name becomes code.
-import { jobs, triggers, usesAction } from "../model.js";
+import { jobs, linesOf, triggers, usesAction } from "../model.js";
 import { get, pos, posIn, str } from "../nav.js";
-import { scriptLines, variableUses } from "../shell.js";
+import { variableUses } from "../shell.js";
 import type { CiFile, CiRule, RawFinding } from "../types.js";
 
 const PRIVILEGED = ["pull_request_target", "workflow_run", "issue_comment"];
@@ -45,7 +45,7 @@ function dangerousTriggers(file: CiFile): RawFinding[] {
         }
       }
       if (step.run !== undefined) {
-        for (const line of scriptLines(step.run.text)) {
+        for (const line of linesOf(step.run)) {
           const m = headCommand(line);
           if (m !== undefined)
             out.push({
@@ -84,7 +84,7 @@ function templateInjection(file: CiFile): RawFinding[] {
   for (const job of jobs(file)) {
     if (file.kind === "gitlab-ci") {
       for (const script of job.scripts) {
-        for (const line of scriptLines(script.text)) {
+        for (const line of linesOf(script)) {
           const reeval = REEVALUATES.test(line);
           for (const use of variableUses(line, GITLAB_UNTRUSTED)) {
             if (use.quote === "single") continue;

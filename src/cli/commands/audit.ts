@@ -18,6 +18,7 @@ import { readClusterTrail } from "../../audit/cluster-log.js";
 import { addClusterOptions, clusterClient, type ClusterFlags } from "../cluster-flags.js";
 import { registerAuditExport } from "./audit-export.js";
 import { registerAuditCi } from "./audit-ci.js";
+import { registerAuditAccess } from "./audit-access.js";
 
 interface VerifyFlags extends Omit<ClusterFlags, "output"> {
   systemNamespace: string;
@@ -99,6 +100,7 @@ export function registerAudit(program: Command): void {
   );
   registerAuditExport(audit);
   registerAuditCi(audit);
+  registerAuditAccess(audit);
 
   audit
     .command("keygen")
