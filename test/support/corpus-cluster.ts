@@ -128,6 +128,8 @@ export async function reconcileTarget(
       render: {
         type: t.type,
         ...(t.valuesFiles === undefined ? {} : { valuesFiles: [...t.valuesFiles] }),
+        // releaseName is spec.render.releaseName, as check's --release-name.
+        ...(t.releaseName === undefined ? {} : { releaseName: t.releaseName }),
         ...(t.exclude === undefined ? {} : { exclude: [...t.exclude] }),
       },
     },
