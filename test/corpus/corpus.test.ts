@@ -16,6 +16,7 @@ import {
   loadCorpus,
   overall,
   peerRender,
+  ratio,
   runCheck,
   score,
   type CheckRun,
@@ -24,41 +25,85 @@ import {
   type RuleScore,
 } from "../support/corpus.js";
 import { installForeignCrds, reconcileTarget } from "../support/corpus-cluster.js";
+import type { ReconcileReport } from "../../src/reconcile/reconcile.js";
 
 const FAIL_ON = "high";
+/**
+ * At FAIL_ON almost every target is refused for pod security, so "applies when green" would rest on the
+ * four Flux targets alone; at GREEN_FAIL_ON most targets are green and reconcile must really apply them.
+ */
+const GREEN_FAIL_ON = "critical";
+const THRESHOLDS = [FAIL_ON, GREEN_FAIL_ON] as const;
+type Threshold = (typeof THRESHOLDS)[number];
 const { targets, rules, labels } = await loadCorpus();
 const scores = new Map<string, RuleScore>();
-/** check's runs by target, started two at a time (CI has two cores) while the sandbox starts. */
+/** check's runs by target and threshold, started two at a time (CI has two cores) while the sandbox starts. */
 const checks = new Map<string, Promise<CheckRun>>();
 const disagreements: string[] = [];
+/** Targets reconcile applied, by threshold. */
+const appliedAt = new Map<Threshold, Set<string>>(THRESHOLDS.map((f) => [f, new Set<string>()]));
 let world: World;
+/** The check runs still going (see beforeAll). */
+let lanes: Promise<unknown> = Promise.resolve();
 let scratch: string;
 
 beforeAll(async () => {
   scratch = await mkdtemp(path.join(os.tmpdir(), "gitward-corpus-"));
   for (const t of targets) await corpusRepo(t.repo, path.join(scratch, corpusSlug(t)));
+  // Every threshold's runs are promised up front; the FAIL_ON ones run first and are awaited here, the
+  // GREEN_FAIL_ON ones go on in the background while the tests run (the hook would not fit both).
+  const jobs = THRESHOLDS.flatMap((failOn) => targets.map((t) => ({ t, failOn })));
+  const settle = new Map<string, (run: CheckRun) => void>();
+  for (const j of jobs) {
+    const key = `${j.t.id} ${j.failOn}`;
+    checks.set(key, new Promise<CheckRun>((resolve) => settle.set(key, resolve)));
+  }
   let next = 0;
-  const lanes = [0, 1].map(async () => {
-    for (let t = targets[next++]; t !== undefined; t = targets[next++]) {
-      const run = runCheck(t, path.join(scratch, corpusSlug(t)), FAIL_ON);
-      checks.set(t.id, run);
-      await run;
-    }
-  });
+  lanes = Promise.all(
+    [0, 1].map(async () => {
+      for (let j = jobs[next++]; j !== undefined; j = jobs[next++]) {
+        const run = await runCheck(j.t, path.join(scratch, corpusSlug(j.t)), j.failOn);
+        settle.get(`${j.t.id} ${j.failOn}`)?.(run);
+      }
+    }),
+  );
   world = await startWorld();
-  await Promise.all(lanes);
+  await Promise.all(targets.map((t) => runOf(t, FAIL_ON)));
   await installForeignCrds(world.admin);
 });
 
 afterAll(async () => {
+  await lanes;
   await world.stop();
   await rm(scratch, { recursive: true, force: true });
 });
 
-function runOf(t: CorpusTarget): Promise<CheckRun> {
-  const run = checks.get(t.id);
-  if (run === undefined) throw new Error(`check did not run for ${t.id}`);
+function runOf(t: CorpusTarget, failOn: Threshold = FAIL_ON): Promise<CheckRun> {
+  const run = checks.get(`${t.id} ${failOn}`);
+  if (run === undefined) throw new Error(`check did not run for ${t.id} at ${failOn}`);
   return run;
+}
+
+/** Records and asserts that reconcile applied exactly when check (exit 0) was green. */
+function expectAgreement(
+  t: CorpusTarget,
+  failOn: Threshold,
+  run: CheckRun,
+  report: ReconcileReport,
+): boolean {
+  const green = run.code === 0;
+  const applied = report.result === "applied" || report.result === "unchanged";
+  if (applied) appliedAt.get(failOn)?.add(t.id);
+  if (green !== applied) {
+    disagreements.push(
+      `${t.id} at ${failOn}: check exit ${run.code}, reconcile ${report.result} ${report.reason ?? ""}`,
+    );
+  }
+  expect({ green, applied, reason: report.reason, message: report.message }).toMatchObject({
+    green,
+    applied: green,
+  });
+  return green;
 }
 
 const RANK = ["low", "medium", "high", "critical"];
@@ -106,18 +151,7 @@ describe.each(targets.map((t) => [t.id, t] as const))("corpus %s", (_id, t) => {
     const run = await runOf(t);
     const { report, signed } = await reconcileTarget(world, t, FAIL_ON);
     expect(signed).toContain("-----BEGIN SSH SIGNATURE-----");
-    const green = run.code === 0;
-    const applied = report.result === "applied" || report.result === "unchanged";
-    if (green !== applied) {
-      disagreements.push(
-        `${t.id}: check exit ${run.code}, reconcile ${report.result} ${report.reason ?? ""}`,
-      );
-    }
-    expect({ green, applied, reason: report.reason, message: report.message }).toMatchObject({
-      green,
-      applied: green,
-    });
-    if (green) return;
+    if (expectAgreement(t, FAIL_ON, run, report)) return;
     // A revision refused before apply (expectRefusal) may be refused for policy first; check names both.
     if (t.expectRefusal !== undefined && !run.findings.some((f) => atLeast(f.severity, FAIL_ON))) {
       expect(`${report.reason ?? ""} ${report.message} ${report.details.join("\n")}`).toContain(
@@ -132,6 +166,16 @@ describe.each(targets.map((t) => [t.id, t] as const))("corpus %s", (_id, t) => {
       run.findings.length,
     );
   });
+
+  it(`at --fail-on ${GREEN_FAIL_ON} too: reconcile applies every target check passes, refuses the others`, async () => {
+    const run = await runOf(t, GREEN_FAIL_ON);
+    expect(run.code, run.stderr).not.toBe(2);
+    const { report } = await reconcileTarget(world, t, GREEN_FAIL_ON);
+    if (expectAgreement(t, GREEN_FAIL_ON, run, report)) return;
+    // Refused: for check's reason, a pre-apply code or findings at the threshold.
+    const code = t.expectRefusal ?? "POLICY_FAILED";
+    expect(`${report.reason ?? ""} ${report.message}`).toContain(code);
+  });
 });
 
 describe("corpus overall", () => {
@@ -143,6 +187,13 @@ describe("corpus overall", () => {
       .map(([rule, s]) => canonicalize({ rule, fp: s.falsePositives, fn: s.falseNegatives }));
     expect(o.precision, misses.join("\n")).toBeGreaterThanOrEqual(0.99);
     expect(o.recall, misses.join("\n")).toBeGreaterThanOrEqual(0.95);
+    // The targets hold per rule too: a rule with few findings cannot hide behind the corpus total.
+    const belowTarget = [...scores.entries()]
+      .filter(([, s]) => ratio(s.tp, s.tp + s.fp) < 0.99 || ratio(s.tp, s.tp + s.fn) < 0.95)
+      .map(([rule, s]) => `${rule}: tp ${s.tp} fp ${s.fp} fn ${s.fn}`);
+    expect(belowTarget).toEqual([]);
     expect(disagreements).toEqual([]);
+    // The second threshold is there to make reconcile apply real workloads: it must apply more targets.
+    expect(appliedAt.get(GREEN_FAIL_ON)?.size ?? 0).toBeGreaterThan(appliedAt.get(FAIL_ON)?.size ?? 0);
   });
 });

@@ -10,6 +10,7 @@ import type { ReconcileReport } from "../../src/reconcile/reconcile.js";
 import type { World } from "../reconcile/harness.js";
 import { corpusRepo, corpusSlug, type CorpusTarget } from "./corpus.js";
 import { repoRoot, toolPath } from "./tools.js";
+import { until } from "./until.js";
 
 const FOREIGN_KINDS: readonly {
   group: string;
@@ -107,9 +108,21 @@ export async function setUpNamespace(admin: ClusterClient, ns: string): Promise<
 }
 
 /**
+ * Deletes namespace `ns` and waits until it is gone. Targets share namespaces (podinfo's kustomization and
+ * chart both make Deployment podinfo/podinfo, with other selectors): each target that applies starts from an
+ * empty one, as it would in a cluster of its own, instead of meeting the previous target's objects.
+ */
+async function emptyNamespace(admin: ClusterClient, ns: string): Promise<void> {
+  const ref = { apiVersion: "v1", kind: "Namespace", name: ns };
+  await admin.delete(ref);
+  await until(`namespace ${ns} deleted`, async () => (await admin.get(ref)) === undefined);
+}
+
+/**
  * Reconciles one target into the world's sandbox: its corpus folder as a signed repository served by the
  * world's git server, an Application for its path and render, and the world's TrustPolicy with the packs
- * check runs by default and `failOn`. Returns the report and the commit's raw text (to see it is signed).
+ * check runs by default and `failOn`, in a destination namespace emptied first. Returns the report and the
+ * commit's raw text (to see it is signed).
  */
 export async function reconcileTarget(
   world: World,
@@ -117,8 +130,10 @@ export async function reconcileTarget(
   failOn: "low" | "medium" | "high" | "critical",
 ): Promise<{ report: ReconcileReport; signed: string }> {
   const ns = t.namespace ?? "corpus-infra";
+  await emptyNamespace(world.admin, ns);
   const sa = await setUpNamespace(world.admin, ns);
-  const name = corpusSlug(t);
+  // One Application (and repository) per target and threshold, so a target can be reconciled at two.
+  const name = `${corpusSlug(t)}-${failOn}`;
   const repo = await corpusRepo(t.repo, path.join(world.dir, "git", name), world.signer);
   const signed = await repo.git("cat-file", "commit", "HEAD");
   const app = world.app(
@@ -128,6 +143,8 @@ export async function reconcileTarget(
       render: {
         type: t.type,
         ...(t.valuesFiles === undefined ? {} : { valuesFiles: [...t.valuesFiles] }),
+        // releaseName is spec.render.releaseName, as check's --release-name.
+        ...(t.releaseName === undefined ? {} : { releaseName: t.releaseName }),
         ...(t.exclude === undefined ? {} : { exclude: [...t.exclude] }),
       },
     },
