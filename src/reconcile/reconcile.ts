@@ -3,8 +3,8 @@
 // nothing written, the last applied revision left as it is, and the status, an audit record and an Event
 // saying why. The steps run through the shared runner in steps.ts; the record is made once, at the end.
 import { randomUUID } from "node:crypto";
-import { readFile } from "node:fs/promises";
 import path from "node:path";
+import { readConfigText } from "../config/load.js";
 import type { Application, ApplicationStatus, Condition, TrustPolicy } from "../config/types.js";
 import {
   describeRef,
@@ -427,7 +427,7 @@ async function customPolicies(run: Run): Promise<{ file: string; text: string }[
   const out: { file: string; text: string }[] = [];
   for (const p of run.trust.spec.policy?.custom ?? []) {
     const file = path.resolve(run.env.configDir ?? ".", p);
-    out.push({ file: p, text: await readFile(file, "utf8") });
+    out.push({ file: p, text: await readConfigText(file, "policy file") });
   }
   return out;
 }
