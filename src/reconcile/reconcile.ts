@@ -25,6 +25,7 @@ import { objectDigest } from "../audit/record.js";
 import type { AuditSink } from "../audit/writer.js";
 import { RegistryClient } from "../images/client.js";
 import { checkRevision, failsAt } from "../policy/check.js";
+import { imageFailureReason } from "../policy/image-trust.js";
 import { resolveTools, type RenderTools } from "../render/tool.js";
 import type { Manifest } from "../render/types.js";
 import type { SealingKeyRing } from "../secrets/keys.js";
@@ -494,13 +495,7 @@ const check: Step<Run> = {
             ...(result.policyErrors ?? []),
             ...result.results
               .filter((r) => !r.ok)
-              .map(
-                (r) =>
-                  `${r.ref}: ${r.code ?? "REFUSED"}: ${r.checks
-                    .filter((c) => c.verdict === "fail")
-                    .map((c) => c.message)
-                    .join("; ")}`,
-              ),
+              .map((r) => `${r.ref}: ${r.code ?? "REFUSED"}: ${imageFailureReason(r)}`),
           ];
           const code = result.results.find((r) => !r.ok)?.code ?? "IMAGE_POLICY";
           return refuse(

@@ -399,6 +399,8 @@ describe("gitward check verifies the images of the revision (TrustPolicy spec.im
         origin: { file: "apps/unsigned/deploy.json", line: 1 },
       },
     ]);
+    // The image and its digest are named once (the verifier's message named them again).
+    expect(j.report.findings[0]?.message.split(/@sha256:[0-9a-f]{64}/)).toHaveLength(2);
     expect(j.report.rules.map((x) => x.id)).toContain("images/unsigned");
     // Critical: no --fail-on lets it through.
     expect(
