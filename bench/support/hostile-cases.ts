@@ -29,7 +29,8 @@ async function fetched(f: Fixture, dir: string): Promise<string> {
   try {
     const r = await fetchSource({ url: f.repo, ref: { branch: "main" }, cacheDir });
     const disk = `mirror ${String(Math.round(diskBytes(cacheDir) / 1024 / 1024))} MiB on disk`;
-    return r.ok ? `fetched, ${disk}` : `${r.error.code}: ${r.error.message} (${disk})`;
+    // A SourceError's message starts with its code already.
+    return r.ok ? `fetched, ${disk}` : `${r.error.message} (${disk})`;
   } finally {
     await rm(cacheDir, { recursive: true, force: true });
   }
@@ -63,7 +64,7 @@ const CASES: Record<string, (dir: string) => Promise<string>> = {
       await c.remove();
       return "checked out";
     } catch (err) {
-      return err instanceof SourceError ? `${err.code}: ${err.message}` : String(err);
+      return err instanceof SourceError ? err.message : String(err);
     }
   },
   /** The 60 MB tree: fetched as a reconcile fetches it (file count listed before verifying). */

@@ -12,6 +12,7 @@ import { existsSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parse } from "yaml";
+import { redactUrl, urlCredentialKind } from "../source/url.js";
 import { ClusterError, ClusterErrorCode } from "./errors.js";
 import { tokenFileCredentials, withRotatingClientCert } from "./rotating.js";
 
@@ -463,11 +464,13 @@ function resolveParsed(
   try {
     server = new URL(serverText);
   } catch {
-    throw invalid(source, `${where}: server ${serverText} is not a URL`);
+    // A password holding "/" or "@" is why it does not parse: the text is shown redacted.
+    throw invalid(source, `${where}: server ${redactUrl(serverText)} is not a URL`);
   }
   if (server.protocol !== "https:" && server.protocol !== "http:")
     throw invalid(source, `${where}: server must be an https:// (or http://) URL`);
-  if (server.username !== "" || server.password !== "")
+  // Also an "@" after the host: "https://bob:1234/pa/ss@host" parses as host "bob", port 1234.
+  if (urlCredentialKind(server, false) !== "none")
     throw invalid(source, `${where}: the server URL must not carry credentials`);
   if (c["proxy-url"] !== undefined) throw invalid(source, `${where}: proxy-url is not supported`);
   const insecure = c["insecure-skip-tls-verify"] === true;

@@ -189,12 +189,33 @@ async function readConfigFile(path: string, options: ParseOptions): Promise<stri
       code: ConfigErrorCode.Unreadable,
     });
   }
-  // Strictly: a lenient decoder would turn bytes that are not UTF-8 into U+FFFD unseen.
+  return strictUtf8Text(bytes, path);
+}
+
+/** Strictly: a lenient decoder would turn bytes that are not UTF-8 into U+FFFD unseen. */
+function strictUtf8Text(bytes: Buffer, path: string): string {
   const decoded = decodeUtf8(bytes);
   if (decoded.ok) return decoded.text;
   throw new ConfigError("the file is not valid UTF-8; save it as UTF-8", `${path}:${decoded.line}`, {
     code: ConfigErrorCode.Unreadable,
   });
+}
+
+/**
+ * Reads a file of the configuration side that is not YAML config (a custom policy file) as strict UTF-8:
+ * a ConfigError UNREADABLE naming the file, or its line when a byte sequence is not UTF-8.
+ */
+export async function readConfigText(path: string, what: string): Promise<string> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    throw new ConfigError(`cannot read the ${what} (${typeof code === "string" ? code : "error"})`, path, {
+      code: ConfigErrorCode.Unreadable,
+    });
+  }
+  return strictUtf8Text(bytes, path);
 }
 
 function policyName(value: unknown): string | undefined {

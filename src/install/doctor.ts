@@ -362,7 +362,7 @@ async function keyChecks(cluster: ClusterClient): Promise<Check[]> {
       : fail(
           "audit-key",
           `Secret ${SYSTEM_NAMESPACE}/${AUDIT_KEY_SECRET} with key audit.key is missing`,
-          `gitward audit keygen --out-dir DIR && kubectl -n ${SYSTEM_NAMESPACE} create secret generic ${AUDIT_KEY_SECRET} --from-file=audit.key=DIR/audit.key`,
+          "`gitward install` makes it when it is missing",
         ),
   ];
 }

@@ -6,7 +6,7 @@ export const SYSTEM_NAMESPACE = "gitward-system";
 export const KEY_NAMESPACE = "gitward-keys";
 export const OPERATOR_ACCOUNT = "gitward";
 export const OPERATOR_DEPLOYMENT = "gitward";
-/** The Secret the Deployment mounts the audit signing key from (made by the user, never by install). */
+/** The Secret the Deployment mounts the audit signing key from (made by install when missing: audit-key.ts). */
 export const AUDIT_KEY_SECRET = "gitward-audit-key";
 /** The field manager of `gitward install`: its fields are told apart from the operator's ("gitward"). */
 export const INSTALL_FIELD_MANAGER = "gitward-install";

@@ -101,8 +101,8 @@ function operatorDeployment(o: InstallOptions): Placed {
                   // On an emptyDir the audit log lasts as long as the pod: ship it off the node or mount a
                   // PersistentVolumeClaim here.
                   "--audit-log=/var/lib/gitward/audit.jsonl",
-                  // Every audit record is signed with this ed25519 key (ADR 0005): make it with `gitward
-                  // audit keygen`, store it as Secret gitward-audit-key (docs/install.md).
+                  // Every audit record is signed with this ed25519 key (ADR 0005): `gitward install` makes
+                  // the Secret gitward-audit-key when it is missing (src/install/audit-key.ts).
                   "--audit-key=/etc/gitward/audit-key/audit.key",
                 ],
                 env: [

@@ -4,6 +4,7 @@
 // token, as Slack's do) are never logged or put in an error: sinks are named by their `name` only.
 import { randomUUID } from "node:crypto";
 import { ConfigError } from "../config/errors.js";
+import { redactUrl } from "../source/url.js";
 import {
   eventProblem,
   SEVERITIES,
@@ -239,9 +240,13 @@ function safeDecode(text: string): string {
   }
 }
 
-/** Removes the URL and its secret-bearing parts (user info, path, query) from a message. */
+/**
+ * Removes the sink URL and its secret-bearing parts from a message: the URL as configured, then every URL
+ * through the one URL redactor (user info, query values), then the sink's own user name, password, path
+ * (a Slack-style webhook's token is its path) and query wherever they appear, raw or percent-decoded.
+ */
 export function redact(message: string, url: string): string {
-  let out = message.split(url).join("<sink url>");
+  let out = redactUrl(message.split(url).join("<sink url>"));
   try {
     const u = new URL(url);
     for (const part of [u.username, u.password, u.pathname.length > 1 ? u.pathname : "", u.search]) {

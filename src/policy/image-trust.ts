@@ -88,6 +88,21 @@ export function revisionImages(manifests: readonly Manifest[]): string[] {
   return [...images];
 }
 
+/**
+ * Why an image failed, for a line that names the image already: the failed checks' messages, each without
+ * a leading repeat of the reference (the verifier names a digest-pinned image in full, so the line would
+ * print its digest twice). A message naming more, such as the digest a tag resolved to, is kept whole.
+ */
+export function imageFailureReason(verdict: ImageResult): string {
+  const messages = verdict.checks
+    .filter((c) => c.verdict === "fail")
+    .map((c) => {
+      const rest = c.message.startsWith(verdict.ref) ? c.message.slice(verdict.ref.length) : undefined;
+      return rest !== undefined && /^(:? |$)/.test(rest) ? rest.replace(/^:? /, "") : c.message;
+    });
+  return messages.length > 0 ? messages.join("; ") : (verdict.code ?? "REFUSED");
+}
+
 /** One finding per container whose image failed verification. */
 export function imageTrustFindings(
   manifests: readonly Manifest[],
@@ -102,11 +117,10 @@ export function imageTrustFindings(
       const verdict = typeof image === "string" ? failed.get(image) : undefined;
       if (verdict === undefined) continue;
       const code = failureCode(verdict);
-      const reason = verdict.checks.find((k) => k.verdict === "fail")?.message ?? code;
       findings.push({
         ruleId: imageRuleId(code),
         severity: IMAGE_TRUST_SEVERITY,
-        message: `${describeContainer(c)} uses ${verdict.ref}: ${reason}`,
+        message: `${describeContainer(c)} uses ${verdict.ref}: ${imageFailureReason(verdict)}`,
         remediation: REMEDIATION[code],
         object: refOf(t.manifest),
         origin: t.manifest.origin,

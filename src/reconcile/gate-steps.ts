@@ -1,10 +1,11 @@
 // The gates of a reconcile, all before the first write: source (fetch, rollback pin), verify (commit
 // signatures against the TrustPolicy), render, and check (policy, images and their signatures,
 // vulnerabilities, scope and sealed secrets). Each refuses the revision with a reason, or lets it pass.
-import { readFile } from "node:fs/promises";
 import path from "node:path";
+import { readConfigText } from "../config/load.js";
 import { RegistryClient } from "../images/client.js";
 import { checkRevision, failsAt } from "../policy/check.js";
+import { imageFailureReason } from "../policy/image-trust.js";
 import { resolveTools } from "../render/tool.js";
 import { fetchSource, type FetchedSource } from "../source/fetch.js";
 import { isAncestor } from "../source/walk.js";
@@ -163,7 +164,7 @@ async function customPolicies(run: Run): Promise<{ file: string; text: string }[
   const out: { file: string; text: string }[] = [];
   for (const p of run.trust.spec.policy?.custom ?? []) {
     const file = path.resolve(run.env.configDir ?? ".", p);
-    out.push({ file: p, text: await readFile(file, "utf8") });
+    out.push({ file: p, text: await readConfigText(file, "policy file") });
   }
   return out;
 }
@@ -230,13 +231,7 @@ export const check: Step<Run> = {
             ...(result.policyErrors ?? []),
             ...result.results
               .filter((r) => !r.ok)
-              .map(
-                (r) =>
-                  `${r.ref}: ${r.code ?? "REFUSED"}: ${r.checks
-                    .filter((c) => c.verdict === "fail")
-                    .map((c) => c.message)
-                    .join("; ")}`,
-              ),
+              .map((r) => `${r.ref}: ${r.code ?? "REFUSED"}: ${imageFailureReason(r)}`),
           ];
           const code = result.results.find((r) => !r.ok)?.code ?? "IMAGE_POLICY";
           return refuse(

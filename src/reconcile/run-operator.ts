@@ -23,6 +23,7 @@ import { Operator, type LogFn } from "./operator.js";
 import { CredentialsCache, openAuditLog, SealingKeyCache, secretValue } from "./run-config.js";
 import type { SealingKeyRing } from "../secrets/keys.js";
 import { ConfigMapStateStore } from "./state.js";
+import { cleanStaleCheckouts } from "./checkout.js";
 import { watchClusterConfig, CrdStateStore, type ClusterConfigWatch } from "./cluster-config.js";
 import type { ReconcileEnv } from "./reconcile.js";
 import { ClusterAuditLog } from "../audit/cluster-log.js";
@@ -136,6 +137,10 @@ export async function startOperator(opts: RunOptions): Promise<RunningOperator> 
   const auditPath = opts.auditPath ?? path.join(base, "audit.jsonl");
   await mkdir(cacheDir, { recursive: true, mode: 0o700 });
   await mkdir(path.dirname(auditPath), { recursive: true, mode: 0o700 });
+  // A gitward killed mid-checkout (SIGKILL, OOM) leaves its folder behind: removed now, not at the
+  // first checkout, which a failing source could put off indefinitely.
+  const stale = await cleanStaleCheckouts();
+  if (stale.length > 0) logFn("info", "removed checkout folders of a killed gitward", { folders: stale });
 
   const fileConfig: ConfigSet | undefined =
     opts.configPath === undefined ? undefined : await loadConfig(opts.configPath);

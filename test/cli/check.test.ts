@@ -228,6 +228,26 @@ describe("gitward check", () => {
     expect(r.stdout).toContain("vap/demo-policy.example.com");
   });
 
+  it("--policy refuses a policy file that is not UTF-8, naming its line; the same file in UTF-8 runs", async () => {
+    const policy = await readFile(path.join(repo, "policies/replicas.yaml"), "utf8");
+    const target = path.join(repo, "apps/replicas");
+    const latin1 = path.join(repo, "policies/latin1.yaml");
+    // "# café" in Latin-1 on line 2: a lenient decoder would read U+FFFD there and run the policy anyway.
+    await writeFile(
+      latin1,
+      Buffer.concat([Buffer.from("---\n# caf"), Buffer.from([0xe9]), Buffer.from("\n" + policy)]),
+    );
+    const refused = await gitward("check", target, "--policy", latin1);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`${latin1}:2`);
+    expect(refused.stderr).toContain("not valid UTF-8");
+    const utf8 = path.join(repo, "policies/utf8.yaml");
+    await writeFile(utf8, `---\n# café \uFFFD\n${policy}`);
+    const ran = await gitward("check", target, "--policy", utf8);
+    expect(ran.code, ran.stderr).toBe(1);
+    expect(ran.stdout).toContain("vap/demo-policy.example.com");
+  });
+
   it("--trust applies the TrustPolicy's packs and failOn", async () => {
     const trust = path.join(repo, "trust.yaml");
     await writeFile(trust, trustPolicyYaml(["  policy: { packs: [supply-chain], failOn: critical }"]));
@@ -379,6 +399,8 @@ describe("gitward check verifies the images of the revision (TrustPolicy spec.im
         origin: { file: "apps/unsigned/deploy.json", line: 1 },
       },
     ]);
+    // The image and its digest are named once (the verifier's message named them again).
+    expect(j.report.findings[0]?.message.split(/@sha256:[0-9a-f]{64}/)).toHaveLength(2);
     expect(j.report.rules.map((x) => x.id)).toContain("images/unsigned");
     // Critical: no --fail-on lets it through.
     expect(

@@ -388,6 +388,9 @@ describe("merging and refusals", () => {
       ],
       [{ token: "t", username: "u", password: "p" }, {}, /more than one way to authenticate/],
       [{ token: "t" }, { server: "https://user:pw@127.0.0.1:1" }, /must not carry credentials/],
+      // Parses as host "bob", port 1234: the "@" after the host is what a password with "/" leaves.
+      [{ token: "t" }, { server: "https://bob:1234/pa/ss@127.0.0.1:1" }, /must not carry credentials/],
+      [{ token: "t" }, { server: "https://127.0.0.1:1/?access_token=s3cr3t" }, /must not carry credentials/],
       [
         { exec: { apiVersion: "client.authentication.k8s.io/v1alpha1", command: "x" } },
         {},
@@ -400,6 +403,23 @@ describe("merging and refusals", () => {
       expect(m).toMatch(message);
       expect(m).toContain(file);
     }
+    // A server that does not parse because of its password is named with the password redacted.
+    for (const server of [
+      "https://bob:pa/ss@127.0.0.1:1",
+      "https://bob:p@s:s@x y",
+      "https://bob:pa%2Fss@[::1",
+    ]) {
+      await writeFile(file, config({ token: "t" }, { server }));
+      const m = rejection(() => ClusterClient.fromFile(file));
+      expect(m).toMatch(/is not a URL/);
+      expect(m).toContain("[REDACTED]");
+      for (const secret of ["pa/ss", "p@s:s", "pa%2Fss", "bob"]) expect(m).not.toContain(secret);
+    }
+    // A server URL without credentials is accepted as before.
+    await writeFile(file, config({ token: "t" }, { server: "https://127.0.0.1:1/k8s" }));
+    const accepted = ClusterClient.fromFile(file);
+    expect(accepted.serverUrl).toBe("https://127.0.0.1:1");
+    accepted.close();
     expect(rejection(() => kubeconfigFromText("clusters: ["))).toMatch(/^kubeconfig text: not valid YAML/);
     expect(rejection(() => kubeconfigFromText(stringify({ contexts: [] })))).toMatch(
       /sets no current-context/,

@@ -10,7 +10,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { ClusterClient, type KubeObject } from "../../src/cluster/client.js";
-import { generateAuditKeyPair } from "../../src/audit/keys.js";
+import { auditKeyId, loadAuditSigningKey } from "../../src/audit/keys.js";
 import { API_VERSION } from "../../src/config/types.js";
 import { applyInstall } from "../../src/install/apply.js";
 import { runDoctor } from "../../src/install/doctor.js";
@@ -176,19 +176,21 @@ describe("gitward install on the sandbox", () => {
     const failed = (JSON.parse(before.stdout) as { checks: { name: string; ok: boolean }[] }).checks.filter(
       (c) => !c.ok,
     );
-    expect(failed.map((c) => c.name).sort()).toEqual(["audit-key", "sealing-keys"]);
+    // install made the audit signing key (test/install/audit-key.test.ts); the sealing key is the user's.
+    expect(failed.map((c) => c.name).sort()).toEqual(["sealing-keys"]);
 
-    // The keys an operator makes (docs/install.md): the audit signing key and a sealing key.
+    // The audit key as the Deployment mounts it, for the operator process below.
     const keys = path.join(dir, "audit");
     await mkdir(keys);
-    const pair = generateAuditKeyPair();
-    await writeFile(path.join(keys, "audit.key"), pair.privatePem, { mode: 0o600 });
-    await admin.apply({
+    const audit = await admin.get({
       apiVersion: "v1",
       kind: "Secret",
-      metadata: { name: "gitward-audit-key", namespace: "gitward-system" },
-      data: { "audit.key": Buffer.from(pair.privatePem).toString("base64") },
+      namespace: "gitward-system",
+      name: "gitward-audit-key",
     });
+    const pem = Buffer.from((audit?.["data"] as Record<string, string>)["audit.key"] ?? "", "base64");
+    expect(auditKeyId(loadAuditSigningKey(pem.toString("utf8")))).toMatch(/^ed25519:/);
+    await writeFile(path.join(keys, "audit.key"), pem, { mode: 0o600 });
     await admin.apply(
       sealingKeyToSecret(
         await generateSealingKey({ modulusLength: 2048 }),

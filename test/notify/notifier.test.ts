@@ -330,4 +330,26 @@ describe("redact", () => {
     for (const s of ["pa%2Fss", "pa/ss", "/services/T/0", "k3y", "bob"]) expect(out).not.toContain(s);
     expect(out).toContain("<sink url>");
   });
+
+  it("goes through the one URL redactor: passwords with /, @, : or %2F leave no trace, however written", () => {
+    for (const password of ["pa%2Fss", "p%40ss", "p%3Ass", "a%2Fb%40c%3Ad"]) {
+      const url = `https://bob:${password}@hooks.example.com/services/T0?key=k3y`;
+      const plain = decodeURIComponent(password);
+      // The URL as a library might print it (host upper-cased, password decoded), and bare parts.
+      const messages = [
+        `POST HTTPS://bob:${plain}@HOOKS.example.com/services/T0?key=k3y failed`,
+        `retrying https://bob:${password}@hooks.example.com:443/other?key=k3y`,
+        `password ${plain}`,
+      ];
+      for (const message of [...messages, messages.join("; ")]) {
+        const out = redact(message, url);
+        for (const s of [password, plain, "k3y", "bob", "/services/T0"]) expect(out).not.toContain(s);
+      }
+      expect(redact(messages[0]!, url)).toBe("POST HTTPS://[REDACTED]@HOOKS.example.com***?key=[REDACTED]");
+    }
+    // A message without the sink's secrets is left as it was.
+    expect(redact("connect ECONNREFUSED 127.0.0.1:1", "https://hooks.example.com/x")).toBe(
+      "connect ECONNREFUSED 127.0.0.1:1",
+    );
+  });
 });

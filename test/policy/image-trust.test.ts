@@ -3,7 +3,12 @@
 // come from a real registry in test/cli/check.test.ts; here they are written out to test the mapping.
 import { describe, expect, it } from "vitest";
 import { checkRevision, failsAt } from "../../src/policy/check.js";
-import { imageRuleId, needsRegistry, revisionImages } from "../../src/policy/image-trust.js";
+import {
+  imageFailureReason,
+  imageRuleId,
+  needsRegistry,
+  revisionImages,
+} from "../../src/policy/image-trust.js";
 import { ImageCode } from "../../src/trust/image/codes.js";
 import type { ImageResult } from "../../src/trust/image/verify.js";
 import { deployment, denyAll, DIGEST, GOOD_IMAGE, mf } from "./support.js";
@@ -61,7 +66,7 @@ describe("image trust findings", () => {
       {
         ruleId: "images/unsigned",
         severity: "critical",
-        message: `initContainer "init" uses ${OTHER}: ${OTHER} has no cosign signature`,
+        message: `initContainer "init" uses ${OTHER}: has no cosign signature`,
         remediation: expect.stringContaining("gitward images sign") as unknown,
         object: { apiVersion: "apps/v1", kind: "Deployment", namespace: "shop", name: "a" },
         origin: manifests[0]!.origin,
@@ -79,6 +84,34 @@ describe("image trust findings", () => {
     });
     expect(passed.findings).toEqual([]);
     expect(passed.rules).toEqual([]);
+  });
+
+  it("names a digest-pinned image once (UNKNOWN_SIGNER printed its digest twice); a tag keeps the digest it resolved to", () => {
+    const unknown = (ref: string, named: string): ImageResult => ({
+      ...verdict(ref, ImageCode.UNKNOWN_SIGNER),
+      checks: [
+        {
+          name: "signatures",
+          verdict: "fail",
+          code: ImageCode.UNKNOWN_SIGNER,
+          message: `${named}: no valid signature from a trusted signer: signature layer sha256:${"c".repeat(64)} does not verify under any trusted key`,
+        },
+      ],
+    });
+    const pinned = imageFailureReason(unknown(OTHER, OTHER));
+    expect(pinned).toMatch(
+      /^no valid signature from a trusted signer: signature layer sha256:c{64} does not/,
+    );
+    expect(`${OTHER}: ${pinned}`.split(DIGEST)).toHaveLength(2);
+    const tag = "registry.example.com/team/other:2.0";
+    expect(imageFailureReason(unknown(tag, `${tag}@${DIGEST}`))).toMatch(
+      new RegExp(`^${tag.replace(/\./g, "\\.")}@${DIGEST}: no valid signature`),
+    );
+    // A message that names another image is not cut, whatever its first characters.
+    expect(imageFailureReason(unknown("registry.example.com/team/o", OTHER))).toMatch(
+      /^registry\.example\.com\/team\/other:2\.0@/,
+    );
+    expect(imageFailureReason({ ...verdict(OTHER, ImageCode.UNSIGNED), checks: [] })).toBe("UNSIGNED");
   });
 
   it("an exemption annotation does not exempt an untrusted image (the reconcile would refuse it anyway)", async () => {

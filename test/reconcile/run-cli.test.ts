@@ -1,10 +1,12 @@
 // `gitward run` as it is deployed: two processes of the built CLI against one sandbox, gitward's own
 // least-privilege identity, leader election by Lease. Exactly one reconciles; a forged push webhook gets 401
 // and a signed one triggers a reconcile at once; the leader killed with SIGKILL is replaced within the lease
-// duration; SIGTERM stops gracefully and releases the lease.
+// duration; SIGTERM stops gracefully and releases the lease. A checkout folder left by a SIGKILLed gitward
+// is removed when the next one starts.
 import { spawn } from "node:child_process";
 import { createHmac } from "node:crypto";
-import { writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { createPublicKey } from "node:crypto";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -27,7 +29,7 @@ const auditKey = generateAuditKeyPair();
 let auditKeyFile: string;
 const procs: Proc[] = [];
 
-function start(name: string): Proc {
+function start(name: string, env: Record<string, string> = {}): Proc {
   const p = spawnRun(
     name,
     [
@@ -35,7 +37,7 @@ function start(name: string): Proc {
       "--audit-key",
       auditKeyFile,
     ],
-    { HOME: w.dir, GITWARD_HOOK_SECRET: HOOK_SECRET },
+    { HOME: w.dir, GITWARD_HOOK_SECRET: HOOK_SECRET, ...env },
   );
   procs.push(p);
   return p;
@@ -158,6 +160,39 @@ describe("gitward run: two replicas", () => {
     expect(audit.records).toBeGreaterThanOrEqual(2);
     expect(audit.signed).toBe(audit.records);
     expect(auditKeyId(createPublicKey(auditKey.publicPem))).toBe(auditKey.keyId);
+  });
+
+  it("removes at start the checkout folder of a gitward SIGKILLed mid-checkout, and only that", async () => {
+    const tmp = path.join(w.dir, "tmp-c");
+    await mkdir(tmp);
+    // A real checkout by gitward's own code in another process, killed while it holds the folder.
+    const checkout = path.join(path.dirname(cliEntry), "..", "reconcile", "checkout.js");
+    const head = await w.repo.git("rev-parse", "HEAD");
+    const script =
+      `const { checkoutCommit } = await import(${JSON.stringify(checkout)});` +
+      `const co = await checkoutCommit(${JSON.stringify(w.repo.dir)}, ${JSON.stringify(head)}, ${JSON.stringify(tmp)});` +
+      `process.stdout.write(co.dir + "\\n"); setInterval(() => {}, 60_000);`;
+    const killed = spawn(process.execPath, ["--input-type=module", "-e", script], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let out = "";
+    killed.stdout.setEncoding("utf8").on("data", (c: string) => (out += c));
+    const left = await until("the checkout", () => (out.endsWith("\n") ? out.trim() : undefined));
+    const exited = new Promise((resolve) => killed.on("exit", resolve));
+    killed.kill("SIGKILL");
+    await exited;
+    expect(await readdir(path.join(left, "apps", "shop"))).toContain("a.yaml");
+    // A folder that is not a checkout stays.
+    await mkdir(path.join(tmp, "unrelated"));
+
+    const c = start("replica-c", { TMPDIR: tmp });
+    await until("the server of replica-c", () => c.url);
+    const removed = c.lines.find((l) => l.rec["msg"] === "removed checkout folders of a killed gitward");
+    expect(removed?.rec["folders"]).toEqual([path.dirname(left)]);
+    expect(existsSync(path.dirname(left))).toBe(false);
+    expect(await readdir(tmp)).toContain("unrelated");
+    c.child.kill("SIGTERM");
+    expect(await c.exit).toBe(0);
   });
 
   it("refuses to start without exactly one of --config and --in-cluster (exit 2)", async () => {

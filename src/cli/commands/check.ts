@@ -9,7 +9,7 @@ import path from "node:path";
 import { Option, type Command } from "commander";
 import { ClusterClient } from "../../cluster/client.js";
 import { ConfigError } from "../../config/errors.js";
-import { loadTrustPolicy } from "../../config/load.js";
+import { loadTrustPolicy, readConfigText } from "../../config/load.js";
 import type { ImagePolicy, Severity } from "../../config/types.js";
 import { RegistryClient } from "../../images/client.js";
 import { checkRevision, type CustomPolicy } from "../../policy/check.js";
@@ -246,10 +246,7 @@ async function runCheck(target: string, flags: CheckFlags): Promise<number> {
   ];
   const customPolicies: CustomPolicy[] = [];
   for (const f of customFiles) {
-    const text = await readFile(f, "utf8").catch((err: unknown) => {
-      throw new ConfigError(`cannot read the policy file (${(err as { code?: string }).code ?? "error"})`, f);
-    });
-    customPolicies.push({ file: f, text });
+    customPolicies.push({ file: f, text: await readConfigText(f, "policy file") });
   }
   const imagePolicy: ImagePolicy | undefined = trust?.spec.images;
   const certificates = await readCertificates(flags.cert);

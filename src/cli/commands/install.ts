@@ -6,9 +6,16 @@ import { stringify } from "yaml";
 import { ClusterClient, describeRef, refOf } from "../../cluster/client.js";
 import { ConfigError } from "../../config/errors.js";
 import { applyInstall, uninstall, type Step } from "../../install/apply.js";
+import { ensureAuditKey, rotateAuditKey } from "../../install/audit-key.js";
 import { runDoctor } from "../../install/doctor.js";
 import { DEFAULT_IMAGE, digestPinnedImage } from "../../install/image.js";
-import { INSTALL_DEFAULTS, type EgressTarget, type InstallOptions } from "../../install/layout.js";
+import {
+  AUDIT_KEY_SECRET,
+  INSTALL_DEFAULTS,
+  SYSTEM_NAMESPACE,
+  type EgressTarget,
+  type InstallOptions,
+} from "../../install/layout.js";
 import { installObjects } from "../../install/manifests.js";
 import { ExitCode } from "../exit.js";
 import { printJson } from "../output.js";
@@ -30,6 +37,7 @@ interface InstallFlags extends ClusterFlags {
   gitPort: string[];
   registryCidr: string[];
   registryPort: string[];
+  rotateAuditKey?: boolean;
 }
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
@@ -101,7 +109,9 @@ function registerInstallCommand(program: Command): void {
       "Install gitward, or upgrade it in place: Namespaces gitward-system and gitward-keys, the CRDs " +
         "(applied first and waited for until Established), the operator's account and least-privilege " +
         "RBAC, its Deployment (Pod Security restricted), PodDisruptionBudget, NetworkPolicies and metrics " +
-        "Service, by server-side apply as field manager gitward-install. -o yaml|json prints the " +
+        "Service, by server-side apply as field manager gitward-install; then the audit signing key " +
+        "(Secret gitward-audit-key, made when missing, never printed; --rotate-audit-key replaces it, " +
+        "keeps the old public key in the Secret and restarts the operator). -o yaml|json prints the " +
         "manifests and touches nothing; --dry-run prints what would be applied (client: without the " +
         "cluster; server: validated by the API server, nothing stored). Exit 0 ok, 2 usage or cluster error.",
     )
@@ -145,6 +155,7 @@ function registerInstallCommand(program: Command): void {
       [],
     )
     .option("--registry-port <port>", "NetworkPolicy: registry ports (repeatable; default 443)", collect, [])
+    .option("--rotate-audit-key", "replace the audit signing key with a new one and restart the operator")
     .action(async (flags: InstallFlags) => {
       const objects = installObjects(installOptionsFrom(flags));
       const mode = dryRunMode(flags.dryRun);
@@ -163,11 +174,19 @@ function registerInstallCommand(program: Command): void {
             action: "configured",
             note: "dry run, cluster not contacted",
           });
+        printStep({
+          what: `Secret ${SYSTEM_NAMESPACE}/${AUDIT_KEY_SECRET}`,
+          action: "configured",
+          note: "dry run, cluster not contacted; made when missing",
+        });
         return;
       }
       const cluster = connect(flags);
       try {
         await applyInstall(cluster, objects, { dryRun: mode === "server", onStep: printStep });
+        if (mode === "server") printStep(await ensureAuditKey(cluster, { dryRun: true }));
+        else if (flags.rotateAuditKey === true) for (const s of await rotateAuditKey(cluster)) printStep(s);
+        else printStep(await ensureAuditKey(cluster));
         if (mode === "none") process.stdout.write("gitward is installed; check it with `gitward doctor`\n");
       } finally {
         cluster.close();
