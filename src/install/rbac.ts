@@ -106,7 +106,8 @@ export function operatorRbac(applicationNamespaces: readonly string[]): Placed[]
         rules: [
           rule([""], ["configmaps"], ["get", "list", "watch", "create", "patch", "update"]),
           rule([""], ["secrets"], ["get", "list", "watch"]),
-          rule(["coordination.k8s.io"], ["leases"], ["get", "create", "update"]),
+          // list and delete: the heartbeat Leases of sharded replicas (gitward run --shards, docs/operations.md).
+          rule(["coordination.k8s.io"], ["leases"], ["get", "list", "create", "update", "delete"]),
         ],
       },
     },
